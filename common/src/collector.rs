@@ -1,0 +1,358 @@
+//! The collector abstraction and the runner that executes every collector of a scrape
+//! concurrently under one deadline.
+//!
+//! A collector that errors, panics or misses the deadline costs only its own series: the runner
+//! reports `<prefix>_scrape_collector_success{collector} 0` and serves the rest. A blocking
+//! collector that is still stuck from an earlier scrape is not started again (that would pile up
+//! stuck threads); it reports failure until its old run returns.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::metrics::{MetricFamily, MetricSet, MetricType};
+
+/// What one scrape gives every collector: the instant by which it must be done.
+#[derive(Debug, Clone, Copy)]
+pub struct ScrapeContext {
+    /// Results after this instant are discarded.
+    pub deadline: Instant,
+}
+
+impl ScrapeContext {
+    /// A context whose deadline is `timeout` from now.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self { deadline: Instant::now() + timeout }
+    }
+
+    /// Time left until the deadline (zero once passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Why a collector produced no data.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A source file or device could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file that failed.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A source was read but made no sense.
+    #[error("parsing {path}: {msg}")]
+    Parse {
+        /// The file (or source name) that failed.
+        path: PathBuf,
+        /// What was wrong.
+        msg: String,
+    },
+    /// The collector gave up because its deadline passed.
+    #[error("deadline exceeded after {0:?}")]
+    Timeout(Duration),
+    /// Any other failure, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CollectError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CollectError::Io { path: path.into(), source }
+    }
+
+    /// A parse error on `path`.
+    pub fn parse(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        CollectError::Parse { path: path.into(), msg: msg.into() }
+    }
+}
+
+/// A collector that does blocking work (file reads, syscalls); it runs on a blocking thread.
+pub trait Collector: Send + Sync + 'static {
+    /// Stable name, used as the `collector` label.
+    fn name(&self) -> &'static str;
+    /// Produces this collector's families for one scrape.
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError>;
+}
+
+/// A boxed future returned by [`AsyncCollector::collect`].
+pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<MetricSet, CollectError>> + Send + 'a>>;
+
+/// A collector that waits on the network; it runs as a task and is cancelled at the deadline.
+pub trait AsyncCollector: Send + Sync + 'static {
+    /// Stable name, used as the `collector` label.
+    fn name(&self) -> &'static str;
+    /// Produces this collector's families for one scrape.
+    fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a>;
+}
+
+enum Kind {
+    Blocking(Arc<dyn Collector>),
+    Async(Arc<dyn AsyncCollector>),
+}
+
+struct Entry {
+    name: &'static str,
+    kind: Kind,
+    /// Set while a blocking run is in flight, cleared by the run itself when it returns.
+    busy: Arc<AtomicBool>,
+    /// The last error logged, so a persistent failure is logged once, not every scrape.
+    last_error: Mutex<Option<String>>,
+}
+
+/// One collector's outcome in one scrape.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Collector name.
+    pub name: &'static str,
+    /// Its families, when it succeeded in time.
+    pub result: Result<MetricSet, String>,
+    /// Wall time until it finished or was given up on.
+    pub duration: Duration,
+}
+
+/// The collectors of one exporter and the self-metrics that describe their runs.
+pub struct CollectorSet {
+    prefix: String,
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for CollectorSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.entries.iter().map(|e| e.name).collect();
+        f.debug_struct("CollectorSet").field("prefix", &self.prefix).field("collectors", &names).finish()
+    }
+}
+
+impl CollectorSet {
+    /// An empty set whose self-metrics use `prefix` (e.g. `os`).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into(), entries: Vec::new() }
+    }
+
+    /// Adds a blocking collector.
+    pub fn add(&mut self, c: impl Collector) -> &mut Self {
+        let name = c.name();
+        self.push(name, Kind::Blocking(Arc::new(c)))
+    }
+
+    /// Adds an async collector.
+    pub fn add_async(&mut self, c: impl AsyncCollector) -> &mut Self {
+        let name = c.name();
+        self.push(name, Kind::Async(Arc::new(c)))
+    }
+
+    fn push(&mut self, name: &'static str, kind: Kind) -> &mut Self {
+        self.entries.push(Entry { name, kind, busy: Arc::new(AtomicBool::new(false)), last_error: Mutex::new(None) });
+        self
+    }
+
+    /// The metric prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Names of the collectors, in registration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|e| e.name).collect()
+    }
+
+    /// Runs every collector concurrently until `ctx.deadline` and returns their outcomes.
+    pub async fn run(&self, ctx: ScrapeContext) -> Vec<Outcome> {
+        let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        let mut handles = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let start = Instant::now();
+            let handle: Option<tokio::task::JoinHandle<Result<MetricSet, CollectError>>> = match &entry.kind {
+                Kind::Blocking(c) => {
+                    if entry.busy.swap(true, Ordering::AcqRel) {
+                        None
+                    } else {
+                        let c = Arc::clone(c);
+                        let busy = Arc::clone(&entry.busy);
+                        Some(tokio::task::spawn_blocking(move || {
+                            struct Clear(Arc<AtomicBool>);
+                            impl Drop for Clear {
+                                fn drop(&mut self) {
+                                    self.0.store(false, Ordering::Release);
+                                }
+                            }
+                            // Cleared on return and on panic alike.
+                            let _clear = Clear(busy);
+                            c.collect(&ctx)
+                        }))
+                    }
+                }
+                Kind::Async(c) => {
+                    let c = Arc::clone(c);
+                    Some(tokio::spawn(async move { c.collect(&ctx).await }))
+                }
+            };
+            handles.push((entry, start, handle));
+        }
+
+        let mut outcomes = Vec::with_capacity(handles.len());
+        for (entry, start, handle) in handles {
+            let result = match handle {
+                None => Err("previous run is still in progress (stuck source)".to_owned()),
+                Some(mut h) => match tokio::time::timeout_at(deadline, &mut h).await {
+                    Ok(Ok(Ok(set))) => Ok(set),
+                    Ok(Ok(Err(e))) => Err(e.to_string()),
+                    Ok(Err(join)) if join.is_panic() => Err(format!("panicked: {}", panic_message(join))),
+                    Ok(Err(join)) => Err(format!("task failed: {join}")),
+                    Err(_) => {
+                        // Async work is cancelled; a blocking thread cannot be, and keeps its busy flag.
+                        h.abort();
+                        Err(format!("deadline exceeded after {:?}", start.elapsed()))
+                    }
+                },
+            };
+            self.log_transition(entry, &result);
+            outcomes.push(Outcome { name: entry.name, result, duration: start.elapsed() });
+        }
+        outcomes
+    }
+
+    fn log_transition(&self, entry: &Entry, result: &Result<MetricSet, String>) {
+        let Ok(mut last) = entry.last_error.lock() else { return };
+        match result {
+            Err(e) if last.as_deref() != Some(e.as_str()) => {
+                log::warn!("collector={} failed: {e}", entry.name);
+                *last = Some(e.clone());
+            }
+            Err(e) => log::debug!("collector={} still failing: {e}", entry.name),
+            Ok(_) if last.is_some() => {
+                log::info!("collector={} recovered", entry.name);
+                *last = None;
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// Runs every collector and returns all families plus the per-collector self-metrics.
+    pub async fn gather(&self, ctx: ScrapeContext) -> Vec<MetricFamily> {
+        let outcomes = self.run(ctx).await;
+        let mut all = MetricSet::new();
+        let duration_name = format!("{}_scrape_collector_duration_seconds", self.prefix);
+        let success_name = format!("{}_scrape_collector_success", self.prefix);
+        let mut durations = MetricFamily::new(
+            duration_name,
+            "Time a collector took in this scrape, in seconds.",
+            MetricType::Gauge,
+        );
+        let mut successes = MetricFamily::new(
+            success_name,
+            "Whether a collector succeeded within the scrape deadline (1) or not (0).",
+            MetricType::Gauge,
+        );
+        for o in outcomes {
+            durations.push(&[("collector", o.name)], o.duration.as_secs_f64());
+            let ok = o.result.is_ok();
+            successes.push(&[("collector", o.name)], if ok { 1.0 } else { 0.0 });
+            if let Ok(set) = o.result {
+                all.extend(set);
+            }
+        }
+        let mut families = all.into_families();
+        families.push(durations);
+        families.push(successes);
+        families
+    }
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    let payload = join.into_panic();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl Collector for Fixed {
+        fn name(&self) -> &'static str {
+            "fixed"
+        }
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            let mut s = MetricSet::new();
+            s.gauge("t_fixed", "A fixed value.", 7.0);
+            Ok(s)
+        }
+    }
+
+    struct Panics;
+    impl Collector for Panics {
+        fn name(&self) -> &'static str {
+            "panics"
+        }
+        #[allow(clippy::panic)]
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            panic!("boom")
+        }
+    }
+
+    struct Sleeps(Duration);
+    impl Collector for Sleeps {
+        fn name(&self) -> &'static str {
+            "sleeps"
+        }
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            std::thread::sleep(self.0);
+            Ok(MetricSet::new())
+        }
+    }
+
+    struct AsyncHang;
+    impl AsyncCollector for AsyncHang {
+        fn name(&self) -> &'static str {
+            "async_hang"
+        }
+        fn collect<'a>(&'a self, _: &'a ScrapeContext) -> CollectFuture<'a> {
+            Box::pin(async {
+                std::future::pending::<()>().await;
+                Ok(MetricSet::new())
+            })
+        }
+    }
+
+    fn success(families: &[MetricFamily], collector: &str) -> Option<f64> {
+        let fam = families.iter().find(|f| f.name == "t_scrape_collector_success")?;
+        fam.samples.iter().find(|s| s.labels[0].1 == collector).and_then(|s| match s.value {
+            crate::metrics::Value::Number(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failing_collectors_cost_only_their_own_series() {
+        let mut set = CollectorSet::new("t");
+        set.add(Fixed).add(Panics).add(Sleeps(Duration::from_secs(3))).add_async(AsyncHang);
+        let started = Instant::now();
+        let fams = set.gather(ScrapeContext::with_timeout(Duration::from_millis(300))).await;
+        assert!(started.elapsed() < Duration::from_secs(2), "gather waited for a stuck collector");
+        assert!(fams.iter().any(|f| f.name == "t_fixed"));
+        assert_eq!(success(&fams, "fixed"), Some(1.0));
+        assert_eq!(success(&fams, "panics"), Some(0.0));
+        assert_eq!(success(&fams, "sleeps"), Some(0.0));
+        assert_eq!(success(&fams, "async_hang"), Some(0.0));
+
+        // The stuck blocking run is not started a second time while it is still in flight.
+        let fams = set.gather(ScrapeContext::with_timeout(Duration::from_millis(100))).await;
+        assert_eq!(success(&fams, "sleeps"), Some(0.0));
+        assert_eq!(success(&fams, "fixed"), Some(1.0));
+    }
+}

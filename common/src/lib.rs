@@ -1,0 +1,20 @@
+//! Shared crate of the ops exporter suite: serving, CLI, config, the collector runner,
+//! rooted file access, parsing helpers, command running and log tailing.
+
+pub mod cli;
+pub mod collector;
+pub mod command;
+pub mod config;
+pub mod encode;
+pub mod logging;
+pub mod metrics;
+pub mod parse;
+pub mod paths;
+pub mod self_metrics;
+pub mod server;
+pub mod web_config;
+
+pub use cli::{Built, Context, Spec};
+pub use collector::{AsyncCollector, CollectError, CollectFuture, Collector, CollectorSet, ScrapeContext};
+pub use metrics::{MetricFamily, MetricSet, MetricType};
+pub use paths::SysPaths;

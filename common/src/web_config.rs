@@ -1,0 +1,310 @@
+//! `--web.config.file`: the Prometheus exporter-toolkit web configuration (TLS, mTLS, basic auth).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+
+/// A web config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WebConfigError {
+    /// The file could not be read.
+    #[error("web config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML is invalid or has unknown keys.
+    #[error("web config file {path}, line {line}, column {column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is not acceptable (missing certificate, bad hash, unsupported option).
+    #[error("web config file {path}: {message}")]
+    Semantic {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+}
+
+/// `tls_server_config` as in exporter-toolkit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerConfig {
+    /// Server certificate chain (PEM).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// `NoClientCert`, `VerifyClientCertIfGiven` or `RequireAndVerifyClientCert`.
+    #[serde(default)]
+    pub client_auth_type: Option<String>,
+    /// CA bundle that client certificates must chain to.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+    /// `TLS12` (default) or `TLS13`.
+    #[serde(default)]
+    pub min_version: Option<String>,
+    /// `TLS12` or `TLS13` (default).
+    #[serde(default)]
+    pub max_version: Option<String>,
+    /// Not supported here; only an empty list is accepted.
+    #[serde(default)]
+    pub cipher_suites: Vec<String>,
+    /// Not supported here; only an empty list is accepted.
+    #[serde(default)]
+    pub curve_preferences: Vec<String>,
+    /// Whether the server's cipher order wins.
+    #[serde(default)]
+    pub prefer_server_cipher_suites: Option<bool>,
+}
+
+/// `http_server_config` as in exporter-toolkit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpServerConfig {
+    /// Accepted for compatibility; this server speaks HTTP/1.1.
+    #[serde(default)]
+    pub http2: Option<bool>,
+    /// Extra response headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The whole web config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfigFile {
+    /// TLS settings; absent means plain HTTP.
+    #[serde(default)]
+    pub tls_server_config: Option<TlsServerConfig>,
+    /// HTTP settings.
+    #[serde(default)]
+    pub http_server_config: Option<HttpServerConfig>,
+    /// User name to bcrypt hash.
+    #[serde(default)]
+    pub basic_auth_users: BTreeMap<String, String>,
+}
+
+/// The loaded, validated web settings the server uses.
+#[derive(Clone, Default)]
+pub struct WebSettings {
+    /// TLS acceptor configuration, when TLS is on.
+    pub tls: Option<Arc<ServerConfig>>,
+    /// User name to bcrypt hash; empty means no authentication.
+    pub users: BTreeMap<String, String>,
+    /// Headers added to every response.
+    pub headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for WebSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSettings")
+            .field("tls", &self.tls.is_some())
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn semantic(path: &Path, message: impl Into<String>) -> WebConfigError {
+    WebConfigError::Semantic { path: path.to_path_buf(), message: message.into() }
+}
+
+fn rank(v: rustls::ProtocolVersion) -> u16 {
+    u16::from(v)
+}
+
+fn tls_version(path: &Path, field: &str, v: &str) -> Result<&'static rustls::SupportedProtocolVersion, WebConfigError> {
+    match v {
+        "TLS12" => Ok(&rustls::version::TLS12),
+        "TLS13" => Ok(&rustls::version::TLS13),
+        "TLS10" | "TLS11" => Err(semantic(path, format!("{field}: {v} is not supported (insecure); use TLS12 or TLS13"))),
+        other => Err(semantic(path, format!("{field}: unknown TLS version {other:?}; use TLS12 or TLS13"))),
+    }
+}
+
+/// Loads and validates a web config file; relative paths are relative to its directory.
+pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read { path: path.to_path_buf(), source })?;
+    let file: WebConfigFile = if text.trim().is_empty() {
+        WebConfigFile::default()
+    } else {
+        serde_yaml_ng::from_str(&text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string().split(" at line ").next().unwrap_or_default().to_owned();
+            WebConfigError::Invalid { path: path.to_path_buf(), line, column, message }
+        })?
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    build(path, base, file)
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+fn build(path: &Path, base: &Path, file: WebConfigFile) -> Result<WebSettings, WebConfigError> {
+    for (user, hash) in &file.basic_auth_users {
+        if hash.parse::<bcrypt::HashParts>().is_err() {
+            return Err(semantic(path, format!("basic_auth_users.{user}: not a bcrypt hash")));
+        }
+    }
+    let headers = file.http_server_config.map(|h| h.headers.into_iter().collect()).unwrap_or_default();
+    let tls = match file.tls_server_config {
+        None => None,
+        Some(t) => Some(Arc::new(tls_config(path, base, &t)?)),
+    };
+    Ok(WebSettings { tls, users: file.basic_auth_users, headers })
+}
+
+fn tls_config(path: &Path, base: &Path, t: &TlsServerConfig) -> Result<ServerConfig, WebConfigError> {
+    let (Some(cert_file), Some(key_file)) = (&t.cert_file, &t.key_file) else {
+        return Err(semantic(path, "tls_server_config: cert_file and key_file are both required"));
+    };
+    if !t.cipher_suites.is_empty() || !t.curve_preferences.is_empty() {
+        return Err(semantic(path, "tls_server_config: cipher_suites and curve_preferences are not supported; remove them"));
+    }
+    let cert_path = resolve(base, cert_file);
+    let key_path = resolve(base, key_file);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| semantic(path, format!("tls_server_config.cert_file {}: {e}", cert_path.display())))?;
+    if certs.is_empty() {
+        return Err(semantic(path, format!("tls_server_config.cert_file {}: no certificate found", cert_path.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .map_err(|e| semantic(path, format!("tls_server_config.key_file {}: {e}", key_path.display())))?;
+
+    let min = tls_version(path, "tls_server_config.min_version", t.min_version.as_deref().unwrap_or("TLS12"))?;
+    let max = tls_version(path, "tls_server_config.max_version", t.max_version.as_deref().unwrap_or("TLS13"))?;
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [&rustls::version::TLS12, &rustls::version::TLS13]
+        .into_iter()
+        .filter(|v| rank(v.version) >= rank(min.version) && rank(v.version) <= rank(max.version))
+        .collect();
+    if versions.is_empty() {
+        return Err(semantic(path, "tls_server_config: min_version is above max_version"));
+    }
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&versions)
+        .map_err(|e| semantic(path, format!("tls_server_config: {e}")))?;
+
+    let auth = match (t.client_auth_type.as_deref(), &t.client_ca_file) {
+        (None | Some("") | Some("NoClientCert"), None) => None,
+        // As exporter-toolkit does, a CA file without a policy means verify.
+        (None | Some(""), Some(ca)) => Some((ca, false)),
+        (Some("RequireAndVerifyClientCert"), Some(ca)) => Some((ca, false)),
+        (Some("VerifyClientCertIfGiven"), Some(ca)) => Some((ca, true)),
+        (Some("RequireAndVerifyClientCert" | "VerifyClientCertIfGiven"), None) => {
+            return Err(semantic(path, "tls_server_config.client_ca_file is required to verify client certificates"));
+        }
+        (Some("NoClientCert"), Some(_)) => {
+            return Err(semantic(path, "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert"));
+        }
+        (Some(other), _) => {
+            return Err(semantic(
+                path,
+                format!(
+                    "tls_server_config.client_auth_type {other:?} is not supported; use NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+                ),
+            ));
+        }
+    };
+    let builder = match auth {
+        None => builder.with_no_client_auth(),
+        Some((ca, optional)) => {
+            let ca_path = resolve(base, ca);
+            let mut roots = rustls::RootCertStore::empty();
+            let cas = CertificateDer::pem_file_iter(&ca_path)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| semantic(path, format!("tls_server_config.client_ca_file {}: {e}", ca_path.display())))?;
+            for c in cas {
+                roots
+                    .add(c)
+                    .map_err(|e| semantic(path, format!("tls_server_config.client_ca_file {}: {e}", ca_path.display())))?;
+            }
+            let mut vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if optional {
+                vb = vb.allow_unauthenticated();
+            }
+            let verifier = vb.build().map_err(|e| semantic(path, format!("tls_server_config.client_ca_file: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut cfg = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| semantic(path, format!("tls_server_config: certificate and key do not match: {e}")))?;
+    cfg.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("webcfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_line() {
+        let d = tmpdir("unknown");
+        let p = write(&d, "web.yml", "basic_auth_users: {}\ntls_server_config:\n  cert_fille: x\n");
+        let err = load(&p).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("cert_fille"), "{err}");
+    }
+
+    #[test]
+    fn a_password_instead_of_a_hash_is_rejected() {
+        let d = tmpdir("hash");
+        let p = write(&d, "web.yml", "basic_auth_users:\n  alice: secret\n");
+        let err = load(&p).unwrap_err().to_string();
+        assert!(err.contains("basic_auth_users.alice"), "{err}");
+    }
+
+    #[test]
+    fn old_tls_versions_are_refused() {
+        let d = tmpdir("ver");
+        let p = write(&d, "web.yml", "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS10\n");
+        let err = load(&p).unwrap_err().to_string();
+        // The missing files are found first or the version: either way it names the problem.
+        assert!(err.contains("cert_file") || err.contains("TLS10"), "{err}");
+    }
+
+    #[test]
+    fn empty_file_means_plain_http_without_auth() {
+        let d = tmpdir("empty");
+        let p = write(&d, "web.yml", "");
+        let s = load(&p).unwrap();
+        assert!(s.tls.is_none() && s.users.is_empty());
+    }
+}
