@@ -1,0 +1,53 @@
+//! `os_loadavg`: the load averages of `/proc/loadavg`.
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+use crate::parsers::loadavg;
+
+/// Reads `/proc/loadavg`.
+pub(crate) struct LoadavgCollector {
+    paths: SysPaths,
+}
+
+impl LoadavgCollector {
+    /// A collector reading under `paths`.
+    pub(crate) fn new(paths: SysPaths) -> Self {
+        Self { paths }
+    }
+}
+
+impl Collector for LoadavgCollector {
+    fn name(&self) -> &'static str {
+        "loadavg"
+    }
+
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let bytes = self.paths.read_proc("loadavg")?;
+        let l = loadavg::parse(&bytes).ok_or_else(|| CollectError::parse(self.paths.proc("loadavg"), "expected three load averages"))?;
+        let mut set = MetricSet::new();
+        let help = "System load average over the interval (runnable and uninterruptible tasks).";
+        for (interval, v) in [("1m", l.one), ("5m", l.five), ("15m", l.fifteen)] {
+            set.gauge_with("os_loadavg", help, &[("interval", interval)], v);
+        }
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::fixture;
+
+    #[test]
+    fn exports_each_interval() {
+        let set = LoadavgCollector::new(fixture("swap")).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap();
+        assert_eq!(set.value("os_loadavg", &[("interval", "1m")]), Some(1.5));
+        assert_eq!(set.value("os_loadavg", &[("interval", "15m")]), Some(0.25));
+    }
+
+    #[test]
+    fn missing_file_is_an_error_naming_it() {
+        let err = LoadavgCollector::new(fixture("does-not-exist")).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap_err();
+        assert!(err.to_string().contains("loadavg"), "{err}");
+    }
+}
