@@ -9,7 +9,6 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -93,6 +92,26 @@ pub trait AsyncCollector: Send + Sync + 'static {
     fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a>;
 }
 
+#[derive(Default)]
+struct Runs {
+    in_flight: usize,
+    stuck: bool,
+}
+
+/// Decrements the in-flight count when a blocking run ends, by return or by panic.
+struct RunGuard(Arc<Mutex<Runs>>);
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.0.lock() {
+            r.in_flight = r.in_flight.saturating_sub(1);
+            if r.in_flight == 0 {
+                r.stuck = false;
+            }
+        }
+    }
+}
+
 enum Kind {
     Blocking(Arc<dyn Collector>),
     Async(Arc<dyn AsyncCollector>),
@@ -101,8 +120,8 @@ enum Kind {
 struct Entry {
     name: &'static str,
     kind: Kind,
-    /// Set while a blocking run is in flight, cleared by the run itself when it returns.
-    busy: Arc<AtomicBool>,
+    /// Blocking runs in flight, and whether one of them outlived its deadline.
+    runs: Arc<Mutex<Runs>>,
     /// The last error logged, so a persistent failure is logged once, not every scrape.
     last_error: Mutex<Option<String>>,
 }
@@ -150,7 +169,7 @@ impl CollectorSet {
     }
 
     fn push(&mut self, name: &'static str, kind: Kind) -> &mut Self {
-        self.entries.push(Entry { name, kind, busy: Arc::new(AtomicBool::new(false)), last_error: Mutex::new(None) });
+        self.entries.push(Entry { name, kind, runs: Arc::new(Mutex::new(Runs::default())), last_error: Mutex::new(None) });
         self
     }
 
@@ -172,22 +191,22 @@ impl CollectorSet {
             let start = Instant::now();
             let handle: Option<tokio::task::JoinHandle<Result<MetricSet, CollectError>>> = match &entry.kind {
                 Kind::Blocking(c) => {
-                    if entry.busy.swap(true, Ordering::AcqRel) {
-                        None
-                    } else {
+                    let start_run = entry.runs.lock().is_ok_and(|mut r| {
+                        if r.stuck {
+                            return false;
+                        }
+                        r.in_flight += 1;
+                        true
+                    });
+                    if start_run {
                         let c = Arc::clone(c);
-                        let busy = Arc::clone(&entry.busy);
+                        let guard = RunGuard(Arc::clone(&entry.runs));
                         Some(tokio::task::spawn_blocking(move || {
-                            struct Clear(Arc<AtomicBool>);
-                            impl Drop for Clear {
-                                fn drop(&mut self) {
-                                    self.0.store(false, Ordering::Release);
-                                }
-                            }
-                            // Cleared on return and on panic alike.
-                            let _clear = Clear(busy);
+                            let _guard = guard;
                             c.collect(&ctx)
                         }))
+                    } else {
+                        None
                     }
                 }
                 Kind::Async(c) => {
@@ -208,8 +227,14 @@ impl CollectorSet {
                     Ok(Err(join)) if join.is_panic() => Err(format!("panicked: {}", panic_message(join))),
                     Ok(Err(join)) => Err(format!("task failed: {join}")),
                     Err(_) => {
-                        // Async work is cancelled; a blocking thread cannot be, and keeps its busy flag.
+                        // Async work is cancelled; a blocking thread cannot be, so mark it stuck.
                         h.abort();
+                        if matches!(entry.kind, Kind::Blocking(_))
+                            && let Ok(mut r) = entry.runs.lock()
+                            && r.in_flight > 0
+                        {
+                            r.stuck = true;
+                        }
                         Err(format!("deadline exceeded after {:?}", start.elapsed()))
                     }
                 },

@@ -1,0 +1,310 @@
+//! The server against real sockets: stuck and panicking collectors, the scrape limit,
+//! content negotiation, TLS and basic auth.
+
+use std::ffi::CString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::self_metrics::BuildInfo;
+use common::server::{App, Server, ServerOptions};
+use common::web_config::WebSettings;
+use common::{CollectError, Collector, CollectorSet, MetricSet, ScrapeContext};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BUILD: BuildInfo = BuildInfo { name: "test-exporter", version: "0.0.0", revision: "test" };
+
+/// Blocks forever in `open(2)` of a FIFO nobody writes to, like a read of a hung mount.
+struct FifoReader(PathBuf);
+impl Collector for FifoReader {
+    fn name(&self) -> &'static str {
+        "fifo"
+    }
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let bytes = std::fs::read(&self.0).map_err(|e| CollectError::io(&self.0, e))?;
+        let mut s = MetricSet::new();
+        s.gauge("t_fifo_bytes", "Bytes read from the FIFO, in bytes.", bytes.len() as f64);
+        Ok(s)
+    }
+}
+
+struct Panicking;
+impl Collector for Panicking {
+    fn name(&self) -> &'static str {
+        "panicking"
+    }
+    #[allow(clippy::panic)]
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        panic!("collector bug")
+    }
+}
+
+struct Healthy;
+impl Collector for Healthy {
+    fn name(&self) -> &'static str {
+        "healthy"
+    }
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mut s = MetricSet::new();
+        s.gauge_with("t_answer", "A fixed answer, unitless.", &[("kind", "fixed")], 42.0);
+        s.counter("t_events_total", "Events seen, count.", 7.0);
+        Ok(s)
+    }
+}
+
+/// A collector that takes a while, so concurrent scrapes overlap.
+struct Slow;
+impl Collector for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(MetricSet::new())
+    }
+}
+
+async fn start(set: CollectorSet, opts: ServerOptions) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let app = Arc::new(App { collectors: set, probe: None, build: BUILD });
+    let server = Server::bind("127.0.0.1:0", opts, app).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("GET {path} HTTP/1.0\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    split_response(&raw)
+}
+
+fn split_response(raw: &[u8]) -> (u16, String, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_lowercase(), body.to_owned())
+}
+
+fn mkfifo(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("fifo-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    let status = std::process::Command::new("mkfifo").arg(&p).status().unwrap();
+    assert!(status.success());
+    p
+}
+
+/// Opening the FIFO for writing releases the stuck reader so the test leaves no thread behind.
+fn release(fifo: &PathBuf) {
+    let _ = CString::new(fifo.to_string_lossy().as_bytes());
+    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(fifo) {
+        drop(f);
+    }
+    let _ = std::fs::remove_file(fifo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_or_panicking_collector_costs_only_its_own_series() {
+    let fifo = mkfifo("stuck");
+    let mut set = CollectorSet::new("t");
+    set.add(FifoReader(fifo.clone())).add(Panicking).add(Healthy);
+    let (addr, stop) = start(set, ServerOptions::default()).await;
+
+    for round in 0..2 {
+        let started = Instant::now();
+        let (status, _, body) = get(addr, "/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]).await;
+        let took = started.elapsed();
+        assert_eq!(status, 200);
+        assert!(took < Duration::from_millis(2600), "round {round}: scrape took {took:?}");
+        assert!(body.contains("t_scrape_collector_success{collector=\"fifo\"} 0"), "{body}");
+        assert!(body.contains("t_scrape_collector_success{collector=\"panicking\"} 0"), "{body}");
+        assert!(body.contains("t_scrape_collector_success{collector=\"healthy\"} 1"), "{body}");
+        assert!(body.contains("t_answer{kind=\"fixed\"} 42"), "{body}");
+        assert!(body.contains("t_exporter_build_info{"), "{body}");
+        assert!(body.contains("process_resident_memory_bytes "), "{body}");
+    }
+    // The round after the first is answered at once: the stuck run is not waited for again.
+    let started = Instant::now();
+    let (status, _, body) = get(addr, "/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]).await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(body.contains("t_scrape_collector_success{collector=\"fifo\"} 0"));
+    release(&fifo);
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_format_by_default_and_openmetrics_when_asked() {
+    let mut set = CollectorSet::new("t");
+    set.add(Healthy);
+    let (addr, stop) = start(set, ServerOptions::default()).await;
+    let (status, head, body) = get(addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
+    assert!(body.contains("# TYPE t_events_total counter\nt_events_total 7\n"), "{body}");
+    assert!(!body.contains("# EOF"));
+
+    let (status, head, body) = get(addr, "/metrics", &[("Accept", "application/openmetrics-text; version=1.0.0")]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"), "{head}");
+    assert!(body.contains("# TYPE t_events counter\nt_events_total 7"), "{body}");
+    assert!(body.ends_with("# EOF\n"), "{body}");
+
+    let (status, _, body) = get(addr, "/", &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"metrics\""), "{body}");
+    assert_eq!(get(addr, "/-/healthy", &[]).await.0, 200);
+    assert_eq!(get(addr, "/nope", &[]).await.0, 404);
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_scrapes_against_a_limit_of_eight_are_all_answered() {
+    let mut set = CollectorSet::new("t");
+    set.add(Slow).add(Healthy);
+    let opts = ServerOptions { max_requests: 8, ..ServerOptions::default() };
+    let (addr, stop) = start(set, opts).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        tasks.push(tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(10), get(addr, "/metrics", &[])).await.map(|r| r.0)
+        }));
+    }
+    let mut ok = 0;
+    let mut busy = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(200) => ok += 1,
+            Ok(503) => busy += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(ok + busy, 64);
+    assert!(ok >= 8, "only {ok} scrapes served");
+    assert!(busy > 0, "the limit of 8 was never hit");
+    // And it keeps serving afterwards.
+    let (status, _, body) = get(addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("t_answer"));
+    let _ = stop.send(());
+}
+
+mod tls {
+    use super::*;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio_rustls::TlsConnector;
+
+    struct Pki {
+        dir: PathBuf,
+        ca: rcgen::Certificate,
+        ca_params: rcgen::CertificateParams,
+        ca_key: rcgen::KeyPair,
+    }
+
+    impl Pki {
+        fn new(tag: &str) -> Pki {
+            let dir = std::env::temp_dir().join(format!("tls-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params.distinguished_name.push(rcgen::DnType::CommonName, "test ca");
+            let ca = params.self_signed(&ca_key).unwrap();
+            std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+            Pki { dir, ca, ca_params: params, ca_key }
+        }
+
+        fn issue(&self, name: &str, san: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec![san.to_owned()]).unwrap();
+            let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
+            let cert = params.signed_by(&key, &issuer).unwrap();
+            std::fs::write(self.dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+            std::fs::write(self.dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+            (cert.der().clone(), PrivateKeyDer::try_from(key.serialize_der()).unwrap())
+        }
+    }
+
+    async fn tls_get(addr: SocketAddr, pki: &Pki, client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>, auth: Option<&str>) -> std::io::Result<u16> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots);
+        let cfg = match client {
+            Some((c, k)) => builder.with_client_auth_cert(vec![c], k).unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        let stream = TcpStream::connect(addr).await?;
+        let mut tls = TlsConnector::from(Arc::new(cfg)).connect(ServerName::try_from("localhost").unwrap(), stream).await?;
+        let mut req = "GET /metrics HTTP/1.0\r\n".to_owned();
+        if let Some(a) = auth {
+            req.push_str(&format!("Authorization: Basic {a}\r\n"));
+        }
+        req.push_str("\r\n");
+        tls.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        let _ = tls.read_to_end(&mut raw).await;
+        Ok(split_response(&raw).0)
+    }
+
+    fn web_config(pki: &Pki, extra: &str) -> WebSettings {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let text = format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n{extra}basic_auth_users:\n  alice: {hash}\n"
+        );
+        let path = pki.dir.join("web.yml");
+        std::fs::write(&path, text).unwrap();
+        common::web_config::load(&path).unwrap()
+    }
+
+    // base64("alice:s3cret"), base64("alice:wrong")
+    const RIGHT: &str = "YWxpY2U6czNjcmV0";
+    const WRONG: &str = "YWxpY2U6d3Jvbmc=";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tls_with_basic_auth_accepts_only_the_right_password() {
+        let pki = Pki::new("auth");
+        pki.issue("server", "localhost");
+        let web = web_config(&pki, "");
+        let mut set = CollectorSet::new("t");
+        set.add(Healthy);
+        let (addr, stop) = start(set, ServerOptions { web, ..ServerOptions::default() }).await;
+
+        assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
+        assert_eq!(tls_get(addr, &pki, None, Some(WRONG)).await.unwrap(), 401);
+        assert_eq!(tls_get(addr, &pki, None, None).await.unwrap(), 401);
+        // Plain HTTP to the TLS listener is refused with a clear answer, and serving goes on.
+        let (status, _, body) = get(addr, "/metrics", &[]).await;
+        assert_eq!(status, 400);
+        assert!(body.contains("HTTP request to an HTTPS server"), "{body}");
+        assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
+        let _ = stop.send(());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+        let pki = Pki::new("mtls");
+        pki.issue("server", "localhost");
+        let client = pki.issue("client", "client");
+        let web = web_config(&pki, "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  min_version: TLS13\n");
+        let mut set = CollectorSet::new("t");
+        set.add(Healthy);
+        let (addr, stop) = start(set, ServerOptions { web, ..ServerOptions::default() }).await;
+        assert_eq!(tls_get(addr, &pki, Some(client), Some(RIGHT)).await.unwrap(), 200);
+        let refused = tls_get(addr, &pki, None, Some(RIGHT)).await;
+        assert!(refused.is_err() || refused.as_ref().is_ok_and(|s| *s == 0), "{refused:?}");
+        let _ = stop.send(());
+    }
+}

@@ -1,0 +1,90 @@
+//! The metric-reference gate: `docs/metrics.md` against real scrapes and the rule files.
+
+use std::collections::BTreeSet;
+
+use crate::exporter::family_names;
+
+/// One documented metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Family name (self-metric rows still contain `<prefix>`).
+    pub name: String,
+    /// `exporter` or `recording rule ...`.
+    pub origin: String,
+}
+
+impl Row {
+    /// Whether a recording rule produces it.
+    pub fn is_recording_rule(&self) -> bool {
+        self.origin.starts_with("recording rule")
+    }
+}
+
+/// The rows of `## <section>` in `docs/metrics.md`.
+pub fn section(section: &str) -> Vec<Row> {
+    let text = std::fs::read_to_string(crate::workspace_root().join("docs/metrics.md")).unwrap_or_default();
+    parse_section(&text, section)
+}
+
+/// The rows of `## <section>` in a metrics reference text.
+pub fn parse_section(text: &str, section: &str) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            inside = h.trim() == section;
+            continue;
+        }
+        if !inside || !line.starts_with("| `") {
+            continue;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if let (Some(name), Some(origin)) = (cells.first(), cells.last()) {
+            rows.push(Row { name: name.trim_matches('`').to_owned(), origin: (*origin).to_owned() });
+        }
+    }
+    rows
+}
+
+/// Documented families the exporter itself must emit: its section plus the self-metrics.
+pub fn documented_exporter_metrics(exporter: &str, prefix: &str) -> BTreeSet<String> {
+    section(exporter)
+        .into_iter()
+        .chain(section("Self-metrics (every exporter)"))
+        .filter(|r| !r.is_recording_rule())
+        .map(|r| r.name.replace("<prefix>", prefix))
+        .collect()
+}
+
+/// Checks both directions for one exporter: every family in the union of `scrapes` is
+/// documented, every documented exporter-origin family appears in a scrape.
+pub fn check_scrape(exporter: &str, prefix: &str, scrapes: &[&str]) -> Result<(), String> {
+    let documented = documented_exporter_metrics(exporter, prefix);
+    let emitted: BTreeSet<String> = scrapes.iter().flat_map(|s| family_names(s)).collect();
+    let undocumented: Vec<_> = emitted.difference(&documented).collect();
+    let missing: Vec<_> = documented.difference(&emitted).collect();
+    let mut problems = Vec::new();
+    if !undocumented.is_empty() {
+        problems.push(format!("emitted by {exporter} but not in docs/metrics.md: {undocumented:?}"));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("documented for {exporter} but not emitted: {missing:?}"));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+/// Recording-rule rows of `exporter` whose series do not exist in `prom` (waits up to `wait`).
+pub fn check_recorded(exporter: &str, prom: &crate::prometheus::Prometheus, wait: std::time::Duration) -> Result<(), String> {
+    let rows: Vec<Row> = section(exporter).into_iter().filter(Row::is_recording_rule).collect();
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let missing: Vec<&str> = rows.iter().filter(|r| prom.query(&r.name).is_empty()).map(|r| r.name.as_str()).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("recording rules of {exporter} produced no series in Prometheus: {missing:?}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
