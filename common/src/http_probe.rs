@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::{Request, Uri, header};
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls_pki_types::pem::PemObject;
@@ -496,10 +496,20 @@ impl HttpProbe {
 
     /// GETs `url`, returning any complete answer (whatever its status) read before `deadline`.
     pub async fn get(&self, url: &str, deadline: Instant) -> Result<Response, Failure> {
+        self.request(url, None, deadline).await
+    }
+
+    /// POSTs `body` as `application/json` to `url` (e.g. etcd's v3 JSON gateway), returning any
+    /// complete answer read before `deadline`, exactly like [`HttpProbe::get`].
+    pub async fn post_json(&self, url: &str, body: Bytes, deadline: Instant) -> Result<Response, Failure> {
+        self.request(url, Some(body), deadline).await
+    }
+
+    async fn request(&self, url: &str, post: Option<Bytes>, deadline: Instant) -> Result<Response, Failure> {
         let start = Instant::now();
         let target = parse_url(url).map_err(|d| Failure::new(Reason::InvalidUrl, start, d))?;
         let until = tokio::time::Instant::from_std(deadline);
-        match tokio::time::timeout_at(until, self.get_inner(&target, start)).await {
+        match tokio::time::timeout_at(until, self.get_inner(&target, post, start)).await {
             Ok(r) => r,
             Err(_) => Err(Failure::new(
                 Reason::Timeout,
@@ -509,7 +519,7 @@ impl HttpProbe {
         }
     }
 
-    async fn get_inner(&self, t: &Target, start: Instant) -> Result<Response, Failure> {
+    async fn get_inner(&self, t: &Target, post: Option<Bytes>, start: Instant) -> Result<Response, Failure> {
         let addr = match t.host.parse::<IpAddr>() {
             Ok(ip) => SocketAddr::new(ip, t.port),
             Err(_) => tokio::net::lookup_host((t.host.as_str(), t.port))
@@ -549,27 +559,31 @@ impl HttpProbe {
                 };
                 Failure::new(reason, start, format!("TLS handshake with {addr}: {e}"))
             })?;
-            self.exchange(TokioIo::new(tls), t, start).await
+            self.exchange(TokioIo::new(tls), t, post, start).await
         } else {
-            self.exchange(TokioIo::new(tcp), t, start).await
+            self.exchange(TokioIo::new(tcp), t, post, start).await
         }
     }
 
-    async fn exchange<I>(&self, io: I, t: &Target, start: Instant) -> Result<Response, Failure>
+    async fn exchange<I>(&self, io: I, t: &Target, post: Option<Bytes>, start: Instant) -> Result<Response, Failure>
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io)
+        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(io)
             .await
             .map_err(|e| Failure::new(hyper_reason(&e), start, format!("HTTP handshake: {e}")))?;
         let _driver = AbortOnDrop(tokio::spawn(async move {
             let _ = conn.await;
         }));
-        let req = Request::get(t.path_and_query.as_str())
+        let builder = match &post {
+            None => Request::get(t.path_and_query.as_str()),
+            Some(_) => Request::post(t.path_and_query.as_str()).header(header::CONTENT_TYPE, "application/json"),
+        };
+        let req = builder
             .header(header::HOST, t.authority.as_str())
             .header(header::USER_AGENT, self.user_agent.as_str())
             .header(header::CONNECTION, "close")
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(post.unwrap_or_default()))
             .map_err(|e| {
                 Failure::new(Reason::InvalidUrl, start, format!("building request: {e}"))
             })?;
@@ -608,6 +622,7 @@ impl HttpProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
