@@ -8,6 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -501,25 +502,49 @@ impl HttpProbe {
 
     /// POSTs `body` as `application/json` to `url` (e.g. etcd's v3 JSON gateway), returning any
     /// complete answer read before `deadline`, exactly like [`HttpProbe::get`].
-    pub async fn post_json(&self, url: &str, body: Bytes, deadline: Instant) -> Result<Response, Failure> {
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: Bytes,
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
         self.request(url, Some(body), deadline).await
     }
 
-    async fn request(&self, url: &str, post: Option<Bytes>, deadline: Instant) -> Result<Response, Failure> {
+    async fn request(
+        &self,
+        url: &str,
+        post: Option<Bytes>,
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
         let start = Instant::now();
         let target = parse_url(url).map_err(|d| Failure::new(Reason::InvalidUrl, start, d))?;
         let until = tokio::time::Instant::from_std(deadline);
-        match tokio::time::timeout_at(until, self.get_inner(&target, post, start)).await {
+        // Set once the status line is in, so a body that trickles past the deadline still
+        // reports the status it came with.
+        let status_seen = AtomicU16::new(0);
+        match tokio::time::timeout_at(until, self.get_inner(&target, post, start, &status_seen))
+            .await
+        {
             Ok(r) => r,
-            Err(_) => Err(Failure::new(
-                Reason::Timeout,
-                start,
-                format!("no complete answer from {url} in time"),
-            )),
+            Err(_) => Err(Failure {
+                status: Some(status_seen.load(Ordering::Relaxed)).filter(|s| *s != 0),
+                ..Failure::new(
+                    Reason::Timeout,
+                    start,
+                    format!("no complete answer from {url} in time"),
+                )
+            }),
         }
     }
 
-    async fn get_inner(&self, t: &Target, post: Option<Bytes>, start: Instant) -> Result<Response, Failure> {
+    async fn get_inner(
+        &self,
+        t: &Target,
+        post: Option<Bytes>,
+        start: Instant,
+        status_seen: &AtomicU16,
+    ) -> Result<Response, Failure> {
         let addr = match t.host.parse::<IpAddr>() {
             Ok(ip) => SocketAddr::new(ip, t.port),
             Err(_) => tokio::net::lookup_host((t.host.as_str(), t.port))
@@ -559,13 +584,22 @@ impl HttpProbe {
                 };
                 Failure::new(reason, start, format!("TLS handshake with {addr}: {e}"))
             })?;
-            self.exchange(TokioIo::new(tls), t, post, start).await
+            self.exchange(TokioIo::new(tls), t, post, start, status_seen)
+                .await
         } else {
-            self.exchange(TokioIo::new(tcp), t, post, start).await
+            self.exchange(TokioIo::new(tcp), t, post, start, status_seen)
+                .await
         }
     }
 
-    async fn exchange<I>(&self, io: I, t: &Target, post: Option<Bytes>, start: Instant) -> Result<Response, Failure>
+    async fn exchange<I>(
+        &self,
+        io: I,
+        t: &Target,
+        post: Option<Bytes>,
+        start: Instant,
+        status_seen: &AtomicU16,
+    ) -> Result<Response, Failure>
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -577,7 +611,8 @@ impl HttpProbe {
         }));
         let builder = match &post {
             None => Request::get(t.path_and_query.as_str()),
-            Some(_) => Request::post(t.path_and_query.as_str()).header(header::CONTENT_TYPE, "application/json"),
+            Some(_) => Request::post(t.path_and_query.as_str())
+                .header(header::CONTENT_TYPE, "application/json"),
         };
         let req = builder
             .header(header::HOST, t.authority.as_str())
@@ -592,6 +627,7 @@ impl HttpProbe {
             .await
             .map_err(|e| Failure::new(hyper_reason(&e), start, format!("request: {e}")))?;
         let status = resp.status().as_u16();
+        status_seen.store(status, Ordering::Relaxed);
         let mut body = resp.into_body();
         let mut buf = BytesMut::new();
         while let Some(frame) = body.frame().await {
@@ -821,6 +857,11 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(f.reason, Reason::Timeout);
+        assert_eq!(
+            f.status,
+            Some(200),
+            "the status line arrived before the body stalled"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 

@@ -1,0 +1,438 @@
+//! The exporter binary against real HTTP servers on loopback addresses (127.0.0.0/8) that this
+//! test starts: healthy, HTTP 500, wrong body, refused, silent and trickling IC-Servers, and a
+//! thousand targets of which some hang, all answered within one scrape.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+/// How a fake IC-Server behaves.
+#[derive(Debug, Clone, Copy)]
+enum Behaviour {
+    Healthy,
+    ServerError,
+    WrongBody,
+    Silent,
+    Trickle,
+}
+
+async fn read_request(s: &mut tokio::net::TcpStream) {
+    let mut buf = [0u8; 2048];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+async fn handle(mut s: tokio::net::TcpStream, b: Behaviour) {
+    let reply = |status: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    match b {
+        Behaviour::Silent => {
+            // Accepts and never answers; the socket lives until the runtime is dropped.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Behaviour::Healthy => {
+            read_request(&mut s).await;
+            let _ = s.write_all(reply("200 OK", "ok").as_bytes()).await;
+        }
+        Behaviour::ServerError => {
+            read_request(&mut s).await;
+            let _ = s
+                .write_all(reply("500 Internal Server Error", "ok").as_bytes())
+                .await;
+        }
+        Behaviour::WrongBody => {
+            read_request(&mut s).await;
+            let _ = s.write_all(reply("200 OK", "starting").as_bytes()).await;
+        }
+        Behaviour::Trickle => {
+            read_request(&mut s).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                .await;
+            for _ in 0..100 {
+                if s.write_all(b"o").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Binds every address at one common port (the health URL template has a single port).
+async fn bind_all(ips: &[Ipv4Addr]) -> (u16, Vec<TcpListener>) {
+    for _ in 0..10 {
+        let first = TcpListener::bind((ips[0], 0)).await.unwrap();
+        let port = first.local_addr().unwrap().port();
+        let mut all = vec![first];
+        for ip in &ips[1..] {
+            match TcpListener::bind((*ip, port)).await {
+                Ok(l) => all.push(l),
+                Err(_) => break,
+            }
+        }
+        if all.len() == ips.len() {
+            return (port, all);
+        }
+    }
+    panic!("no port free on all {} addresses", ips.len());
+}
+
+fn serve(listener: TcpListener, b: Behaviour) {
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(handle(s, b));
+        }
+    });
+}
+
+/// A loopback /16 unlikely to be used by a concurrent test: 127.<x>.<y>.0 from the pid.
+fn base(salt: u8) -> (u8, u8) {
+    let pid = std::process::id();
+    (
+        100 + u8::try_from(pid % 100).unwrap(),
+        u8::try_from((pid / 100) % 50).unwrap() * 4 + salt,
+    )
+}
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("ic-server-probe-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The exporter binary, killed on drop.
+struct Exporter {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Exporter {
+    fn start(config: &str, dir: &TempDir) -> Self {
+        let path = dir.0.join("ic.toml");
+        std::fs::write(&path, config).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let child = Command::new(env!("CARGO_BIN_EXE_ic-server-probe"))
+            .arg(format!("--config.file={}", path.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut me = Self { child, addr };
+        let started = Instant::now();
+        while get(addr, "/-/healthy", 1.0).map(|(s, _)| s) != Some(200) {
+            assert!(me.child.try_wait().unwrap().is_none(), "exporter exited");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "exporter did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        me
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A GET announcing `scrape_timeout` seconds like Prometheus; returns status and body.
+fn get(addr: SocketAddr, path: &str, scrape_timeout: f64) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Prometheus-Scrape-Timeout-Seconds: {scrape_timeout}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// The value of the sample of `name` whose labels include all `labels`.
+fn value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (series, v) = l.rsplit_once(' ')?;
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            (n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+            .then(|| v.parse().ok())?
+        })
+}
+
+fn count(scrape: &str, name: &str, labels: &[(&str, &str)], want: f64) -> usize {
+    scrape
+        .lines()
+        .filter(|l| {
+            let Some((series, v)) = l.rsplit_once(' ') else {
+                return false;
+            };
+            series.starts_with(&format!("{name}{{"))
+                && labels
+                    .iter()
+                    .all(|(k, lv)| series.contains(&format!("{k}=\"{lv}\"")))
+                && v.parse::<f64>().ok() == Some(want)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline() {
+    let (a, b) = base(0);
+    let ip = |last| Ipv4Addr::new(127, a, b, last);
+    let cases = [
+        (1, Some(Behaviour::Healthy)),
+        (2, Some(Behaviour::ServerError)),
+        (3, Some(Behaviour::WrongBody)),
+        (4, None),
+        (5, Some(Behaviour::Silent)),
+        (6, Some(Behaviour::Trickle)),
+    ];
+    let ips: Vec<_> = cases.iter().map(|(l, _)| ip(*l)).collect();
+    let (port, listeners) = bind_all(&ips).await;
+    for ((_, b), l) in cases.iter().zip(listeners) {
+        // The refused case binds nothing: its listener closes here.
+        if let Some(b) = b {
+            serve(l, *b);
+        }
+    }
+    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
+    let dir = TempDir::new("cases");
+    let exporter = Exporter::start(
+        &format!(
+            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"1500ms\"\nexpected_body = \"ok\"\n",
+            servers.join(", ")
+        ),
+        &dir,
+    );
+    let addr = exporter.addr;
+    let started = Instant::now();
+    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 4.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        took < Duration::from_secs(4),
+        "scrape took {took:?}, past its 4 s timeout"
+    );
+
+    let want = [
+        (1, 1.0, None, 200.0),
+        (2, 0.0, Some("http_status"), 500.0),
+        (3, 0.0, Some("body_mismatch"), 200.0),
+        (4, 0.0, Some("connection_refused"), 0.0),
+        (5, 0.0, Some("timeout"), 0.0),
+        (6, 0.0, Some("timeout"), 200.0),
+    ];
+    for (last, health, reason, code) in want {
+        let addr = ip(last).to_string();
+        let l = [
+            ("ocp_address", "10.0.0.1"),
+            ("ic_server_address", addr.as_str()),
+        ];
+        assert_eq!(
+            value(&scrape, "ic_server_health", &l),
+            Some(health),
+            "{addr}\n{scrape}"
+        );
+        assert_eq!(
+            value(&scrape, "ic_server_probe_http_status_code", &l),
+            Some(code),
+            "{addr}"
+        );
+        match reason {
+            Some(r) => {
+                assert_eq!(
+                    value(&scrape, "ic_server_probe_failure", &[l[1], ("reason", r)]),
+                    Some(1.0),
+                    "{addr}\n{scrape}"
+                );
+            }
+            None => assert_eq!(
+                count(&scrape, "ic_server_probe_failure", &[l[1]], 1.0),
+                0,
+                "{addr}"
+            ),
+        }
+        let d = value(&scrape, "ic_server_probe_duration_seconds", &l).unwrap();
+        assert!((0.0..=1.6).contains(&d), "{addr}: duration {d}");
+    }
+    // Exactly one reason per failing target keeps the label set bounded.
+    assert_eq!(count(&scrape, "ic_server_probe_failure", &[], 1.0), 5);
+    assert_eq!(
+        value(
+            &scrape,
+            "ic_server_scrape_collector_success",
+            &[("collector", "health")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&scrape, "ic_server_targets", &[]), Some(6.0));
+
+    // The same checks through /probe, Prometheus driving the target list.
+    let healthy = format!("/probe?target={}&ocp_address=ocp-2", ip(1));
+    let (status, body) = tokio::task::spawn_blocking(move || get(addr, &healthy, 4.0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    let l1 = ip(1).to_string();
+    assert_eq!(
+        value(
+            &body,
+            "ic_server_health",
+            &[("ocp_address", "ocp-2"), ("ic_server_address", &l1)]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    let refused = format!("/probe?target=http://{}:{port}/ok", ip(4));
+    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &refused, 4.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let l4 = ip(4).to_string();
+    assert_eq!(
+        value(
+            &body,
+            "ic_server_health",
+            &[("ocp_address", "10.0.0.1"), ("ic_server_address", &l4)]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &body,
+            "ic_server_probe_failure",
+            &[("reason", "connection_refused")]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/probe", 4.0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_targets_some_hung_are_probed_in_one_scrape() {
+    let (a, b) = base(1);
+    let ips: Vec<Ipv4Addr> = (0..1000u16)
+        .map(|k| {
+            Ipv4Addr::new(
+                127,
+                a,
+                b + u8::try_from(k / 250).unwrap() * 50 % 200,
+                u8::try_from(k % 250).unwrap() + 1,
+            )
+        })
+        .collect();
+    let (port, listeners) = bind_all(&ips).await;
+    for (k, l) in listeners.into_iter().enumerate() {
+        serve(
+            l,
+            if k % 10 == 0 {
+                Behaviour::Silent
+            } else {
+                Behaviour::Healthy
+            },
+        );
+    }
+    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
+    let dir = TempDir::new("thousand");
+    let exporter = Exporter::start(
+        &format!(
+            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"2s\"\nexpected_body = \"ok\"\n",
+            servers.join(", ")
+        ),
+        &dir,
+    );
+    let addr = exporter.addr;
+    let started = Instant::now();
+    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 5.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        took < Duration::from_secs(5),
+        "scrape of 1000 targets took {took:?}, past its 5 s timeout"
+    );
+    assert_eq!(
+        count(&scrape, "ic_server_health", &[], 1.0),
+        900,
+        "healthy targets"
+    );
+    assert_eq!(
+        count(&scrape, "ic_server_health", &[], 0.0),
+        100,
+        "hung targets"
+    );
+    assert_eq!(
+        count(
+            &scrape,
+            "ic_server_probe_failure",
+            &[("reason", "timeout")],
+            1.0
+        ),
+        100
+    );
+    let hung = ips[0].to_string();
+    assert_eq!(
+        value(
+            &scrape,
+            "ic_server_health",
+            &[("ic_server_address", hung.as_str())]
+        ),
+        Some(0.0)
+    );
+}
