@@ -2,6 +2,7 @@
 //! exporter's tests share (rules, dashboards, metric reference).
 
 pub mod dashboards;
+pub mod etcd_cluster;
 pub mod exporter;
 pub mod http;
 pub mod metric_reference;

@@ -1,0 +1,407 @@
+//! The network collector: every configured member probed concurrently under the scrape deadline
+//! (`/health`, `/metrics`, v3 status), then the cluster view (members, quorum, leader) and the
+//! data-loss detector.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response, TlsOptions};
+use common::{AsyncCollector, CollectError, CollectFuture, MetricSet, ScrapeContext};
+
+use crate::config::Config;
+use crate::data_loss::{self, Kind, Observation, State};
+use crate::gateway::{self, MemberList, RangeCount, Status};
+use crate::health;
+use crate::member_metrics;
+
+/// Largest body read from a member (etcd's /metrics is about 150 KiB).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// What one member answered in one scrape.
+#[derive(Debug, Default)]
+struct MemberResult {
+    endpoint: String,
+    /// `None` when /health gave no usable answer.
+    health: Option<bool>,
+    failure: Option<Failure>,
+    metrics: Option<String>,
+    status: Option<Status>,
+}
+
+/// The async collector of the cluster and its members.
+pub struct ClusterProbe {
+    http: HttpProbe,
+    endpoints: Vec<String>,
+    request_timeout: Duration,
+    key_drop_ratio: f64,
+    state_file: Option<PathBuf>,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for ClusterProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterProbe")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterProbe {
+    /// Builds the prober; fails on unusable TLS files or a corrupt state file.
+    pub fn new(cfg: &Config) -> Result<Self, String> {
+        let opts = ProbeOptions {
+            tls: TlsOptions {
+                ca_file: cfg.tls.ca_file.clone(),
+                cert_file: cfg.tls.cert_file.clone(),
+                key_file: cfg.tls.key_file.clone(),
+                server_name: cfg.tls.server_name.clone(),
+                insecure_skip_verify: cfg.tls.insecure_skip_verify,
+            },
+            max_body_bytes: MAX_BODY,
+            user_agent: format!("etcd-probe/{}", env!("CARGO_PKG_VERSION")),
+        };
+        let http = HttpProbe::new(&opts).map_err(|e| format!("tls: {e}"))?;
+        let state = match &cfg.state_file {
+            Some(p) => data_loss::load(p).map_err(|e| e.to_string())?,
+            None => State::default(),
+        };
+        Ok(Self {
+            http,
+            endpoints: cfg
+                .endpoints
+                .iter()
+                .map(|e| e.trim_end_matches('/').to_owned())
+                .collect(),
+            request_timeout: cfg.request_timeout,
+            key_drop_ratio: cfg.key_drop_ratio,
+            state_file: cfg.state_file.clone(),
+            state: Arc::new(Mutex::new(state)),
+        })
+    }
+
+    async fn probe_member(http: HttpProbe, endpoint: String, deadline: Instant) -> MemberResult {
+        let health_url = format!("{endpoint}/health");
+        let metrics_url = format!("{endpoint}/metrics");
+        let status_url = format!("{endpoint}/v3/maintenance/status");
+        let version_url = format!("{endpoint}/version");
+        let (h, m, s, v) = tokio::join!(
+            http.get(&health_url, deadline),
+            http.get(&metrics_url, deadline),
+            http.post_json(
+                &status_url,
+                Bytes::from_static(gateway::EMPTY_REQUEST),
+                deadline
+            ),
+            http.get(&version_url, deadline),
+        );
+        let mut r = MemberResult {
+            endpoint,
+            ..MemberResult::default()
+        };
+        match h {
+            Ok(resp) => match health::parse(&resp.body) {
+                Ok(parsed) => r.health = Some(parsed.healthy),
+                Err(e) => log::debug!("{health_url}: {e}"),
+            },
+            Err(f) => r.failure = Some(f),
+        }
+        // Servers new enough to have a readiness endpoint must also be ready to count as healthy.
+        let has_readyz = v
+            .ok()
+            .and_then(|resp| health::parse_version(&resp.body))
+            .is_some_and(|v| v.has_readyz());
+        if has_readyz && r.health == Some(true) {
+            let ready = http.get(&format!("{}/readyz", r.endpoint), deadline).await;
+            r.health = Some(matches!(ready, Ok(Response { status: 200, .. })));
+        }
+        if let Ok(Response {
+            status: 200, body, ..
+        }) = m
+        {
+            r.metrics = Some(String::from_utf8_lossy(&body).into_owned());
+        }
+        if let Ok(Response {
+            status: 200, body, ..
+        }) = s
+        {
+            r.status = gateway::parse::<Status>(&body)
+                .map_err(|e| log::debug!("{status_url}: {e}"))
+                .ok();
+        }
+        r
+    }
+
+    async fn gateway_call<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        path: &str,
+        body: &'static [u8],
+        deadline: Instant,
+    ) -> Option<T> {
+        let url = format!("{endpoint}{path}");
+        match self
+            .http
+            .post_json(&url, Bytes::from_static(body), deadline)
+            .await
+        {
+            Ok(Response {
+                status: 200, body, ..
+            }) => gateway::parse(&body)
+                .map_err(|e| log::debug!("{url}: {e}"))
+                .ok(),
+            Ok(resp) => {
+                log::debug!("{url}: HTTP {}", resp.status);
+                None
+            }
+            Err(f) => {
+                log::debug!("{url}: {f}");
+                None
+            }
+        }
+    }
+
+    async fn run(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let deadline = ctx.deadline.min(Instant::now() + self.request_timeout);
+        // One task per member, so a hung member costs no other member's time; dropping the set at
+        // the scrape deadline aborts them all.
+        let mut set = tokio::task::JoinSet::new();
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let (http, e) = (self.http.clone(), e.clone());
+            set.spawn(async move { (i, Self::probe_member(http, e, deadline).await) });
+        }
+        let mut indexed = Vec::with_capacity(self.endpoints.len());
+        while let Some(joined) = set.join_next().await {
+            indexed
+                .push(joined.map_err(|e| CollectError::Other(format!("member probe task: {e}")))?);
+        }
+        indexed.sort_by_key(|(i, _)| *i);
+        let results: Vec<MemberResult> = indexed.into_iter().map(|(_, r)| r).collect();
+        let mut m = MetricSet::new();
+        let mut healthy = 0_u32;
+        for r in &results {
+            let ep = [("endpoint", r.endpoint.as_str())];
+            let up = r.failure.is_none();
+            m.gauge_with(
+                "etcd_endpoint_up",
+                "Whether the member's client URL answered HTTP (1) or not (0).",
+                &ep,
+                f64::from(u8::from(up)),
+            );
+            if let Some(f) = &r.failure {
+                m.gauge_with(
+                    "etcd_endpoint_probe_failure",
+                    "Why the member's /health could not be read (1 for the current reason).",
+                    &[
+                        ("endpoint", r.endpoint.as_str()),
+                        ("reason", f.reason.as_str()),
+                    ],
+                    1.0,
+                );
+            }
+            let ok = r.health == Some(true);
+            healthy += u32::from(ok);
+            m.gauge_with(
+                "etcd_health",
+                "Whether the member's /health says healthy (1) or not (0: unhealthy, alarm such as NOSPACE, no leader, unreachable).",
+                &ep,
+                f64::from(u8::from(ok)),
+            );
+            if let Some(s) = &r.status {
+                let is_leader = s.leader != 0 && s.leader == s.header.member_id;
+                m.gauge_with(
+                    "etcd_endpoint_is_leader",
+                    "Whether the member reports itself as the raft leader (1) or not (0), from v3 status.",
+                    &ep,
+                    f64::from(u8::from(is_leader)),
+                );
+            }
+            if let Some(text) = &r.metrics {
+                member_metrics::reexport(text, &r.endpoint, &mut m);
+            }
+        }
+        m.gauge(
+            "etcd_cluster_healthy_members",
+            "Configured members whose /health is healthy.",
+            f64::from(healthy),
+        );
+
+        // Cluster view from the members that answered v3 status.
+        let statuses: Vec<&Status> = results.iter().filter_map(|r| r.status.as_ref()).collect();
+        let has_leader = statuses.iter().any(|s| s.leader != 0) && healthy > 0;
+        m.gauge(
+            "etcd_cluster_has_leader",
+            "Whether a healthy member reports a raft leader (1) or no member does (0).",
+            f64::from(u8::from(has_leader)),
+        );
+        let mut alarms: Vec<String> = statuses
+            .iter()
+            .flat_map(|s| s.errors.iter())
+            .filter_map(|e| e.split("alarm:").nth(1).map(|a| a.trim().to_owned()))
+            .filter(|a| a.len() <= 16 && a.chars().all(|c| c.is_ascii_alphanumeric()))
+            .collect();
+        alarms.sort();
+        alarms.dedup();
+        for alarm in ["NOSPACE", "CORRUPT"] {
+            m.gauge_with(
+                "etcd_cluster_alarm_active",
+                "Whether a cluster alarm is raised (1) or not (0), from v3 status.",
+                &[("alarm", alarm)],
+                f64::from(u8::from(alarms.iter().any(|a| a == alarm))),
+            );
+        }
+        if let Some(term) = statuses.iter().map(|s| s.header.raft_term).max() {
+            #[allow(clippy::cast_precision_loss)]
+            m.gauge(
+                "etcd_cluster_raft_term",
+                "Highest raft term reported (increases with every election).",
+                term as f64,
+            );
+        }
+
+        // Member list and key count from one member that answered status.
+        let first = results
+            .iter()
+            .find(|r| r.status.is_some())
+            .map(|r| r.endpoint.clone());
+        if let Some(ep) = first {
+            let (members, count) = tokio::join!(
+                self.gateway_call::<MemberList>(
+                    &ep,
+                    "/v3/cluster/member/list",
+                    gateway::EMPTY_REQUEST,
+                    deadline
+                ),
+                self.gateway_call::<RangeCount>(
+                    &ep,
+                    "/v3/kv/range",
+                    gateway::COUNT_ALL_KEYS,
+                    deadline
+                ),
+            );
+            if let Some(list) = &members {
+                let voting = list.members.iter().filter(|x| !x.is_learner).count();
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    m.gauge(
+                        "etcd_cluster_members",
+                        "Members listed by the cluster (voting and learners).",
+                        list.members.len() as f64,
+                    );
+                    m.gauge(
+                        "etcd_cluster_voting_members",
+                        "Voting members listed by the cluster.",
+                        voting as f64,
+                    );
+                    m.gauge(
+                        "etcd_cluster_quorum",
+                        "Voting members needed for quorum (voting / 2 + 1).",
+                        (voting / 2 + 1) as f64,
+                    );
+                }
+                for member in &list.members {
+                    let name = if member.name.is_empty() {
+                        "unstarted"
+                    } else {
+                        member.name.as_str()
+                    };
+                    m.info(
+                        "etcd_cluster_member_info",
+                        "A member listed by the cluster (name, learner), value 1.",
+                        &[
+                            ("member", name),
+                            ("learner", if member.is_learner { "true" } else { "false" }),
+                        ],
+                    );
+                }
+            }
+            if let Some(c) = &count {
+                #[allow(clippy::cast_precision_loss)]
+                m.gauge(
+                    "etcd_cluster_keys",
+                    "Keys in the cluster (v3 range count over all keys).",
+                    c.count as f64,
+                );
+            }
+            let revision = statuses
+                .iter()
+                .map(|s| s.header.revision)
+                .max()
+                .unwrap_or(0);
+            let cluster_id = statuses
+                .iter()
+                .map(|s| s.header.cluster_id)
+                .find(|id| *id != 0);
+            if let Some(cluster_id) = cluster_id {
+                #[allow(clippy::cast_precision_loss)]
+                m.gauge(
+                    "etcd_cluster_revision",
+                    "Highest store revision reported.",
+                    revision as f64,
+                );
+                self.observe(Observation {
+                    cluster_id,
+                    revision,
+                    keys: count.map(|c| c.count),
+                });
+            }
+        }
+        self.export_data_loss(&mut m);
+        Ok(m)
+    }
+
+    fn observe(&self, obs: Observation) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let before = state.clone();
+        let found = state.observe(obs, self.key_drop_ratio, now);
+        for k in &found {
+            log::warn!(
+                "data loss evidence: {} (cluster {:x}, revision {})",
+                k.as_str(),
+                obs.cluster_id,
+                obs.revision
+            );
+        }
+        if *state != before {
+            if let Some(path) = &self.state_file {
+                if let Err(e) = data_loss::save(path, &state) {
+                    log::warn!("{e}");
+                }
+            }
+        }
+    }
+
+    fn export_data_loss(&self, m: &mut MetricSet) {
+        let Ok(state) = self.state.lock() else { return };
+        for k in Kind::ALL {
+            #[allow(clippy::cast_precision_loss)]
+            m.counter_with(
+                "etcd_data_loss_events_total",
+                "Evidence of etcd data loss seen by this probe (persisted across its restarts), by kind.",
+                &[("kind", k.as_str())],
+                state.count(k) as f64,
+            );
+        }
+        m.gauge(
+            "etcd_data_loss_last_event_timestamp_seconds",
+            "Unix time of the last data-loss evidence, in seconds (0: never).",
+            state.last_event_unix,
+        );
+    }
+}
+
+impl AsyncCollector for ClusterProbe {
+    fn name(&self) -> &'static str {
+        "cluster"
+    }
+
+    fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a> {
+        Box::pin(self.run(ctx))
+    }
+}

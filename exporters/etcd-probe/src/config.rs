@@ -1,0 +1,139 @@
+//! The TOML configuration; every field has a default so the probe runs with no file at all.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Top-level configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Client URLs of the members to probe (each gets an `endpoint` label).
+    pub endpoints: Vec<String>,
+    /// Client TLS towards etcd (CA and client certificate for mTLS).
+    pub tls: TlsConfig,
+    /// Upper bound for one HTTP request to a member (the scrape deadline may cut it shorter).
+    #[serde(with = "common::config::duration")]
+    pub request_timeout: Duration,
+    /// Where the data-loss detector remembers what it saw, across restarts of the probe.
+    pub state_file: Option<PathBuf>,
+    /// A key count falling by at least this fraction between two scrapes counts as data loss.
+    pub key_drop_ratio: f64,
+    /// Checks of the local etcd installation (document 002).
+    pub local: LocalConfig,
+    /// Logs to classify (etcd's own, cm_agent's, gs_om's).
+    pub logs: Vec<LogConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            endpoints: vec!["http://127.0.0.1:2379".to_owned()],
+            tls: TlsConfig::default(),
+            request_timeout: Duration::from_secs(5),
+            state_file: None,
+            key_drop_ratio: 0.1,
+            local: LocalConfig::default(),
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// Client TLS settings; used for `https://` endpoints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM CA bundle that signed the members' certificates.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (mTLS).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub key_file: Option<PathBuf>,
+    /// Server name to verify instead of the endpoint's host.
+    pub server_name: Option<String>,
+    /// Skip verification of the members' certificates (testing only).
+    pub insecure_skip_verify: bool,
+}
+
+/// The local installation checks of document 002.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalConfig {
+    /// Enable the local checks (disable when the probe runs away from the members).
+    pub enabled: bool,
+    /// etcd data directory; must exist with mode 0700.
+    pub data_dir: PathBuf,
+    /// The etcd binary; must exist and be executable.
+    pub binary: PathBuf,
+    /// Directory holding the manual-stop markers (GaussDB: `$GAUSSLOG/bin`); unset skips the check.
+    pub marker_dir: Option<PathBuf>,
+    /// Marker file names whose presence means an operator stopped the cluster on purpose.
+    pub marker_files: Vec<String>,
+    /// Process name (`/proc/<pid>/comm`) of the local etcd.
+    pub process_name: String,
+    /// If set, only processes whose command line contains this string count (several members
+    /// on one host, e.g. `--name m1`).
+    pub process_cmdline_contains: Option<String>,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            data_dir: PathBuf::from("/var/lib/etcd"),
+            binary: PathBuf::from("/usr/bin/etcd"),
+            marker_dir: None,
+            marker_files: vec![
+                "cluster_manual_start".to_owned(),
+                "etcd_manual_start".to_owned(),
+            ],
+            process_name: "etcd".to_owned(),
+            process_cmdline_contains: None,
+        }
+    }
+}
+
+/// One log to classify.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// The `log` label (bounded: one per configured file), e.g. `etcd`, `cm_agent`.
+    pub name: String,
+    /// The file (rooted under `--path.rootfs`).
+    pub path: PathBuf,
+    /// Read what is already in the file at start (default: only new lines).
+    #[serde(default)]
+    pub from_beginning: bool,
+}
+
+impl Config {
+    /// Checks what serde cannot: returns a message naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.endpoints.is_empty() {
+            return Err("endpoints: at least one endpoint is required".to_owned());
+        }
+        for e in &self.endpoints {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(format!(
+                    "endpoints: {e:?} must start with http:// or https://"
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.key_drop_ratio) || self.key_drop_ratio == 0.0 {
+            return Err(format!(
+                "key_drop_ratio: {} must be in (0, 1]",
+                self.key_drop_ratio
+            ));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err("tls: cert_file and key_file must be given together".to_owned());
+        }
+        let mut names: Vec<&str> = self.logs.iter().map(|l| l.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err("logs: names must be unique".to_owned());
+        }
+        Ok(())
+    }
+}

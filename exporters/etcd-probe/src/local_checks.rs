@@ -1,0 +1,301 @@
+//! Document 002's checks of the local installation when etcd will not start: data directory
+//! (exists, mode 0700, filesystem not full), binary (exists, executable), manual-stop markers.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+use crate::config::LocalConfig;
+use crate::process;
+
+/// The mode document 002 requires for the data directory.
+pub const DATA_DIR_MODE: u32 = 0o700;
+
+/// Filesystem capacity as `statvfs` reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FsUsage {
+    /// Total size in bytes.
+    pub size_bytes: f64,
+    /// Bytes available to unprivileged users.
+    pub avail_bytes: f64,
+    /// Bytes free (including the root reserve).
+    pub free_bytes: f64,
+}
+
+impl FsUsage {
+    /// Used fraction as `df` computes it: used / (used + available).
+    pub fn used_ratio(&self) -> f64 {
+        let used = self.size_bytes - self.free_bytes;
+        let denom = used + self.avail_bytes;
+        if denom > 0.0 { used / denom } else { 0.0 }
+    }
+}
+
+/// `statvfs(2)` on `path`.
+#[allow(unsafe_code)]
+pub fn statvfs(path: &Path) -> std::io::Result<FsUsage> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    let mut out = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call, and `out` points to
+    // writable memory of exactly `struct statvfs`, which the kernel fills on success; we read it
+    // only when the call returned 0.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), out.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so the structure is initialised.
+    let s = unsafe { out.assume_init() };
+    #[allow(clippy::cast_precision_loss)]
+    let frsize = s.f_frsize as f64;
+    #[allow(clippy::cast_precision_loss)]
+    Ok(FsUsage {
+        size_bytes: s.f_blocks as f64 * frsize,
+        avail_bytes: s.f_bavail as f64 * frsize,
+        free_bytes: s.f_bfree as f64 * frsize,
+    })
+}
+
+/// The blocking collector of the local checks and the local process status.
+#[derive(Debug)]
+pub struct LocalChecks {
+    cfg: LocalConfig,
+    paths: SysPaths,
+}
+
+impl LocalChecks {
+    /// A collector for `cfg`, reading files under `paths`.
+    pub fn new(cfg: LocalConfig, paths: SysPaths) -> Self {
+        Self { cfg, paths }
+    }
+
+    fn rooted(&self, p: &Path) -> PathBuf {
+        self.paths.root(&p.to_string_lossy())
+    }
+}
+
+impl Collector for LocalChecks {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mut m = MetricSet::new();
+        let dir_label = self.cfg.data_dir.to_string_lossy().into_owned();
+        let dir = self.rooted(&self.cfg.data_dir);
+        let l = [("path", dir_label.as_str())];
+        match std::fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {
+                let mode = meta.permissions().mode() & 0o7777;
+                m.gauge_with(
+                    "etcd_data_dir_exists",
+                    "Whether the etcd data directory exists (1) or not (0).",
+                    &l,
+                    1.0,
+                );
+                m.gauge_with(
+                    "etcd_data_dir_mode",
+                    "Permission bits of the etcd data directory (0700 is 448).",
+                    &l,
+                    f64::from(mode),
+                );
+                m.gauge_with(
+                    "etcd_data_dir_permissions_ok",
+                    "Whether the etcd data directory has mode 0700 as etcd requires (1) or not (0).",
+                    &l,
+                    if mode == DATA_DIR_MODE { 1.0 } else { 0.0 },
+                );
+                match statvfs(&dir) {
+                    Ok(fs) => {
+                        m.gauge_with(
+                            "etcd_data_dir_filesystem_size_bytes",
+                            "Size of the filesystem holding the etcd data directory, in bytes.",
+                            &l,
+                            fs.size_bytes,
+                        );
+                        m.gauge_with(
+                            "etcd_data_dir_filesystem_avail_bytes",
+                            "Space available to etcd on the filesystem holding its data directory, in bytes.",
+                            &l,
+                            fs.avail_bytes,
+                        );
+                        m.gauge_with(
+                            "etcd_data_dir_filesystem_used_ratio",
+                            "Used fraction (0-1) of the filesystem holding the etcd data directory, as df computes it.",
+                            &l,
+                            fs.used_ratio(),
+                        );
+                    }
+                    Err(e) => log::debug!("statvfs {}: {e}", dir.display()),
+                }
+            }
+            Ok(_) | Err(_) => {
+                m.gauge_with(
+                    "etcd_data_dir_exists",
+                    "Whether the etcd data directory exists (1) or not (0).",
+                    &l,
+                    0.0,
+                );
+            }
+        }
+
+        let bin_label = self.cfg.binary.to_string_lossy().into_owned();
+        let bin = self.rooted(&self.cfg.binary);
+        let (exists, exec) = match std::fs::metadata(&bin) {
+            Ok(meta) if meta.is_file() => (true, meta.permissions().mode() & 0o111 != 0),
+            _ => (false, false),
+        };
+        let b = [("path", bin_label.as_str())];
+        m.gauge_with(
+            "etcd_binary_exists",
+            "Whether the etcd binary exists (1) or not (0).",
+            &b,
+            f64::from(u8::from(exists)),
+        );
+        m.gauge_with(
+            "etcd_binary_executable",
+            "Whether the etcd binary exists and has an execute bit (1) or not (0).",
+            &b,
+            f64::from(u8::from(exec)),
+        );
+
+        if let Some(marker_dir) = &self.cfg.marker_dir {
+            let dir = self.rooted(marker_dir);
+            for file in &self.cfg.marker_files {
+                let present = dir.join(file).exists();
+                m.gauge_with(
+                    "etcd_manual_stop_marker_present",
+                    "Whether a manual-stop marker file exists (1: an operator stopped the cluster or etcd on purpose).",
+                    &[("file", file.as_str())],
+                    f64::from(u8::from(present)),
+                );
+            }
+        }
+
+        let procs = process::find(
+            &self.paths,
+            &self.cfg.process_name,
+            self.cfg.process_cmdline_contains.as_deref(),
+        )?;
+        m.gauge(
+            "etcd_process_status",
+            "Whether the local etcd process is running (1) or not (0).",
+            if procs.is_empty() { 0.0 } else { 1.0 },
+        );
+        if let Some(start) = procs
+            .iter()
+            .filter_map(|p| p.start_time_seconds)
+            .reduce(f64::min)
+        {
+            m.gauge(
+                "etcd_process_start_time_seconds",
+                "Start time of the local etcd process since the Unix epoch, in seconds (a change means a restart).",
+                start,
+            );
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("etcd-probe-local-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn wrong_mode_missing_binary_and_marker_are_reported() {
+        let root = tmp("a");
+        std::fs::create_dir_all(root.join("var/lib/etcd")).unwrap();
+        std::fs::set_permissions(
+            root.join("var/lib/etcd"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("gauss/bin")).unwrap();
+        std::fs::write(root.join("gauss/bin/etcd_manual_start"), b"").unwrap();
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        let cfg = LocalConfig {
+            marker_dir: Some("/gauss/bin".into()),
+            ..LocalConfig::default()
+        };
+        let c = LocalChecks::new(cfg, SysPaths::fixture(&root));
+        let m = c
+            .collect(&ScrapeContext::with_timeout(
+                std::time::Duration::from_secs(1),
+            ))
+            .unwrap();
+        assert_eq!(m.value("etcd_data_dir_exists", &[]), Some(1.0));
+        assert_eq!(
+            m.value("etcd_data_dir_mode", &[]),
+            Some(f64::from(0o755_u32))
+        );
+        assert_eq!(m.value("etcd_data_dir_permissions_ok", &[]), Some(0.0));
+        assert!(
+            m.value("etcd_data_dir_filesystem_used_ratio", &[])
+                .is_some()
+        );
+        assert_eq!(m.value("etcd_binary_exists", &[]), Some(0.0));
+        assert_eq!(
+            m.value(
+                "etcd_manual_stop_marker_present",
+                &[("file", "etcd_manual_start")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            m.value(
+                "etcd_manual_stop_marker_present",
+                &[("file", "cluster_manual_start")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(m.value("etcd_process_status", &[]), Some(0.0));
+
+        std::fs::set_permissions(
+            root.join("var/lib/etcd"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/etcd"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            root.join("usr/bin/etcd"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let m = c
+            .collect(&ScrapeContext::with_timeout(
+                std::time::Duration::from_secs(1),
+            ))
+            .unwrap();
+        assert_eq!(m.value("etcd_data_dir_permissions_ok", &[]), Some(1.0));
+        assert_eq!(m.value("etcd_binary_exists", &[]), Some(1.0));
+        assert_eq!(m.value("etcd_binary_executable", &[]), Some(0.0));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn missing_data_dir_is_zero_not_an_error() {
+        let root = tmp("b");
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        let c = LocalChecks::new(LocalConfig::default(), SysPaths::fixture(&root));
+        let m = c
+            .collect(&ScrapeContext::with_timeout(
+                std::time::Duration::from_secs(1),
+            ))
+            .unwrap();
+        assert_eq!(m.value("etcd_data_dir_exists", &[]), Some(0.0));
+        assert!(!m.has("etcd_data_dir_permissions_ok"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
