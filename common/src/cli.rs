@@ -97,14 +97,19 @@ pub struct Built {
 
 impl std::fmt::Debug for Built {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Built").field("collectors", &self.collectors).finish()
+        f.debug_struct("Built")
+            .field("collectors", &self.collectors)
+            .finish()
     }
 }
 
 impl Built {
     /// Collectors only, no probe endpoint.
     pub fn collectors(collectors: CollectorSet) -> Self {
-        Self { collectors, probe: None }
+        Self {
+            collectors,
+            probe: None,
+        }
     }
 }
 
@@ -133,7 +138,10 @@ where
     C: DeserializeOwned + Default,
     F: FnOnce(Context<C>) -> Result<Built, String>,
 {
-    let cmd = CommonArgs::command().name(spec.name).version(spec.build.version).about(spec.about);
+    let cmd = CommonArgs::command()
+        .name(spec.name)
+        .version(spec.build.version)
+        .about(spec.about);
     let matches = cmd.get_matches();
     let args = match CommonArgs::from_arg_matches(&matches) {
         Ok(a) => a,
@@ -174,8 +182,17 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let paths = SysPaths { procfs: args.procfs.clone(), sysfs: args.sysfs.clone(), rootfs: args.rootfs.clone() };
-    let ctx = Context { config, config_path: args.config_file.clone(), paths, check_only: args.config_check };
+    let paths = SysPaths {
+        procfs: args.procfs.clone(),
+        sysfs: args.sysfs.clone(),
+        rootfs: args.rootfs.clone(),
+    };
+    let ctx = Context {
+        config,
+        config_path: args.config_file.clone(),
+        paths,
+        check_only: args.config_check,
+    };
     // Setup may spawn background tasks, so it runs inside the runtime.
     let built = {
         let _guard = runtime.enter();
@@ -192,7 +209,10 @@ where
         println!("{}: configuration is valid", spec.name);
         return ExitCode::SUCCESS;
     }
-    let listen = args.listen_address.clone().unwrap_or_else(|| spec.default_listen.to_owned());
+    let listen = args
+        .listen_address
+        .clone()
+        .unwrap_or_else(|| spec.default_listen.to_owned());
     let opts = ServerOptions {
         telemetry_path: args.telemetry_path.clone(),
         max_requests: args.max_requests,
@@ -201,7 +221,11 @@ where
         web,
         ..ServerOptions::default()
     };
-    let app = Arc::new(App { collectors: built.collectors, probe: built.probe, build: spec.build });
+    let app = Arc::new(App {
+        collectors: built.collectors,
+        probe: built.probe,
+        build: spec.build,
+    });
     runtime.block_on(async move {
         let server = match Server::bind(&listen, opts, app).await {
             Ok(s) => s,
@@ -210,12 +234,18 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        let scheme = if server_is_tls(&args) { "https" } else { "http" };
+        let scheme = if server_is_tls(&args) {
+            "https"
+        } else {
+            "http"
+        };
         log::info!(
             "{} {} listening on {scheme}://{}{}",
             spec.name,
             spec.build.version,
-            server.local_addr().map_or(listen.clone(), |a| a.to_string()),
+            server
+                .local_addr()
+                .map_or(listen.clone(), |a| a.to_string()),
             args.telemetry_path
         );
         server.run(shutdown_signal()).await;

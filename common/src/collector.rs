@@ -24,7 +24,9 @@ pub struct ScrapeContext {
 impl ScrapeContext {
     /// A context whose deadline is `timeout` from now.
     pub fn with_timeout(timeout: Duration) -> Self {
-        Self { deadline: Instant::now() + timeout }
+        Self {
+            deadline: Instant::now() + timeout,
+        }
     }
 
     /// Time left until the deadline (zero once passed).
@@ -64,12 +66,18 @@ pub enum CollectError {
 impl CollectError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CollectError::Io { path: path.into(), source }
+        CollectError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A parse error on `path`.
     pub fn parse(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
-        CollectError::Parse { path: path.into(), msg: msg.into() }
+        CollectError::Parse {
+            path: path.into(),
+            msg: msg.into(),
+        }
     }
 }
 
@@ -82,7 +90,8 @@ pub trait Collector: Send + Sync + 'static {
 }
 
 /// A boxed future returned by [`AsyncCollector::collect`].
-pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<MetricSet, CollectError>> + Send + 'a>>;
+pub type CollectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<MetricSet, CollectError>> + Send + 'a>>;
 
 /// A collector that waits on the network; it runs as a task and is cancelled at the deadline.
 pub trait AsyncCollector: Send + Sync + 'static {
@@ -146,14 +155,20 @@ pub struct CollectorSet {
 impl std::fmt::Debug for CollectorSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.entries.iter().map(|e| e.name).collect();
-        f.debug_struct("CollectorSet").field("prefix", &self.prefix).field("collectors", &names).finish()
+        f.debug_struct("CollectorSet")
+            .field("prefix", &self.prefix)
+            .field("collectors", &names)
+            .finish()
     }
 }
 
 impl CollectorSet {
     /// An empty set whose self-metrics use `prefix` (e.g. `os`).
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into(), entries: Vec::new() }
+        Self {
+            prefix: prefix.into(),
+            entries: Vec::new(),
+        }
     }
 
     /// Adds a blocking collector.
@@ -169,7 +184,12 @@ impl CollectorSet {
     }
 
     fn push(&mut self, name: &'static str, kind: Kind) -> &mut Self {
-        self.entries.push(Entry { name, kind, runs: Arc::new(Mutex::new(Runs::default())), last_error: Mutex::new(None) });
+        self.entries.push(Entry {
+            name,
+            kind,
+            runs: Arc::new(Mutex::new(Runs::default())),
+            last_error: Mutex::new(None),
+        });
         self
     }
 
@@ -189,31 +209,32 @@ impl CollectorSet {
         let mut handles = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
             let start = Instant::now();
-            let handle: Option<tokio::task::JoinHandle<Result<MetricSet, CollectError>>> = match &entry.kind {
-                Kind::Blocking(c) => {
-                    let start_run = entry.runs.lock().is_ok_and(|mut r| {
-                        if r.stuck {
-                            return false;
+            let handle: Option<tokio::task::JoinHandle<Result<MetricSet, CollectError>>> =
+                match &entry.kind {
+                    Kind::Blocking(c) => {
+                        let start_run = entry.runs.lock().is_ok_and(|mut r| {
+                            if r.stuck {
+                                return false;
+                            }
+                            r.in_flight += 1;
+                            true
+                        });
+                        if start_run {
+                            let c = Arc::clone(c);
+                            let guard = RunGuard(Arc::clone(&entry.runs));
+                            Some(tokio::task::spawn_blocking(move || {
+                                let _guard = guard;
+                                c.collect(&ctx)
+                            }))
+                        } else {
+                            None
                         }
-                        r.in_flight += 1;
-                        true
-                    });
-                    if start_run {
-                        let c = Arc::clone(c);
-                        let guard = RunGuard(Arc::clone(&entry.runs));
-                        Some(tokio::task::spawn_blocking(move || {
-                            let _guard = guard;
-                            c.collect(&ctx)
-                        }))
-                    } else {
-                        None
                     }
-                }
-                Kind::Async(c) => {
-                    let c = Arc::clone(c);
-                    Some(tokio::spawn(async move { c.collect(&ctx).await }))
-                }
-            };
+                    Kind::Async(c) => {
+                        let c = Arc::clone(c);
+                        Some(tokio::spawn(async move { c.collect(&ctx).await }))
+                    }
+                };
             handles.push((entry, start, handle));
         }
 
@@ -224,7 +245,9 @@ impl CollectorSet {
                 Some(mut h) => match tokio::time::timeout_at(deadline, &mut h).await {
                     Ok(Ok(Ok(set))) => Ok(set),
                     Ok(Ok(Err(e))) => Err(e.to_string()),
-                    Ok(Err(join)) if join.is_panic() => Err(format!("panicked: {}", panic_message(join))),
+                    Ok(Err(join)) if join.is_panic() => {
+                        Err(format!("panicked: {}", panic_message(join)))
+                    }
                     Ok(Err(join)) => Err(format!("task failed: {join}")),
                     Err(_) => {
                         // Async work is cancelled; a blocking thread cannot be, so mark it stuck.
@@ -240,13 +263,19 @@ impl CollectorSet {
                 },
             };
             self.log_transition(entry, &result);
-            outcomes.push(Outcome { name: entry.name, result, duration: start.elapsed() });
+            outcomes.push(Outcome {
+                name: entry.name,
+                result,
+                duration: start.elapsed(),
+            });
         }
         outcomes
     }
 
     fn log_transition(&self, entry: &Entry, result: &Result<MetricSet, String>) {
-        let Ok(mut last) = entry.last_error.lock() else { return };
+        let Ok(mut last) = entry.last_error.lock() else {
+            return;
+        };
         match result {
             Err(e) if last.as_deref() != Some(e.as_str()) => {
                 log::warn!("collector={} failed: {e}", entry.name);
@@ -355,20 +384,33 @@ mod tests {
     }
 
     fn success(families: &[MetricFamily], collector: &str) -> Option<f64> {
-        let fam = families.iter().find(|f| f.name == "t_scrape_collector_success")?;
-        fam.samples.iter().find(|s| s.labels[0].1 == collector).and_then(|s| match s.value {
-            crate::metrics::Value::Number(v) => Some(v),
-            _ => None,
-        })
+        let fam = families
+            .iter()
+            .find(|f| f.name == "t_scrape_collector_success")?;
+        fam.samples
+            .iter()
+            .find(|s| s.labels[0].1 == collector)
+            .and_then(|s| match s.value {
+                crate::metrics::Value::Number(v) => Some(v),
+                _ => None,
+            })
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failing_collectors_cost_only_their_own_series() {
         let mut set = CollectorSet::new("t");
-        set.add(Fixed).add(Panics).add(Sleeps(Duration::from_secs(3))).add_async(AsyncHang);
+        set.add(Fixed)
+            .add(Panics)
+            .add(Sleeps(Duration::from_secs(3)))
+            .add_async(AsyncHang);
         let started = Instant::now();
-        let fams = set.gather(ScrapeContext::with_timeout(Duration::from_millis(300))).await;
-        assert!(started.elapsed() < Duration::from_secs(2), "gather waited for a stuck collector");
+        let fams = set
+            .gather(ScrapeContext::with_timeout(Duration::from_millis(300)))
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "gather waited for a stuck collector"
+        );
         assert!(fams.iter().any(|f| f.name == "t_fixed"));
         assert_eq!(success(&fams, "fixed"), Some(1.0));
         assert_eq!(success(&fams, "panics"), Some(0.0));
@@ -376,7 +418,9 @@ mod tests {
         assert_eq!(success(&fams, "async_hang"), Some(0.0));
 
         // The stuck blocking run is not started a second time while it is still in flight.
-        let fams = set.gather(ScrapeContext::with_timeout(Duration::from_millis(100))).await;
+        let fams = set
+            .gather(ScrapeContext::with_timeout(Duration::from_millis(100)))
+            .await;
         assert_eq!(success(&fams, "sleeps"), Some(0.0));
         assert_eq!(success(&fams, "fixed"), Some(1.0));
     }

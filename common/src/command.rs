@@ -80,7 +80,11 @@ fn read_bounded(mut r: impl Read, limit: usize) -> (Vec<u8>, bool) {
 
 /// Runs `argv` with no shell and no stdin, kills it after `timeout`, keeps at most
 /// `max_output` bytes of each stream.
-pub fn run(argv: &[&str], timeout: Duration, max_output: usize) -> Result<CommandOutput, CommandError> {
+pub fn run(
+    argv: &[&str],
+    timeout: Duration,
+    max_output: usize,
+) -> Result<CommandOutput, CommandError> {
     let (program, args) = argv.split_first().ok_or(CommandError::Empty)?;
     let mut child = Command::new(program)
         .args(args)
@@ -88,9 +92,18 @@ pub fn run(argv: &[&str], timeout: Duration, max_output: usize) -> Result<Comman
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| CommandError::Spawn { program: (*program).to_owned(), source })?;
-    let stdout = child.stdout.take().map(|s| std::thread::spawn(move || read_bounded(s, max_output)));
-    let stderr = child.stderr.take().map(|s| std::thread::spawn(move || read_bounded(s, max_output)));
+        .map_err(|source| CommandError::Spawn {
+            program: (*program).to_owned(),
+            source,
+        })?;
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| std::thread::spawn(move || read_bounded(s, max_output)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| std::thread::spawn(move || read_bounded(s, max_output)));
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -98,16 +111,33 @@ pub fn run(argv: &[&str], timeout: Duration, max_output: usize) -> Result<Comman
             Ok(None) if started.elapsed() >= timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(CommandError::Timeout { program: (*program).to_owned(), timeout });
+                return Err(CommandError::Timeout {
+                    program: (*program).to_owned(),
+                    timeout,
+                });
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5).min(timeout / 10 + Duration::from_millis(1))),
-            Err(source) => return Err(CommandError::Wait { program: (*program).to_owned(), source }),
+            Ok(None) => std::thread::sleep(
+                Duration::from_millis(5).min(timeout / 10 + Duration::from_millis(1)),
+            ),
+            Err(source) => {
+                return Err(CommandError::Wait {
+                    program: (*program).to_owned(),
+                    source,
+                });
+            }
         }
     };
-    let join = |h: Option<std::thread::JoinHandle<(Vec<u8>, bool)>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+    let join = |h: Option<std::thread::JoinHandle<(Vec<u8>, bool)>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
     let (stdout, t1) = join(stdout);
     let (stderr, t2) = join(stderr);
-    Ok(CommandOutput { code: status.code(), stdout, stderr, truncated: t1 || t2 })
+    Ok(CommandOutput {
+        code: status.code(),
+        stdout,
+        stderr,
+        truncated: t1 || t2,
+    })
 }
 
 #[cfg(test)]
@@ -116,7 +146,12 @@ mod tests {
 
     #[test]
     fn runs_without_a_shell_and_reports_exit_status() {
-        let out = run(&["sh", "-c", "echo hi; echo err >&2; exit 3"], Duration::from_secs(5), 1024).unwrap();
+        let out = run(
+            &["sh", "-c", "echo hi; echo err >&2; exit 3"],
+            Duration::from_secs(5),
+            1024,
+        )
+        .unwrap();
         assert_eq!(out.code, Some(3));
         assert_eq!(out.stdout, b"hi\n");
         assert_eq!(out.stderr, b"err\n");
@@ -127,7 +162,12 @@ mod tests {
 
     #[test]
     fn output_is_bounded() {
-        let out = run(&["head", "-c", "100000", "/dev/zero"], Duration::from_secs(5), 1000).unwrap();
+        let out = run(
+            &["head", "-c", "100000", "/dev/zero"],
+            Duration::from_secs(5),
+            1000,
+        )
+        .unwrap();
         assert_eq!(out.stdout.len(), 1000);
         assert!(out.truncated);
     }

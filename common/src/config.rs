@@ -46,7 +46,10 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
     (line, offset - line_start + 1)
 }
 
@@ -67,13 +70,22 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Con
             Some(k) if !message.contains(&format!("`{k}`")) => format!(", field `{k}`"),
             _ => String::new(),
         };
-        ConfigError::Invalid { path: path.to_path_buf(), line, column, field, message }
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            field,
+            message,
+        }
     })
 }
 
 /// Reads and parses a TOML config file.
 pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_toml(path, &text)
 }
 
@@ -89,10 +101,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total = 0.0_f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         let (num, tail) = rest.split_at(num_end);
-        let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected a number"))?;
-        let unit_end = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: expected a number"))?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_end);
         let scale = match unit {
             "ms" => 0.001,
@@ -101,7 +119,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "h" => 3600.0,
             "d" => 86_400.0,
             "w" => 604_800.0,
-            _ => return Err(format!("invalid duration {s:?}: unit must be one of ms, s, m, h, d, w")),
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: unit must be one of ms, s, m, h, d, w"
+                ));
+            }
         };
         total += value * scale;
         rest = next;
@@ -146,21 +168,28 @@ mod tests {
     fn unknown_key_names_file_line_and_key() {
         let err = parse_toml::<Cfg>(Path::new("/etc/x.toml"), "port = 1\nbogus = 2\n").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("config file /etc/x.toml, line 2, column 1"), "{msg}");
+        assert!(
+            msg.starts_with("config file /etc/x.toml, line 2, column 1"),
+            "{msg}"
+        );
         assert!(msg.contains("bogus"), "{msg}");
         assert!(!msg.contains('\n'));
     }
 
     #[test]
     fn wrong_type_names_the_field() {
-        let err = parse_toml::<Cfg>(Path::new("c.toml"), "\nport = \"high\"\n").unwrap_err().to_string();
+        let err = parse_toml::<Cfg>(Path::new("c.toml"), "\nport = \"high\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("field `port`"), "{err}");
     }
 
     #[test]
     fn bad_duration_is_reported_at_its_line() {
-        let err = parse_toml::<Cfg>(Path::new("c.toml"), "port = 1\ninterval = \"5 parsecs\"\n").unwrap_err().to_string();
+        let err = parse_toml::<Cfg>(Path::new("c.toml"), "port = 1\ninterval = \"5 parsecs\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2") && err.contains("interval"), "{err}");
     }
 
@@ -175,7 +204,9 @@ mod tests {
 
     #[test]
     fn missing_file_is_a_read_error_naming_it() {
-        let err = load_toml::<Cfg>(Path::new("/nonexistent/c.toml")).unwrap_err().to_string();
+        let err = load_toml::<Cfg>(Path::new("/nonexistent/c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/nonexistent/c.toml"), "{err}");
     }
 }

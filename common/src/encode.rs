@@ -29,7 +29,9 @@ pub enum Format {
 impl Format {
     /// Picks the format from an `Accept` header: OpenMetrics only when asked for explicitly.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else { return Format::Classic };
+        let Some(accept) = accept else {
+            return Format::Classic;
+        };
         // Prometheus sends e.g. `application/openmetrics-text;version=1.0.0,...;q=0.5,text/plain;...`;
         // honour a positive q for openmetrics-text and fall back to the classic format.
         for part in accept.split(',') {
@@ -39,7 +41,9 @@ impl Format {
                 continue;
             }
             let q_zero = params.any(|p| {
-                p.strip_prefix("q=").and_then(|q| q.parse::<f64>().ok()).is_some_and(|q| q <= 0.0)
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
             });
             if !q_zero {
                 return Format::OpenMetrics;
@@ -103,7 +107,10 @@ fn write_labels(labels: &[(String, String)], extra: Option<(&str, &str)>, out: &
     }
     out.push('{');
     let mut first = true;
-    let pairs = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(extra);
+    let pairs = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(extra);
     for (k, v) in pairs {
         if !first {
             out.push(',');
@@ -117,7 +124,14 @@ fn write_labels(labels: &[(String, String)], extra: Option<(&str, &str)>, out: &
     out.push('}');
 }
 
-fn write_sample(name: &str, suffix: &str, labels: &[(String, String)], extra: Option<(&str, &str)>, v: f64, out: &mut String) {
+fn write_sample(
+    name: &str,
+    suffix: &str,
+    labels: &[(String, String)],
+    extra: Option<(&str, &str)>,
+    v: f64,
+    out: &mut String,
+) {
     out.push_str(name);
     out.push_str(suffix);
     write_labels(labels, extra, out);
@@ -147,17 +161,35 @@ pub fn encode_classic(families: &[MetricFamily]) -> String {
         for s in &fam.samples {
             match &s.value {
                 Value::Number(v) => write_sample(&fam.name, "", &s.labels, None, *v, &mut out),
-                Value::Histogram { buckets, sum, count } => {
+                Value::Histogram {
+                    buckets,
+                    sum,
+                    count,
+                } => {
                     let mut le = String::new();
                     for (bound, cum) in buckets {
                         le.clear();
                         format_float(*bound, &mut le);
                         #[allow(clippy::cast_precision_loss)]
-                        write_sample(&fam.name, "_bucket", &s.labels, Some(("le", &le)), *cum as f64, &mut out);
+                        write_sample(
+                            &fam.name,
+                            "_bucket",
+                            &s.labels,
+                            Some(("le", &le)),
+                            *cum as f64,
+                            &mut out,
+                        );
                     }
                     #[allow(clippy::cast_precision_loss)]
                     let total = *count as f64;
-                    write_sample(&fam.name, "_bucket", &s.labels, Some(("le", "+Inf")), total, &mut out);
+                    write_sample(
+                        &fam.name,
+                        "_bucket",
+                        &s.labels,
+                        Some(("le", "+Inf")),
+                        total,
+                        &mut out,
+                    );
                     write_sample(&fam.name, "_sum", &s.labels, None, *sum, &mut out);
                     write_sample(&fam.name, "_count", &s.labels, None, total, &mut out);
                 }
@@ -177,11 +209,15 @@ impl PcCollector for ScrapeFamilies {
             // OpenMetrics names the family without the sample suffix the type implies.
             let (name, kind) = match fam.kind {
                 MetricType::Gauge => (fam.name.as_str(), PcType::Gauge),
-                MetricType::Counter => {
-                    (fam.name.strip_suffix("_total").unwrap_or(&fam.name), PcType::Counter)
-                }
+                MetricType::Counter => (
+                    fam.name.strip_suffix("_total").unwrap_or(&fam.name),
+                    PcType::Counter,
+                ),
                 MetricType::Histogram => (fam.name.as_str(), PcType::Histogram),
-                MetricType::Info => (fam.name.strip_suffix("_info").unwrap_or(&fam.name), PcType::Info),
+                MetricType::Info => (
+                    fam.name.strip_suffix("_info").unwrap_or(&fam.name),
+                    PcType::Info,
+                ),
             };
             let mut fam_enc = encoder.encode_descriptor(name, &fam.help, None, kind)?;
             for s in &fam.samples {
@@ -202,11 +238,24 @@ impl PcCollector for ScrapeFamilies {
     }
 }
 
-fn encode_value(enc: &mut MetricEncoder<'_>, kind: MetricType, value: &Value) -> Result<(), std::fmt::Error> {
+fn encode_value(
+    enc: &mut MetricEncoder<'_>,
+    kind: MetricType,
+    value: &Value,
+) -> Result<(), std::fmt::Error> {
     match (value, kind) {
-        (Value::Number(v), MetricType::Counter) => enc.encode_counter::<NoLabelSet, f64, f64>(v, None),
+        (Value::Number(v), MetricType::Counter) => {
+            enc.encode_counter::<NoLabelSet, f64, f64>(v, None)
+        }
         (Value::Number(v), _) => enc.encode_gauge(v),
-        (Value::Histogram { buckets, sum, count }, _) => {
+        (
+            Value::Histogram {
+                buckets,
+                sum,
+                count,
+            },
+            _,
+        ) => {
             // prometheus-client takes per-bucket counts and accumulates them itself.
             let mut per_bucket = Vec::with_capacity(buckets.len() + 1);
             let mut prev = 0u64;
@@ -243,8 +292,17 @@ mod tests {
         let mut set = MetricSet::new();
         set.gauge_with("os_load", "Load average.", &[("interval", "1m")], 0.5);
         set.counter("os_x_total", "Things, count.", 3.0);
-        set.info("os_exporter_build_info", "Build information.", &[("version", "1.0")]);
-        set.family("h_seconds", "A histogram in seconds.", MetricType::Histogram).push_histogram(
+        set.info(
+            "os_exporter_build_info",
+            "Build information.",
+            &[("version", "1.0")],
+        );
+        set.family(
+            "h_seconds",
+            "A histogram in seconds.",
+            MetricType::Histogram,
+        )
+        .push_histogram(
             vec![("endpoint".into(), "a\"b".into())],
             vec![(0.1, 1), (1.0, 3)],
             1.5,
@@ -268,9 +326,20 @@ h_seconds_bucket{endpoint=\"a\\\"b\",le=\"+Inf\"} 4\nh_seconds_sum{endpoint=\"a\
     #[test]
     fn openmetrics_encoding_names_families_without_suffix_and_ends_in_eof() {
         let text = encode_openmetrics(sample_set());
-        assert!(text.contains("# TYPE os_x counter\nos_x_total 3.0\n"), "{text}");
-        assert!(text.contains("# TYPE os_exporter_build info\nos_exporter_build_info{version=\"1.0\"} 1\n"), "{text}");
-        assert!(text.contains("h_seconds_bucket{le=\"+Inf\",endpoint=\"a\\\"b\"} 4\n"), "{text}");
+        assert!(
+            text.contains("# TYPE os_x counter\nos_x_total 3.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# TYPE os_exporter_build info\nos_exporter_build_info{version=\"1.0\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("h_seconds_bucket{le=\"+Inf\",endpoint=\"a\\\"b\"} 4\n"),
+            "{text}"
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 
@@ -288,7 +357,10 @@ h_seconds_bucket{endpoint=\"a\\\"b\",le=\"+Inf\"} 4\nh_seconds_sum{endpoint=\"a\
             )),
             Format::OpenMetrics
         );
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text;q=0")), Format::Classic);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Classic
+        );
     }
 
     #[test]

@@ -90,7 +90,9 @@ impl LogTail {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(CollectError::io(&self.path, e)),
         };
-        let meta = file.metadata().map_err(|e| CollectError::io(&self.path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| CollectError::io(&self.path, e))?;
         self.inode = meta.ino();
         self.offset = if from_start { 0 } else { meta.len() };
         self.file = Some(file);
@@ -142,10 +144,15 @@ impl LogTail {
 
     /// Reads from the current offset to EOF (at most `budget` bytes); returns bytes consumed.
     fn drain(&mut self, lines: &mut Vec<String>, budget: u64) -> Result<u64, CollectError> {
-        let Some(file) = self.file.as_mut() else { return Ok(0) };
-        file.seek(SeekFrom::Start(self.offset)).map_err(|e| CollectError::io(&self.path, e))?;
+        let Some(file) = self.file.as_mut() else {
+            return Ok(0);
+        };
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| CollectError::io(&self.path, e))?;
         let mut buf = Vec::new();
-        file.take(budget).read_to_end(&mut buf).map_err(|e| CollectError::io(&self.path, e))?;
+        file.take(budget)
+            .read_to_end(&mut buf)
+            .map_err(|e| CollectError::io(&self.path, e))?;
         let n = buf.len() as u64;
         self.offset += n;
         self.bytes_read += n;
@@ -166,7 +173,8 @@ impl LogTail {
         if bytes.len() > room {
             self.partial_cut = true;
         }
-        self.partial.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.partial
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// A rotated-away file's last line may lack its newline; it is complete all the same.
@@ -192,7 +200,11 @@ mod tests {
     }
 
     fn append(p: &Path, s: &str) {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap();
         f.write_all(s.as_bytes()).unwrap();
     }
 
@@ -226,7 +238,10 @@ mod tests {
         append(&p, "before\nlast-unterminated");
         std::fs::rename(&p, p.with_extension("1")).unwrap();
         append(&p, "after\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["before", "last-unterminated", "after"]);
+        assert_eq!(
+            t.read_lines().unwrap(),
+            vec!["before", "last-unterminated", "after"]
+        );
         assert_eq!(t.rotations(), 1);
     }
 

@@ -43,7 +43,9 @@ struct Logger {
 
 /// RFC 3339 UTC timestamp with milliseconds, computed without a date library.
 pub fn rfc3339_now() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339(now.as_secs(), now.subsec_millis())
 }
 
@@ -73,7 +75,12 @@ fn logfmt_value(v: &str) -> String {
     if !v.is_empty() && !v.contains([' ', '"', '=', '\n']) {
         return v.to_owned();
     }
-    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    format!(
+        "\"{}\"",
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
 }
 
 impl log::Log for Logger {
@@ -108,7 +115,12 @@ impl log::Log for Logger {
 /// Installs the logger; a second call is ignored.
 pub fn init(format: LogFormat, level: LogLevel) {
     let filter = level.filter();
-    if log::set_boxed_logger(Box::new(Logger { format, level: filter })).is_ok() {
+    if log::set_boxed_logger(Box::new(Logger {
+        format,
+        level: filter,
+    }))
+    .is_ok()
+    {
         log::set_max_level(filter);
     }
 }

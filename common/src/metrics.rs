@@ -57,18 +57,29 @@ pub struct MetricFamily {
 impl MetricFamily {
     /// A new empty family.
     pub fn new(name: impl Into<String>, help: impl Into<String>, kind: MetricType) -> Self {
-        Self { name: name.into(), help: help.into(), kind, samples: Vec::new() }
+        Self {
+            name: name.into(),
+            help: help.into(),
+            kind,
+            samples: Vec::new(),
+        }
     }
 
     /// Adds a numeric sample with the given labels.
     pub fn push(&mut self, labels: &[(&str, &str)], value: f64) -> &mut Self {
-        self.samples.push(Sample { labels: owned_labels(labels), value: Value::Number(value) });
+        self.samples.push(Sample {
+            labels: owned_labels(labels),
+            value: Value::Number(value),
+        });
         self
     }
 
     /// Adds a numeric sample with owned labels.
     pub fn push_owned(&mut self, labels: Vec<(String, String)>, value: f64) -> &mut Self {
-        self.samples.push(Sample { labels, value: Value::Number(value) });
+        self.samples.push(Sample {
+            labels,
+            value: Value::Number(value),
+        });
         self
     }
 
@@ -80,13 +91,23 @@ impl MetricFamily {
         sum: f64,
         count: u64,
     ) -> &mut Self {
-        self.samples.push(Sample { labels, value: Value::Histogram { buckets, sum, count } });
+        self.samples.push(Sample {
+            labels,
+            value: Value::Histogram {
+                buckets,
+                sum,
+                count,
+            },
+        });
         self
     }
 }
 
 fn owned_labels(labels: &[(&str, &str)]) -> Vec<(String, String)> {
-    labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 /// The families one collector produced in one run.
@@ -121,17 +142,20 @@ impl MetricSet {
 
     /// Adds one unlabelled counter; `name` must end in `_total`.
     pub fn counter(&mut self, name: &str, help: &str, value: f64) {
-        self.family(name, help, MetricType::Counter).push(&[], value);
+        self.family(name, help, MetricType::Counter)
+            .push(&[], value);
     }
 
     /// Adds one labelled gauge sample.
     pub fn gauge_with(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.family(name, help, MetricType::Gauge).push(labels, value);
+        self.family(name, help, MetricType::Gauge)
+            .push(labels, value);
     }
 
     /// Adds one labelled counter sample; `name` must end in `_total`.
     pub fn counter_with(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.family(name, help, MetricType::Counter).push(labels, value);
+        self.family(name, help, MetricType::Counter)
+            .push(labels, value);
     }
 
     /// Adds an `_info` family sample with value 1.
@@ -164,7 +188,9 @@ impl MetricSet {
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let fam = self.families.iter().find(|f| f.name == name)?;
         fam.samples.iter().find_map(|s| {
-            let all = labels.iter().all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v));
+            let all = labels
+                .iter()
+                .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v));
             match (&s.value, all) {
                 (Value::Number(n), true) => Some(*n),
                 _ => None,

@@ -4,7 +4,9 @@
 
 /// Lines of `bytes` as `&str`, skipping lines that are not UTF-8.
 pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &str> {
-    bytes.split(|b| *b == b'\n').filter_map(|l| std::str::from_utf8(l).ok())
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
 }
 
 /// Parses a `Key:   value [unit]` file such as `/proc/meminfo` into `(key, value)` pairs,
@@ -43,7 +45,8 @@ pub fn header_value_tables(bytes: &[u8]) -> Vec<(&str, &str, f64)> {
     let all: Vec<&str> = lines(bytes).collect();
     for pair in all.chunks(2) {
         let [header, values] = pair else { continue };
-        let (Some((hs, hf)), Some((vs, vf))) = (header.split_once(':'), values.split_once(':')) else {
+        let (Some((hs, hf)), Some((vs, vf))) = (header.split_once(':'), values.split_once(':'))
+        else {
             continue;
         };
         if hs != vs {
@@ -67,7 +70,9 @@ pub fn unescape_octal(s: &str) -> String {
         if bytes[i] == b'\\' && i + 3 < bytes.len() {
             let oct = &bytes[i + 1..i + 4];
             if oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
-                let v = u32::from(oct[0] - b'0') * 64 + u32::from(oct[1] - b'0') * 8 + u32::from(oct[2] - b'0');
+                let v = u32::from(oct[0] - b'0') * 64
+                    + u32::from(oct[1] - b'0') * 8
+                    + u32::from(oct[2] - b'0');
                 if let Ok(b) = u8::try_from(v) {
                     out.push(b);
                     i += 4;
@@ -83,7 +88,12 @@ pub fn unescape_octal(s: &str) -> String {
 
 /// The first whitespace-separated field of a file as a number (e.g. `/proc/uptime`).
 pub fn first_number(bytes: &[u8]) -> Option<f64> {
-    std::str::from_utf8(bytes).ok()?.split_whitespace().next()?.parse().ok()
+    std::str::from_utf8(bytes)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -99,7 +109,14 @@ mod tests {
     #[test]
     fn netstat_tables_pair_headers_with_values() {
         let got = header_value_tables(b"TcpExt: A B\nTcpExt: 1 2\nIpExt: X\nIpExt: 9\n");
-        assert_eq!(got, vec![("TcpExt", "A", 1.0), ("TcpExt", "B", 2.0), ("IpExt", "X", 9.0)]);
+        assert_eq!(
+            got,
+            vec![
+                ("TcpExt", "A", 1.0),
+                ("TcpExt", "B", 2.0),
+                ("IpExt", "X", 9.0)
+            ]
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub struct SysPaths {
 
 impl Default for SysPaths {
     fn default() -> Self {
-        Self { procfs: "/proc".into(), sysfs: "/sys".into(), rootfs: "/".into() }
+        Self {
+            procfs: "/proc".into(),
+            sysfs: "/sys".into(),
+            rootfs: "/".into(),
+        }
     }
 }
 
@@ -29,7 +33,11 @@ impl SysPaths {
     /// All three roots under one fixture directory: `<dir>/proc`, `<dir>/sys`, `<dir>`.
     pub fn fixture(dir: impl AsRef<Path>) -> Self {
         let dir = dir.as_ref();
-        Self { procfs: dir.join("proc"), sysfs: dir.join("sys"), rootfs: dir.to_path_buf() }
+        Self {
+            procfs: dir.join("proc"),
+            sysfs: dir.join("sys"),
+            rootfs: dir.to_path_buf(),
+        }
     }
 
     /// A path under procfs, e.g. `proc("meminfo")`.
@@ -78,6 +86,9 @@ mod tests {
         assert_eq!(p.proc("/stat"), PathBuf::from("/fx/proc/stat"));
         assert_eq!(p.sys("class/net"), PathBuf::from("/fx/sys/class/net"));
         assert_eq!(p.root("/etc/x"), PathBuf::from("/fx/etc/x"));
-        assert_eq!(SysPaths::default().proc("meminfo"), PathBuf::from("/proc/meminfo"));
+        assert_eq!(
+            SysPaths::default().proc("meminfo"),
+            PathBuf::from("/proc/meminfo")
+        );
     }
 }

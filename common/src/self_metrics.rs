@@ -33,35 +33,65 @@ pub fn collect(prefix: &str, build: &BuildInfo, out: &mut MetricSet) {
     out.info(
         &format!("{prefix}_exporter_build_info"),
         "Exporter build information; constant 1.",
-        &[("version", build.version), ("revision", build.revision), ("exporter", build.name)],
+        &[
+            ("version", build.version),
+            ("revision", build.revision),
+            ("exporter", build.name),
+        ],
     );
     // Our own process is always the real /proc, not the configured fixture root.
-    let Ok(me) = procfs::process::Process::myself() else { return };
+    let Ok(me) = procfs::process::Process::myself() else {
+        return;
+    };
     if let Ok(stat) = me.stat() {
         let tps = procfs::ticks_per_second() as f64;
         #[allow(clippy::cast_precision_loss)]
         let cpu = (stat.utime + stat.stime) as f64 / tps;
-        out.counter("process_cpu_seconds_total", "Total user and system CPU time spent, in seconds.", cpu);
+        out.counter(
+            "process_cpu_seconds_total",
+            "Total user and system CPU time spent, in seconds.",
+            cpu,
+        );
         #[allow(clippy::cast_precision_loss)]
         let rss = stat.rss as f64 * procfs::page_size() as f64;
-        out.gauge("process_resident_memory_bytes", "Resident memory size, in bytes.", rss);
+        out.gauge(
+            "process_resident_memory_bytes",
+            "Resident memory size, in bytes.",
+            rss,
+        );
         #[allow(clippy::cast_precision_loss)]
-        out.gauge("process_virtual_memory_bytes", "Virtual memory size, in bytes.", stat.vsize as f64);
+        out.gauge(
+            "process_virtual_memory_bytes",
+            "Virtual memory size, in bytes.",
+            stat.vsize as f64,
+        );
         if let Ok(boot) = procfs::boot_time_secs() {
             #[allow(clippy::cast_precision_loss)]
             let start = boot as f64 + stat.starttime as f64 / tps;
-            out.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", start);
+            out.gauge(
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch, in seconds.",
+                start,
+            );
         }
     }
     if let Ok(n) = me.fd_count() {
         #[allow(clippy::cast_precision_loss)]
-        out.gauge("process_open_fds", "Number of open file descriptors.", n as f64);
+        out.gauge(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            n as f64,
+        );
     }
     if let Ok(limits) = me.limits()
         && let procfs::process::LimitValue::Value(v) = limits.max_open_files.soft_limit
     {
         #[allow(clippy::cast_precision_loss)]
-        out.gauge("process_max_fds", "Maximum number of open file descriptors.", v as f64);
+        out.gauge(
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            v as f64,
+        );
     }
 }
 
@@ -73,8 +103,15 @@ mod tests {
     fn self_metrics_describe_this_process() {
         let mut set = MetricSet::new();
         collect("t", &crate::build_info!(), &mut set);
-        assert_eq!(set.value("t_exporter_build_info", &[("exporter", "common")]), Some(1.0));
-        assert!(set.value("process_resident_memory_bytes", &[]).unwrap_or(0.0) > 1e6);
+        assert_eq!(
+            set.value("t_exporter_build_info", &[("exporter", "common")]),
+            Some(1.0)
+        );
+        assert!(
+            set.value("process_resident_memory_bytes", &[])
+                .unwrap_or(0.0)
+                > 1e6
+        );
         assert!(set.value("process_open_fds", &[]).unwrap_or(0.0) >= 3.0);
         assert!(set.has("process_cpu_seconds_total"));
     }

@@ -56,7 +56,10 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("collectors", &self.collectors).field("probe", &self.probe.is_some()).finish()
+        f.debug_struct("App")
+            .field("collectors", &self.collectors)
+            .field("probe", &self.probe.is_some())
+            .finish()
     }
 }
 
@@ -103,7 +106,10 @@ type Resp = Response<Full<Bytes>>;
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -116,7 +122,9 @@ pub fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -177,7 +185,12 @@ impl State {
             return false;
         };
         let key = format!("{user}:{pass}");
-        if self.auth_cache.lock().map(|c| c.contains(&key)).unwrap_or(false) {
+        if self
+            .auth_cache
+            .lock()
+            .map(|c| c.contains(&key))
+            .unwrap_or(false)
+        {
             return true;
         }
         // Unknown users are checked against a dummy hash so timing does not reveal which users exist.
@@ -206,8 +219,12 @@ impl State {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v > 0.0)
             .map_or(self.opts.default_timeout, Duration::from_secs_f64);
-        let budget = timeout.saturating_sub(self.opts.timeout_offset).max(Duration::from_millis(100));
-        ScrapeContext { deadline: Instant::now() + budget }
+        let budget = timeout
+            .saturating_sub(self.opts.timeout_offset)
+            .max(Duration::from_millis(100));
+        ScrapeContext {
+            deadline: Instant::now() + budget,
+        }
     }
 
     fn landing(&self) -> Resp {
@@ -228,12 +245,19 @@ impl State {
             path = self.opts.telemetry_path.trim_start_matches('/'),
         );
         let mut r = text(StatusCode::OK, body);
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         r
     }
 
     async fn metrics(&self, req: &Request<Incoming>, ctx: ScrapeContext) -> Resp {
-        let format = Format::negotiate(req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+        let format = Format::negotiate(
+            req.headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        );
         let mut families = self.app.collectors.gather(ctx).await;
         let mut own = MetricSet::new();
         self_metrics::collect(self.app.collectors.prefix(), &self.app.build, &mut own);
@@ -241,21 +265,34 @@ impl State {
         encoded(families, format)
     }
 
-    async fn probe(&self, handler: &dyn ProbeHandler, req: &Request<Incoming>, ctx: ScrapeContext) -> Resp {
+    async fn probe(
+        &self,
+        handler: &dyn ProbeHandler,
+        req: &Request<Incoming>,
+        ctx: ScrapeContext,
+    ) -> Resp {
         let params = parse_query(req.uri().query().unwrap_or(""));
-        let format = Format::negotiate(req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+        let format = Format::negotiate(
+            req.headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        );
         let deadline = tokio::time::Instant::from_std(ctx.deadline);
         match tokio::time::timeout_at(deadline, handler.probe(&params, ctx)).await {
             Ok(Ok(set)) => encoded(set.into_families(), format),
             Ok(Err(ProbeError::BadRequest(msg))) => text(StatusCode::BAD_REQUEST, msg),
-            Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "probe did not finish within the scrape timeout\n"),
+            Err(_) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "probe did not finish within the scrape timeout\n",
+            ),
         }
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Resp {
         if !self.authorized(&req).await {
             let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
             return r;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -277,7 +314,10 @@ impl State {
             Some(sem) => match Arc::clone(sem).try_acquire_owned() {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "too many concurrent scrapes, try again later\n");
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many concurrent scrapes, try again later\n",
+                    );
                 }
             },
         };
@@ -292,7 +332,10 @@ impl State {
 fn encoded(families: Vec<crate::metrics::MetricFamily>, format: Format) -> Resp {
     let body = encode::encode(families, format);
     let mut r = Response::new(Full::new(Bytes::from(body)));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     r
 }
 
@@ -304,17 +347,28 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.listener.local_addr().ok()).finish()
+        f.debug_struct("Server")
+            .field("addr", &self.listener.local_addr().ok())
+            .finish()
     }
 }
 
 impl Server {
     /// Binds `addr` (e.g. `127.0.0.1:9910` or `:9910`).
     pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
-        let addr = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_owned() };
+        let addr = if addr.starts_with(':') {
+            format!("0.0.0.0{addr}")
+        } else {
+            addr.to_owned()
+        };
         let listener = TcpListener::bind(&addr).await?;
         let scrapes = (opts.max_requests > 0).then(|| Arc::new(Semaphore::new(opts.max_requests)));
-        let state = Arc::new(State { opts, app, scrapes, auth_cache: Mutex::new(HashSet::new()) });
+        let state = Arc::new(State {
+            opts,
+            app,
+            scrapes,
+            auth_cache: Mutex::new(HashSet::new()),
+        });
         Ok(Server { listener, state })
     }
 
@@ -326,7 +380,13 @@ impl Server {
     /// Serves until `shutdown` resolves, then waits up to 5 s for open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let tls = self.state.opts.web.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let tls = self
+            .state
+            .opts
+            .web
+            .tls
+            .clone()
+            .map(tokio_rustls::TlsAcceptor::from);
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -348,10 +408,13 @@ impl Server {
             tokio::spawn(async move {
                 let result = match tls {
                     None => serve_conn(TokioIo::new(stream), state, watcher).await,
-                    Some(acceptor) => match tls_handshake(stream, &acceptor, state.opts.header_read_timeout).await {
-                        Some(s) => serve_conn(TokioIo::new(s), state, watcher).await,
-                        None => Ok(()),
-                    },
+                    Some(acceptor) => {
+                        match tls_handshake(stream, &acceptor, state.opts.header_read_timeout).await
+                        {
+                            Some(s) => serve_conn(TokioIo::new(s), state, watcher).await,
+                            None => Ok(()),
+                        }
+                    }
                 };
                 if let Err(e) = result {
                     log::debug!("connection from {peer}: {e}");
@@ -359,7 +422,10 @@ impl Server {
             });
         }
         drop(self.listener);
-        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+            .await
+            .is_err()
+        {
             log::warn!("open connections did not finish within 5s of shutdown");
         }
     }
@@ -379,7 +445,10 @@ where
         async move {
             let mut resp = state.handle(req).await;
             for (k, v) in &state.opts.web.headers {
-                if let (Ok(k), Ok(v)) = (header::HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+                if let (Ok(k), Ok(v)) = (
+                    header::HeaderName::try_from(k.as_str()),
+                    HeaderValue::try_from(v.as_str()),
+                ) {
                     resp.headers_mut().insert(k, v);
                 }
             }
@@ -432,7 +501,10 @@ mod tests {
     fn query_strings_are_decoded() {
         assert_eq!(
             parse_query("target=http%3A%2F%2F127.0.0.1%3A8088%2Fok&module=a+b"),
-            vec![("target".into(), "http://127.0.0.1:8088/ok".into()), ("module".into(), "a b".into())]
+            vec![
+                ("target".into(), "http://127.0.0.1:8088/ok".into()),
+                ("module".into(), "a b".into())
+            ]
         );
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");

@@ -125,32 +125,58 @@ impl std::fmt::Debug for WebSettings {
 }
 
 fn semantic(path: &Path, message: impl Into<String>) -> WebConfigError {
-    WebConfigError::Semantic { path: path.to_path_buf(), message: message.into() }
+    WebConfigError::Semantic {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 fn rank(v: rustls::ProtocolVersion) -> u16 {
     u16::from(v)
 }
 
-fn tls_version(path: &Path, field: &str, v: &str) -> Result<&'static rustls::SupportedProtocolVersion, WebConfigError> {
+fn tls_version(
+    path: &Path,
+    field: &str,
+    v: &str,
+) -> Result<&'static rustls::SupportedProtocolVersion, WebConfigError> {
     match v {
         "TLS12" => Ok(&rustls::version::TLS12),
         "TLS13" => Ok(&rustls::version::TLS13),
-        "TLS10" | "TLS11" => Err(semantic(path, format!("{field}: {v} is not supported (insecure); use TLS12 or TLS13"))),
-        other => Err(semantic(path, format!("{field}: unknown TLS version {other:?}; use TLS12 or TLS13"))),
+        "TLS10" | "TLS11" => Err(semantic(
+            path,
+            format!("{field}: {v} is not supported (insecure); use TLS12 or TLS13"),
+        )),
+        other => Err(semantic(
+            path,
+            format!("{field}: unknown TLS version {other:?}; use TLS12 or TLS13"),
+        )),
     }
 }
 
 /// Loads and validates a web config file; relative paths are relative to its directory.
 pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let file: WebConfigFile = if text.trim().is_empty() {
         WebConfigFile::default()
     } else {
         serde_yaml_ng::from_str(&text).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let message = e.to_string().split(" at line ").next().unwrap_or_default().to_owned();
-            WebConfigError::Invalid { path: path.to_path_buf(), line, column, message }
+            let message = e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            WebConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
         })?
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -158,49 +184,102 @@ pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn build(path: &Path, base: &Path, file: WebConfigFile) -> Result<WebSettings, WebConfigError> {
     for (user, hash) in &file.basic_auth_users {
         if hash.parse::<bcrypt::HashParts>().is_err() {
-            return Err(semantic(path, format!("basic_auth_users.{user}: not a bcrypt hash")));
+            return Err(semantic(
+                path,
+                format!("basic_auth_users.{user}: not a bcrypt hash"),
+            ));
         }
     }
-    let headers = file.http_server_config.map(|h| h.headers.into_iter().collect()).unwrap_or_default();
+    let headers = file
+        .http_server_config
+        .map(|h| h.headers.into_iter().collect())
+        .unwrap_or_default();
     let tls = match file.tls_server_config {
         None => None,
         Some(t) => Some(Arc::new(tls_config(path, base, &t)?)),
     };
-    Ok(WebSettings { tls, users: file.basic_auth_users, headers })
+    Ok(WebSettings {
+        tls,
+        users: file.basic_auth_users,
+        headers,
+    })
 }
 
-fn tls_config(path: &Path, base: &Path, t: &TlsServerConfig) -> Result<ServerConfig, WebConfigError> {
+fn tls_config(
+    path: &Path,
+    base: &Path,
+    t: &TlsServerConfig,
+) -> Result<ServerConfig, WebConfigError> {
     let (Some(cert_file), Some(key_file)) = (&t.cert_file, &t.key_file) else {
-        return Err(semantic(path, "tls_server_config: cert_file and key_file are both required"));
+        return Err(semantic(
+            path,
+            "tls_server_config: cert_file and key_file are both required",
+        ));
     };
     if !t.cipher_suites.is_empty() || !t.curve_preferences.is_empty() {
-        return Err(semantic(path, "tls_server_config: cipher_suites and curve_preferences are not supported; remove them"));
+        return Err(semantic(
+            path,
+            "tls_server_config: cipher_suites and curve_preferences are not supported; remove them",
+        ));
     }
     let cert_path = resolve(base, cert_file);
     let key_path = resolve(base, key_file);
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| semantic(path, format!("tls_server_config.cert_file {}: {e}", cert_path.display())))?;
+        .map_err(|e| {
+            semantic(
+                path,
+                format!("tls_server_config.cert_file {}: {e}", cert_path.display()),
+            )
+        })?;
     if certs.is_empty() {
-        return Err(semantic(path, format!("tls_server_config.cert_file {}: no certificate found", cert_path.display())));
+        return Err(semantic(
+            path,
+            format!(
+                "tls_server_config.cert_file {}: no certificate found",
+                cert_path.display()
+            ),
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .map_err(|e| semantic(path, format!("tls_server_config.key_file {}: {e}", key_path.display())))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+        semantic(
+            path,
+            format!("tls_server_config.key_file {}: {e}", key_path.display()),
+        )
+    })?;
 
-    let min = tls_version(path, "tls_server_config.min_version", t.min_version.as_deref().unwrap_or("TLS12"))?;
-    let max = tls_version(path, "tls_server_config.max_version", t.max_version.as_deref().unwrap_or("TLS13"))?;
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [&rustls::version::TLS12, &rustls::version::TLS13]
-        .into_iter()
-        .filter(|v| rank(v.version) >= rank(min.version) && rank(v.version) <= rank(max.version))
-        .collect();
+    let min = tls_version(
+        path,
+        "tls_server_config.min_version",
+        t.min_version.as_deref().unwrap_or("TLS12"),
+    )?;
+    let max = tls_version(
+        path,
+        "tls_server_config.max_version",
+        t.max_version.as_deref().unwrap_or("TLS13"),
+    )?;
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [&rustls::version::TLS12, &rustls::version::TLS13]
+            .into_iter()
+            .filter(|v| {
+                rank(v.version) >= rank(min.version) && rank(v.version) <= rank(max.version)
+            })
+            .collect();
     if versions.is_empty() {
-        return Err(semantic(path, "tls_server_config: min_version is above max_version"));
+        return Err(semantic(
+            path,
+            "tls_server_config: min_version is above max_version",
+        ));
     }
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -215,10 +294,16 @@ fn tls_config(path: &Path, base: &Path, t: &TlsServerConfig) -> Result<ServerCon
         (Some("RequireAndVerifyClientCert"), Some(ca)) => Some((ca, false)),
         (Some("VerifyClientCertIfGiven"), Some(ca)) => Some((ca, true)),
         (Some("RequireAndVerifyClientCert" | "VerifyClientCertIfGiven"), None) => {
-            return Err(semantic(path, "tls_server_config.client_ca_file is required to verify client certificates"));
+            return Err(semantic(
+                path,
+                "tls_server_config.client_ca_file is required to verify client certificates",
+            ));
         }
         (Some("NoClientCert"), Some(_)) => {
-            return Err(semantic(path, "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert"));
+            return Err(semantic(
+                path,
+                "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert",
+            ));
         }
         (Some(other), _) => {
             return Err(semantic(
@@ -236,23 +321,42 @@ fn tls_config(path: &Path, base: &Path, t: &TlsServerConfig) -> Result<ServerCon
             let mut roots = rustls::RootCertStore::empty();
             let cas = CertificateDer::pem_file_iter(&ca_path)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| semantic(path, format!("tls_server_config.client_ca_file {}: {e}", ca_path.display())))?;
+                .map_err(|e| {
+                    semantic(
+                        path,
+                        format!(
+                            "tls_server_config.client_ca_file {}: {e}",
+                            ca_path.display()
+                        ),
+                    )
+                })?;
             for c in cas {
-                roots
-                    .add(c)
-                    .map_err(|e| semantic(path, format!("tls_server_config.client_ca_file {}: {e}", ca_path.display())))?;
+                roots.add(c).map_err(|e| {
+                    semantic(
+                        path,
+                        format!(
+                            "tls_server_config.client_ca_file {}: {e}",
+                            ca_path.display()
+                        ),
+                    )
+                })?;
             }
             let mut vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             if optional {
                 vb = vb.allow_unauthenticated();
             }
-            let verifier = vb.build().map_err(|e| semantic(path, format!("tls_server_config.client_ca_file: {e}")))?;
+            let verifier = vb
+                .build()
+                .map_err(|e| semantic(path, format!("tls_server_config.client_ca_file: {e}")))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut cfg = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| semantic(path, format!("tls_server_config: certificate and key do not match: {e}")))?;
+    let mut cfg = builder.with_single_cert(certs, key).map_err(|e| {
+        semantic(
+            path,
+            format!("tls_server_config: certificate and key do not match: {e}"),
+        )
+    })?;
     cfg.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(cfg)
@@ -277,7 +381,11 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected_with_their_line() {
         let d = tmpdir("unknown");
-        let p = write(&d, "web.yml", "basic_auth_users: {}\ntls_server_config:\n  cert_fille: x\n");
+        let p = write(
+            &d,
+            "web.yml",
+            "basic_auth_users: {}\ntls_server_config:\n  cert_fille: x\n",
+        );
         let err = load(&p).unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("cert_fille"), "{err}");
@@ -294,7 +402,11 @@ mod tests {
     #[test]
     fn old_tls_versions_are_refused() {
         let d = tmpdir("ver");
-        let p = write(&d, "web.yml", "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS10\n");
+        let p = write(
+            &d,
+            "web.yml",
+            "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS10\n",
+        );
         let err = load(&p).unwrap_err().to_string();
         // The missing files are found first or the version: either way it names the problem.
         assert!(err.contains("cert_file") || err.contains("TLS10"), "{err}");

@@ -14,7 +14,11 @@ use common::{CollectError, Collector, CollectorSet, MetricSet, ScrapeContext};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const BUILD: BuildInfo = BuildInfo { name: "test-exporter", version: "0.0.0", revision: "test" };
+const BUILD: BuildInfo = BuildInfo {
+    name: "test-exporter",
+    version: "0.0.0",
+    revision: "test",
+};
 
 /// Blocks forever in `open(2)` of a FIFO nobody writes to, like a read of a hung mount.
 struct FifoReader(PathBuf);
@@ -25,7 +29,11 @@ impl Collector for FifoReader {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = std::fs::read(&self.0).map_err(|e| CollectError::io(&self.0, e))?;
         let mut s = MetricSet::new();
-        s.gauge("t_fifo_bytes", "Bytes read from the FIFO, in bytes.", bytes.len() as f64);
+        s.gauge(
+            "t_fifo_bytes",
+            "Bytes read from the FIFO, in bytes.",
+            bytes.len() as f64,
+        );
         Ok(s)
     }
 }
@@ -48,7 +56,12 @@ impl Collector for Healthy {
     }
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut s = MetricSet::new();
-        s.gauge_with("t_answer", "A fixed answer, unitless.", &[("kind", "fixed")], 42.0);
+        s.gauge_with(
+            "t_answer",
+            "A fixed answer, unitless.",
+            &[("kind", "fixed")],
+            42.0,
+        );
         s.counter("t_events_total", "Events seen, count.", 7.0);
         Ok(s)
     }
@@ -66,8 +79,15 @@ impl Collector for Slow {
     }
 }
 
-async fn start(set: CollectorSet, opts: ServerOptions) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let app = Arc::new(App { collectors: set, probe: None, build: BUILD });
+async fn start(
+    set: CollectorSet,
+    opts: ServerOptions,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let app = Arc::new(App {
+        collectors: set,
+        probe: None,
+        build: BUILD,
+    });
     let server = Server::bind("127.0.0.1:0", opts, app).await.unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -93,14 +113,21 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, St
 fn split_response(raw: &[u8]) -> (u16, String, String) {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, head.to_lowercase(), body.to_owned())
 }
 
 fn mkfifo(tag: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("fifo-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_file(&p);
-    let status = std::process::Command::new("mkfifo").arg(&p).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .unwrap();
     assert!(status.success());
     p
 }
@@ -118,27 +145,55 @@ fn release(fifo: &PathBuf) {
 async fn a_stuck_or_panicking_collector_costs_only_its_own_series() {
     let fifo = mkfifo("stuck");
     let mut set = CollectorSet::new("t");
-    set.add(FifoReader(fifo.clone())).add(Panicking).add(Healthy);
+    set.add(FifoReader(fifo.clone()))
+        .add(Panicking)
+        .add(Healthy);
     let (addr, stop) = start(set, ServerOptions::default()).await;
 
     for round in 0..2 {
         let started = Instant::now();
-        let (status, _, body) = get(addr, "/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]).await;
+        let (status, _, body) = get(
+            addr,
+            "/metrics",
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "2")],
+        )
+        .await;
         let took = started.elapsed();
         assert_eq!(status, 200);
-        assert!(took < Duration::from_millis(2600), "round {round}: scrape took {took:?}");
-        assert!(body.contains("t_scrape_collector_success{collector=\"fifo\"} 0"), "{body}");
-        assert!(body.contains("t_scrape_collector_success{collector=\"panicking\"} 0"), "{body}");
-        assert!(body.contains("t_scrape_collector_success{collector=\"healthy\"} 1"), "{body}");
+        assert!(
+            took < Duration::from_millis(2600),
+            "round {round}: scrape took {took:?}"
+        );
+        assert!(
+            body.contains("t_scrape_collector_success{collector=\"fifo\"} 0"),
+            "{body}"
+        );
+        assert!(
+            body.contains("t_scrape_collector_success{collector=\"panicking\"} 0"),
+            "{body}"
+        );
+        assert!(
+            body.contains("t_scrape_collector_success{collector=\"healthy\"} 1"),
+            "{body}"
+        );
         assert!(body.contains("t_answer{kind=\"fixed\"} 42"), "{body}");
         assert!(body.contains("t_exporter_build_info{"), "{body}");
         assert!(body.contains("process_resident_memory_bytes "), "{body}");
     }
     // The round after the first is answered at once: the stuck run is not waited for again.
     let started = Instant::now();
-    let (status, _, body) = get(addr, "/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]).await;
+    let (status, _, body) = get(
+        addr,
+        "/metrics",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "2")],
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(body.contains("t_scrape_collector_success{collector=\"fifo\"} 0"));
     release(&fifo);
     let _ = stop.send(());
@@ -151,14 +206,31 @@ async fn classic_format_by_default_and_openmetrics_when_asked() {
     let (addr, stop) = start(set, ServerOptions::default()).await;
     let (status, head, body) = get(addr, "/metrics", &[]).await;
     assert_eq!(status, 200);
-    assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
-    assert!(body.contains("# TYPE t_events_total counter\nt_events_total 7\n"), "{body}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    assert!(
+        body.contains("# TYPE t_events_total counter\nt_events_total 7\n"),
+        "{body}"
+    );
     assert!(!body.contains("# EOF"));
 
-    let (status, head, body) = get(addr, "/metrics", &[("Accept", "application/openmetrics-text; version=1.0.0")]).await;
+    let (status, head, body) = get(
+        addr,
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(head.contains("content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"), "{head}");
-    assert!(body.contains("# TYPE t_events counter\nt_events_total 7"), "{body}");
+    assert!(
+        head.contains("content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        "{head}"
+    );
+    assert!(
+        body.contains("# TYPE t_events counter\nt_events_total 7"),
+        "{body}"
+    );
     assert!(body.ends_with("# EOF\n"), "{body}");
 
     let (status, _, body) = get(addr, "/", &[]).await;
@@ -173,12 +245,17 @@ async fn classic_format_by_default_and_openmetrics_when_asked() {
 async fn sixty_four_concurrent_scrapes_against_a_limit_of_eight_are_all_answered() {
     let mut set = CollectorSet::new("t");
     set.add(Slow).add(Healthy);
-    let opts = ServerOptions { max_requests: 8, ..ServerOptions::default() };
+    let opts = ServerOptions {
+        max_requests: 8,
+        ..ServerOptions::default()
+    };
     let (addr, stop) = start(set, opts).await;
     let mut tasks = Vec::new();
     for _ in 0..64 {
         tasks.push(tokio::spawn(async move {
-            tokio::time::timeout(Duration::from_secs(10), get(addr, "/metrics", &[])).await.map(|r| r.0)
+            tokio::time::timeout(Duration::from_secs(10), get(addr, "/metrics", &[]))
+                .await
+                .map(|r| r.0)
         }));
     }
     let mut ok = 0;
@@ -220,34 +297,58 @@ mod tls {
             let ca_key = rcgen::KeyPair::generate().unwrap();
             let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
             params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            params.distinguished_name.push(rcgen::DnType::CommonName, "test ca");
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "test ca");
             let ca = params.self_signed(&ca_key).unwrap();
             std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-            Pki { dir, ca, ca_params: params, ca_key }
+            Pki {
+                dir,
+                ca,
+                ca_params: params,
+                ca_key,
+            }
         }
 
-        fn issue(&self, name: &str, san: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        fn issue(
+            &self,
+            name: &str,
+            san: &str,
+        ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
             let key = rcgen::KeyPair::generate().unwrap();
             let params = rcgen::CertificateParams::new(vec![san.to_owned()]).unwrap();
             let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
             let cert = params.signed_by(&key, &issuer).unwrap();
             std::fs::write(self.dir.join(format!("{name}.pem")), cert.pem()).unwrap();
             std::fs::write(self.dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-            (cert.der().clone(), PrivateKeyDer::try_from(key.serialize_der()).unwrap())
+            (
+                cert.der().clone(),
+                PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+            )
         }
     }
 
-    async fn tls_get(addr: SocketAddr, pki: &Pki, client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>, auth: Option<&str>) -> std::io::Result<u16> {
+    async fn tls_get(
+        addr: SocketAddr,
+        pki: &Pki,
+        client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+        auth: Option<&str>,
+    ) -> std::io::Result<u16> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(pki.ca.der().clone()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots);
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
         let cfg = match client {
             Some((c, k)) => builder.with_client_auth_cert(vec![c], k).unwrap(),
             None => builder.with_no_client_auth(),
         };
         let stream = TcpStream::connect(addr).await?;
-        let mut tls = TlsConnector::from(Arc::new(cfg)).connect(ServerName::try_from("localhost").unwrap(), stream).await?;
+        let mut tls = TlsConnector::from(Arc::new(cfg))
+            .connect(ServerName::try_from("localhost").unwrap(), stream)
+            .await?;
         let mut req = "GET /metrics HTTP/1.0\r\n".to_owned();
         if let Some(a) = auth {
             req.push_str(&format!("Authorization: Basic {a}\r\n"));
@@ -280,7 +381,14 @@ mod tls {
         let web = web_config(&pki, "");
         let mut set = CollectorSet::new("t");
         set.add(Healthy);
-        let (addr, stop) = start(set, ServerOptions { web, ..ServerOptions::default() }).await;
+        let (addr, stop) = start(
+            set,
+            ServerOptions {
+                web,
+                ..ServerOptions::default()
+            },
+        )
+        .await;
 
         assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
         assert_eq!(tls_get(addr, &pki, None, Some(WRONG)).await.unwrap(), 401);
@@ -298,13 +406,31 @@ mod tls {
         let pki = Pki::new("mtls");
         pki.issue("server", "localhost");
         let client = pki.issue("client", "client");
-        let web = web_config(&pki, "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  min_version: TLS13\n");
+        let web = web_config(
+            &pki,
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  min_version: TLS13\n",
+        );
         let mut set = CollectorSet::new("t");
         set.add(Healthy);
-        let (addr, stop) = start(set, ServerOptions { web, ..ServerOptions::default() }).await;
-        assert_eq!(tls_get(addr, &pki, Some(client), Some(RIGHT)).await.unwrap(), 200);
+        let (addr, stop) = start(
+            set,
+            ServerOptions {
+                web,
+                ..ServerOptions::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            tls_get(addr, &pki, Some(client), Some(RIGHT))
+                .await
+                .unwrap(),
+            200
+        );
         let refused = tls_get(addr, &pki, None, Some(RIGHT)).await;
-        assert!(refused.is_err() || refused.as_ref().is_ok_and(|s| *s == 0), "{refused:?}");
+        assert!(
+            refused.is_err() || refused.as_ref().is_ok_and(|s| *s == 0),
+            "{refused:?}"
+        );
         let _ = stop.send(());
     }
 }

@@ -13,7 +13,12 @@ use crate::prometheus::Prometheus;
 pub fn dashboard_files() -> Vec<PathBuf> {
     let dir = crate::workspace_root().join("grafana-dashboards");
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -51,10 +56,17 @@ pub fn check_structure(path: &Path, dash: &Value) -> Vec<String> {
     if dash["title"].as_str().is_none_or(str::is_empty) {
         problems.push(format!("{at}: no title"));
     }
-    let vars = dash["templating"]["list"].as_array().cloned().unwrap_or_default();
-    let has_ds = vars.iter().any(|v| v["type"] == "datasource" && v["name"] == "datasource" && v["query"] == "prometheus");
+    let vars = dash["templating"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let has_ds = vars.iter().any(|v| {
+        v["type"] == "datasource" && v["name"] == "datasource" && v["query"] == "prometheus"
+    });
     if !has_ds {
-        problems.push(format!("{at}: no `datasource` variable of type datasource for prometheus"));
+        problems.push(format!(
+            "{at}: no `datasource` variable of type datasource for prometheus"
+        ));
     }
     let mut ids = BTreeSet::new();
     for p in panels(dash) {
@@ -67,21 +79,39 @@ pub fn check_structure(path: &Path, dash: &Value) -> Vec<String> {
         if is_row(p) {
             continue;
         }
-        if p["fieldConfig"]["defaults"]["unit"].as_str().is_none_or(str::is_empty) {
-            problems.push(format!("{at}: panel {title:?} has no unit (fieldConfig.defaults.unit)"));
+        if p["fieldConfig"]["defaults"]["unit"]
+            .as_str()
+            .is_none_or(str::is_empty)
+        {
+            problems.push(format!(
+                "{at}: panel {title:?} has no unit (fieldConfig.defaults.unit)"
+            ));
         }
         let targets = p["targets"].as_array().cloned().unwrap_or_default();
-        if targets.is_empty() || targets.iter().any(|t| t["expr"].as_str().is_none_or(str::is_empty)) {
-            problems.push(format!("{at}: panel {title:?} has a missing or empty query"));
+        if targets.is_empty()
+            || targets
+                .iter()
+                .any(|t| t["expr"].as_str().is_none_or(str::is_empty))
+        {
+            problems.push(format!(
+                "{at}: panel {title:?} has a missing or empty query"
+            ));
         }
         let ds = &p["datasource"];
         if !ds.is_null() && ds["uid"] != "${datasource}" && ds != "${datasource}" {
-            problems.push(format!("{at}: panel {title:?} does not use the $datasource variable"));
+            problems.push(format!(
+                "{at}: panel {title:?} does not use the $datasource variable"
+            ));
         }
         for t in &targets {
             let expr = t["expr"].as_str().unwrap_or_default();
-            if (expr.contains("rate(") || expr.contains("increase(")) && !expr.contains("$__rate_interval") && !expr.contains("[5m]") {
-                problems.push(format!("{at}: panel {title:?} uses a rate without $__rate_interval: {expr}"));
+            if (expr.contains("rate(") || expr.contains("increase("))
+                && !expr.contains("$__rate_interval")
+                && !expr.contains("[5m]")
+            {
+                problems.push(format!(
+                    "{at}: panel {title:?} uses a rate without $__rate_interval: {expr}"
+                ));
             }
         }
     }
@@ -99,7 +129,10 @@ pub fn check_all_structure() -> Vec<String> {
                 if let Some(uid) = d["uid"].as_str()
                     && !uids.insert(uid.to_owned())
                 {
-                    problems.push(format!("{}: uid {uid} used by another dashboard", f.display()));
+                    problems.push(format!(
+                        "{}: uid {uid} used by another dashboard",
+                        f.display()
+                    ));
                 }
                 problems.extend(check_structure(&f, &d));
             }
@@ -112,18 +145,33 @@ pub fn check_all_structure() -> Vec<String> {
 /// 1 s scrape interval, every other `$var`/`${var}`/`[[var]]` by `.+` (dashboards match
 /// variables with `=~`) unless `values` gives one.
 pub fn substitute(expr: &str, values: &[(&str, &str)]) -> String {
-    let mut s = expr.replace("$__rate_interval", "30s").replace("${__rate_interval}", "30s");
-    s = s.replace("$__interval", "15s").replace("${__interval}", "15s").replace("$__range", "5m");
+    let mut s = expr
+        .replace("$__rate_interval", "30s")
+        .replace("${__rate_interval}", "30s");
+    s = s
+        .replace("$__interval", "15s")
+        .replace("${__interval}", "15s")
+        .replace("$__range", "5m");
     for (k, v) in values {
-        s = s.replace(&format!("${{{k}}}"), v).replace(&format!("${k}"), v);
+        s = s
+            .replace(&format!("${{{k}}}"), v)
+            .replace(&format!("${k}"), v);
     }
-    let re = Regex::new(r"\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)\]\]").unwrap_or_else(|e| panic!("{e}"));
+    let re = Regex::new(
+        r"\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)\]\]",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     re.replace_all(&s, ".+").into_owned()
 }
 
 /// Runs every panel query (and `label_values` variable query) of `path` against `prom`;
 /// returns the queries that returned no data. Retries for up to `wait` so rates have samples.
-pub fn check_live(prom: &Prometheus, path: &Path, values: &[(&str, &str)], wait: std::time::Duration) -> Result<(), String> {
+pub fn check_live(
+    prom: &Prometheus,
+    path: &Path,
+    values: &[(&str, &str)],
+    wait: std::time::Duration,
+) -> Result<(), String> {
     let dash = load(path)?;
     let mut queries: Vec<(String, String)> = Vec::new();
     for p in panels(&dash).into_iter().filter(|p| !is_row(p)) {
@@ -134,12 +182,19 @@ pub fn check_live(prom: &Prometheus, path: &Path, values: &[(&str, &str)], wait:
             }
         }
     }
-    let lv = Regex::new(r"^label_values\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\)$").unwrap_or_else(|e| panic!("{e}"));
+    let lv = Regex::new(r"^label_values\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\)$")
+        .unwrap_or_else(|e| panic!("{e}"));
     for v in dash["templating"]["list"].as_array().into_iter().flatten() {
-        let q = v["query"].as_str().or_else(|| v["query"]["query"].as_str()).unwrap_or_default();
+        let q = v["query"]
+            .as_str()
+            .or_else(|| v["query"]["query"].as_str())
+            .unwrap_or_default();
         if let Some(c) = lv.captures(q.trim()) {
             let name = v["name"].as_str().unwrap_or_default();
-            queries.push((format!("variable ${name}"), substitute(&format!("count by ({}) ({})", &c[2], &c[1]), values)));
+            queries.push((
+                format!("variable ${name}"),
+                substitute(&format!("count by ({}) ({})", &c[2], &c[1]), values),
+            ));
         }
     }
     if queries.is_empty() {
@@ -156,7 +211,11 @@ pub fn check_live(prom: &Prometheus, path: &Path, values: &[(&str, &str)], wait:
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            return Err(format!("{}: queries without data:\n  {}", path.display(), empty.join("\n  ")));
+            return Err(format!(
+                "{}: queries without data:\n  {}",
+                path.display(),
+                empty.join("\n  ")
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }

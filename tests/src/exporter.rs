@@ -27,14 +27,25 @@ impl Exporter {
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        let mut me = Exporter { child, addr, name: bin.to_owned() };
+        let mut me = Exporter {
+            child,
+            addr,
+            name: bin.to_owned(),
+        };
         let child = &mut me.child;
-        crate::wait_until(&format!("{bin} to answer /-/healthy"), Duration::from_secs(20), || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{bin} exited early with {status}");
-            }
-            http::get(addr, "/-/healthy", &[]).ok().filter(|r| r.status == 200).map(|_| ())
-        });
+        crate::wait_until(
+            &format!("{bin} to answer /-/healthy"),
+            Duration::from_secs(20),
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("{bin} exited early with {status}");
+                }
+                http::get(addr, "/-/healthy", &[])
+                    .ok()
+                    .filter(|r| r.status == 200)
+                    .map(|_| ())
+            },
+        );
         me
     }
 
@@ -50,14 +61,20 @@ impl Exporter {
 
     /// One scrape of `/metrics` in the classic format; panics unless it answers 200.
     pub fn scrape(&self) -> String {
-        let r = http::get(self.addr, "/metrics", &[]).unwrap_or_else(|e| panic!("scraping {}: {e}", self.name));
-        assert_eq!(r.status, 200, "scrape of {} answered {}: {}", self.name, r.status, r.body);
+        let r = http::get(self.addr, "/metrics", &[])
+            .unwrap_or_else(|e| panic!("scraping {}: {e}", self.name));
+        assert_eq!(
+            r.status, 200,
+            "scrape of {} answered {}: {}",
+            self.name, r.status, r.body
+        );
         r.body
     }
 
     /// A GET with headers.
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> http::Response {
-        http::get(self.addr, path, headers).unwrap_or_else(|e| panic!("GET {path} on {}: {e}", self.name))
+        http::get(self.addr, path, headers)
+            .unwrap_or_else(|e| panic!("GET {path} on {}: {e}", self.name))
     }
 
     /// Sends SIGTERM and waits for the exit status (at most 10 s, then SIGKILL).
@@ -94,16 +111,21 @@ pub fn family_names(scrape: &str) -> Vec<String> {
 /// The value of the first sample line whose name and label text match, e.g.
 /// `sample_value(s, "os_loadavg", &[("interval", "1m")])`.
 pub fn sample_value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scrape.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-        let (series, value) = l.rsplit_once(' ')?;
-        let (n, rest) = series.split_once('{').unwrap_or((series, ""));
-        if n != name {
-            return None;
-        }
-        let all = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-        if !all {
-            return None;
-        }
-        value.parse().ok()
-    })
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            if n != name {
+                return None;
+            }
+            let all = labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            if !all {
+                return None;
+            }
+            value.parse().ok()
+        })
 }

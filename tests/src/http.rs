@@ -18,7 +18,10 @@ pub struct Response {
 impl Response {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -28,7 +31,12 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::R
 }
 
 /// Like [`get`] with a read timeout.
-pub fn get_with_timeout(addr: SocketAddr, path: &str, headers: &[(&str, &str)], timeout: Duration) -> std::io::Result<Response> {
+pub fn get_with_timeout(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(timeout))?;
     let mut req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n");
@@ -39,7 +47,12 @@ pub fn get_with_timeout(addr: SocketAddr, path: &str, headers: &[(&str, &str)], 
     s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
-    parse(&raw).ok_or_else(|| std::io::Error::other(format!("malformed HTTP response: {:?}", String::from_utf8_lossy(&raw))))
+    parse(&raw).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "malformed HTTP response: {:?}",
+            String::from_utf8_lossy(&raw)
+        ))
+    })
 }
 
 /// Parses a raw HTTP/1.x response.
@@ -52,7 +65,11 @@ pub fn parse(raw: &[u8]) -> Option<Response> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Some(Response { status, headers, body: String::from_utf8_lossy(&raw[end + 4..]).into_owned() })
+    Some(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&raw[end + 4..]).into_owned(),
+    })
 }
 
 /// Percent-encodes a query value.

@@ -22,7 +22,8 @@ impl Row {
 
 /// The rows of `## <section>` in `docs/metrics.md`.
 pub fn section(section: &str) -> Vec<Row> {
-    let text = std::fs::read_to_string(crate::workspace_root().join("docs/metrics.md")).unwrap_or_default();
+    let text = std::fs::read_to_string(crate::workspace_root().join("docs/metrics.md"))
+        .unwrap_or_default();
     parse_section(&text, section)
 }
 
@@ -40,7 +41,10 @@ pub fn parse_section(text: &str, section: &str) -> Vec<Row> {
         }
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         if let (Some(name), Some(origin)) = (cells.first(), cells.last()) {
-            rows.push(Row { name: name.trim_matches('`').to_owned(), origin: (*origin).to_owned() });
+            rows.push(Row {
+                name: name.trim_matches('`').to_owned(),
+                origin: (*origin).to_owned(),
+            });
         }
     }
     rows
@@ -65,25 +69,46 @@ pub fn check_scrape(exporter: &str, prefix: &str, scrapes: &[&str]) -> Result<()
     let missing: Vec<_> = documented.difference(&emitted).collect();
     let mut problems = Vec::new();
     if !undocumented.is_empty() {
-        problems.push(format!("emitted by {exporter} but not in docs/metrics.md: {undocumented:?}"));
+        problems.push(format!(
+            "emitted by {exporter} but not in docs/metrics.md: {undocumented:?}"
+        ));
     }
     if !missing.is_empty() {
-        problems.push(format!("documented for {exporter} but not emitted: {missing:?}"));
+        problems.push(format!(
+            "documented for {exporter} but not emitted: {missing:?}"
+        ));
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 /// Recording-rule rows of `exporter` whose series do not exist in `prom` (waits up to `wait`).
-pub fn check_recorded(exporter: &str, prom: &crate::prometheus::Prometheus, wait: std::time::Duration) -> Result<(), String> {
-    let rows: Vec<Row> = section(exporter).into_iter().filter(Row::is_recording_rule).collect();
+pub fn check_recorded(
+    exporter: &str,
+    prom: &crate::prometheus::Prometheus,
+    wait: std::time::Duration,
+) -> Result<(), String> {
+    let rows: Vec<Row> = section(exporter)
+        .into_iter()
+        .filter(Row::is_recording_rule)
+        .collect();
     let deadline = std::time::Instant::now() + wait;
     loop {
-        let missing: Vec<&str> = rows.iter().filter(|r| prom.query(&r.name).is_empty()).map(|r| r.name.as_str()).collect();
+        let missing: Vec<&str> = rows
+            .iter()
+            .filter(|r| prom.query(&r.name).is_empty())
+            .map(|r| r.name.as_str())
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            return Err(format!("recording rules of {exporter} produced no series in Prometheus: {missing:?}"));
+            return Err(format!(
+                "recording rules of {exporter} produced no series in Prometheus: {missing:?}"
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }

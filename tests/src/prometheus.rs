@@ -32,7 +32,11 @@ pub struct Job {
 impl Job {
     /// A job scraping `/metrics` of the given targets.
     pub fn new(name: &str, targets: &[String]) -> Job {
-        Job { name: name.to_owned(), targets: targets.to_vec(), ..Job::default() }
+        Job {
+            name: name.to_owned(),
+            targets: targets.to_vec(),
+            ..Job::default()
+        }
     }
 
     /// Adds a target label.
@@ -56,7 +60,11 @@ pub struct Setup {
 impl Setup {
     /// The given jobs with every rule file of the suite loaded.
     pub fn with_jobs(jobs: Vec<Job>) -> Setup {
-        Setup { jobs, rule_files: crate::rules::rule_files(), evaluation_interval: "1s".to_owned() }
+        Setup {
+            jobs,
+            rule_files: crate::rules::rule_files(),
+            evaluation_interval: "1s".to_owned(),
+        }
     }
 }
 
@@ -90,7 +98,11 @@ pub struct Prometheus {
 
 fn string_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -119,10 +131,12 @@ impl Prometheus {
         });
         // JSON is YAML, so the config needs no YAML writer.
         let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config.to_string()).unwrap_or_else(|e| panic!("writing config: {e}"));
+        std::fs::write(&config_path, config.to_string())
+            .unwrap_or_else(|e| panic!("writing config: {e}"));
         let port = crate::free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap_or_else(|e| panic!("log file: {e}"));
+        let log = std::fs::File::create(dir.path().join("prometheus.log"))
+            .unwrap_or_else(|e| panic!("log file: {e}"));
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
@@ -136,12 +150,22 @@ impl Prometheus {
         let mut p = Prometheus { child, addr, dir };
         let child = &mut p.child;
         let log_path = p.dir.path().join("prometheus.log");
-        crate::wait_until("prometheus to become ready", Duration::from_secs(30), || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("prometheus exited with {status}: {}", std::fs::read_to_string(&log_path).unwrap_or_default());
-            }
-            http::get(addr, "/-/ready", &[]).ok().filter(|r| r.status == 200).map(|_| ())
-        });
+        crate::wait_until(
+            "prometheus to become ready",
+            Duration::from_secs(30),
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "prometheus exited with {status}: {}",
+                        std::fs::read_to_string(&log_path).unwrap_or_default()
+                    );
+                }
+                http::get(addr, "/-/ready", &[])
+                    .ok()
+                    .filter(|r| r.status == 200)
+                    .map(|_| ())
+            },
+        );
         p
     }
 
@@ -157,7 +181,8 @@ impl Prometheus {
 
     fn api(&self, path: &str) -> Value {
         let r = http::get(self.addr, path, &[]).unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body));
+        let v: Value =
+            serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body));
         assert_eq!(v["status"], "success", "GET {path}: {}", r.body);
         v["data"].clone()
     }
@@ -172,21 +197,32 @@ impl Prometheus {
                     a.iter()
                         .map(|s| Series {
                             labels: string_map(&s["metric"]),
-                            value: s["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN),
+                            value: s["value"][1]
+                                .as_str()
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(f64::NAN),
                         })
                         .collect()
                 })
                 .unwrap_or_default(),
             Some("scalar") => vec![Series {
                 labels: BTreeMap::new(),
-                value: data["result"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN),
+                value: data["result"][1]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN),
             }],
             _ => Vec::new(),
         }
     }
 
     /// Polls `q` until `pred` holds for its result (at most `timeout`).
-    pub fn wait_for(&self, q: &str, timeout: Duration, pred: impl Fn(&[Series]) -> bool) -> Vec<Series> {
+    pub fn wait_for(
+        &self,
+        q: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Series]) -> bool,
+    ) -> Vec<Series> {
         crate::wait_until(&format!("query {q:?}"), timeout, || {
             let r = self.query(q);
             pred(&r).then_some(r)
@@ -195,7 +231,9 @@ impl Prometheus {
 
     /// Waits until `up` is 1 for every target of `job`.
     pub fn wait_up(&self, job: &str, timeout: Duration) {
-        self.wait_for(&format!("up{{job=\"{job}\"}}"), timeout, |r| !r.is_empty() && r.iter().all(|s| s.value == 1.0));
+        self.wait_for(&format!("up{{job=\"{job}\"}}"), timeout, |r| {
+            !r.is_empty() && r.iter().all(|s| s.value == 1.0)
+        });
     }
 
     /// Active (pending or firing) alerts.
@@ -218,7 +256,9 @@ impl Prometheus {
     /// Waits until an alert named `name` is firing and returns it.
     pub fn wait_firing(&self, name: &str, timeout: Duration) -> Alert {
         crate::wait_until(&format!("alert {name} to fire"), timeout, || {
-            self.alerts().into_iter().find(|a| a.state == "firing" && a.labels.get("alertname").map(String::as_str) == Some(name))
+            self.alerts().into_iter().find(|a| {
+                a.state == "firing" && a.labels.get("alertname").map(String::as_str) == Some(name)
+            })
         })
     }
 

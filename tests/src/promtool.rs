@@ -14,20 +14,38 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("running promtool: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if out.status.success() && printed.trim().is_empty() { Ok(()) } else { Err(printed) }
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && printed.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(printed)
+    }
 }
 
 /// Runs `promtool <args>` in `dir`; `Ok(stdout)` on exit 0, else `Err(all output)`.
 pub fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("promtool").args(args).current_dir(dir).output().map_err(|e| format!("running promtool: {e}"))?;
+    let out = Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("running promtool: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         Ok(stdout)
     } else {
-        Err(format!("promtool {}: {stdout}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "promtool {}: {stdout}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }

@@ -24,7 +24,12 @@ pub fn test_files() -> Vec<PathBuf> {
 
 fn yml_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml")).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -51,7 +56,8 @@ pub fn load_rules(files: &[PathBuf]) -> Result<(Vec<String>, Vec<AlertRule>), St
     let mut alerts = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let doc: Value = serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let doc: Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for group in doc["groups"].as_sequence().into_iter().flatten() {
             for rule in group["rules"].as_sequence().into_iter().flatten() {
                 if let Some(r) = rule["record"].as_str() {
@@ -106,10 +112,14 @@ pub fn load_cases(files: &[PathBuf]) -> Result<Vec<AlertCase>, String> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let doc: Value = serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let doc: Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for test in doc["tests"].as_sequence().into_iter().flatten() {
             for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
-                let exp = case["exp_alerts"].as_sequence().map(|s| s.iter().map(|a| str_map(&a["exp_labels"])).collect()).unwrap_or_default();
+                let exp = case["exp_alerts"]
+                    .as_sequence()
+                    .map(|s| s.iter().map(|a| str_map(&a["exp_labels"])).collect())
+                    .unwrap_or_default();
                 out.push(AlertCase {
                     file: f.clone(),
                     alertname: case["alertname"].as_str().unwrap_or_default().to_owned(),
@@ -137,7 +147,9 @@ pub fn heading_anchor(heading: &str) -> String {
 
 fn runbook_problem(root: &Path, url: &str) -> Option<String> {
     let Some(idx) = url.find("docs/runbooks/") else {
-        return Some(format!("runbook_url {url:?} does not point into docs/runbooks/"));
+        return Some(format!(
+            "runbook_url {url:?} does not point into docs/runbooks/"
+        ));
     };
     let rel = &url[idx..];
     let (file, anchor) = rel.split_once('#').unwrap_or((rel, ""));
@@ -147,14 +159,20 @@ fn runbook_problem(root: &Path, url: &str) -> Option<String> {
     if anchor.is_empty() {
         return None;
     }
-    let found = text.lines().filter_map(|l| l.strip_prefix('#')).map(|h| heading_anchor(h.trim_start_matches('#'))).any(|a| a == anchor);
+    let found = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|h| heading_anchor(h.trim_start_matches('#')))
+        .any(|a| a == anchor);
     (!found).then(|| format!("runbook_url {url:?}: no heading with anchor #{anchor} in {file}"))
 }
 
 /// Labels a template refers to (`$labels.x`, `.Labels.x`, `$labels "x"` forms).
 pub fn template_labels(text: &str) -> BTreeSet<String> {
     let re = Regex::new(r#"(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)|index\s+\$labels\s+"([A-Za-z_][A-Za-z0-9_]*)""#).unwrap_or_else(|e| panic!("{e}"));
-    re.captures_iter(text).filter_map(|c| c.get(1).or_else(|| c.get(2)).map(|m| m.as_str().to_owned())).collect()
+    re.captures_iter(text)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)).map(|m| m.as_str().to_owned()))
+        .collect()
 }
 
 /// Everything wrong with the given rules and test cases; empty when all is well.
@@ -172,7 +190,9 @@ pub fn lint(root: &Path, alerts: &[AlertRule], cases: &[AlertCase]) -> Vec<Strin
         }
         match a.labels.get("severity").map(String::as_str) {
             Some("critical" | "warning" | "info") => {}
-            other => problems.push(format!("{at}: severity must be critical, warning or info, not {other:?}")),
+            other => problems.push(format!(
+                "{at}: severity must be critical, warning or info, not {other:?}"
+            )),
         }
         for key in ["summary", "description", "runbook_url"] {
             if a.annotations.get(key).is_none_or(|v| v.trim().is_empty()) {
@@ -190,9 +210,15 @@ pub fn lint(root: &Path, alerts: &[AlertRule], cases: &[AlertCase]) -> Vec<Strin
             problems.push(format!("{at}: no promtool test case where it fires"));
         }
         if !mine.iter().any(|c| c.exp_labels.is_empty()) {
-            problems.push(format!("{at}: no promtool test case where it stays silent (exp_alerts: [])"));
+            problems.push(format!(
+                "{at}: no promtool test case where it stays silent (exp_alerts: [])"
+            ));
         }
-        let used: BTreeSet<String> = a.annotations.values().flat_map(|t| template_labels(t)).collect();
+        let used: BTreeSet<String> = a
+            .annotations
+            .values()
+            .flat_map(|t| template_labels(t))
+            .collect();
         for label in used.iter().filter(|l| !a.labels.contains_key(*l)) {
             for case in &firing {
                 if case.exp_labels.iter().any(|l| !l.contains_key(label)) {

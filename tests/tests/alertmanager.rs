@@ -5,8 +5,16 @@ use std::process::Command;
 use suite_tests::workspace_root;
 
 fn amtool(args: &[&str]) -> String {
-    let out = Command::new("amtool").args(args).output().unwrap_or_else(|e| panic!("running amtool (prometheus-alertmanager): {e}"));
-    assert!(out.status.success(), "amtool {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("amtool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running amtool (prometheus-alertmanager): {e}"));
+    assert!(
+        out.status.success(),
+        "amtool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -20,8 +28,14 @@ fn example_config_is_valid_and_routes_by_severity() {
         args.extend_from_slice(labels);
         amtool(&args).trim().to_owned()
     };
-    assert_eq!(route(&["severity=critical", "alertname=IcServerConnectFailed"]), "ops-pager");
-    assert_eq!(route(&["severity=warning", "alertname=KeepalivedFailover"]), "ops-chat");
+    assert_eq!(
+        route(&["severity=critical", "alertname=IcServerConnectFailed"]),
+        "ops-pager"
+    );
+    assert_eq!(
+        route(&["severity=warning", "alertname=KeepalivedFailover"]),
+        "ops-chat"
+    );
     assert_eq!(route(&["severity=info"]), "ops-digest");
     assert_eq!(route(&["alertname=Other"]), "ops-default");
 }

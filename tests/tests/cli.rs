@@ -5,18 +5,31 @@ use std::process::Command;
 use suite_tests::{TempDir, bin_path};
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(bin_path("os-exporter")).args(args).output().unwrap_or_else(|e| panic!("{e}"));
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(bin_path("os-exporter"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn config_error(text: &str) -> String {
     let dir = TempDir::new("cli");
     let path = dir.path().join("os.toml");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    let (code, _, stderr) = run(&[&format!("--config.file={}", path.display()), "--web.listen-address=127.0.0.1:0"]);
+    let (code, _, stderr) = run(&[
+        &format!("--config.file={}", path.display()),
+        "--web.listen-address=127.0.0.1:0",
+    ]);
     assert_eq!(code, Some(2), "stderr: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
-    assert!(stderr.contains(&path.display().to_string()), "no file name: {stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "no file name: {stderr}"
+    );
     stderr
 }
 
@@ -29,7 +42,10 @@ fn an_unknown_key_is_a_one_line_error_with_file_and_line_and_exit_2() {
 #[test]
 fn a_wrong_type_is_a_one_line_error_with_file_line_and_field() {
     let e = config_error("disabled_collectors = 5\n");
-    assert!(e.contains("line 1") && e.contains("disabled_collectors"), "{e}");
+    assert!(
+        e.contains("line 1") && e.contains("disabled_collectors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -43,8 +59,12 @@ fn a_missing_config_file_is_an_error_with_exit_2() {
 fn a_bad_web_config_is_an_error_with_exit_2() {
     let dir = TempDir::new("cli-web");
     let path = dir.path().join("web.yml");
-    std::fs::write(&path, "basic_auth_users:\n  alice: not-a-hash\n").unwrap_or_else(|e| panic!("{e}"));
-    let (code, _, stderr) = run(&[&format!("--web.config.file={}", path.display()), "--config.check"]);
+    std::fs::write(&path, "basic_auth_users:\n  alice: not-a-hash\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = run(&[
+        &format!("--web.config.file={}", path.display()),
+        "--config.check",
+    ]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("basic_auth_users.alice"), "{stderr}");
 }

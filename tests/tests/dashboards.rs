@@ -8,19 +8,33 @@ fn every_dashboard_is_structurally_sound() {
     let files = dashboards::dashboard_files();
     assert!(!files.is_empty(), "no dashboards under grafana-dashboards/");
     let problems = dashboards::check_all_structure();
-    assert!(problems.is_empty(), "dashboard problems:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "dashboard problems:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn every_dashboard_is_checked_live_by_an_existing_test() {
     for f in dashboards::dashboard_files() {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let Some((_, test)) = LIVE_CHECKED.iter().find(|(d, _)| *d == name) else {
-            panic!("{name} is not in suite_tests::dashboards::LIVE_CHECKED: add the e2e test that checks it live");
+            panic!(
+                "{name} is not in suite_tests::dashboards::LIVE_CHECKED: add the e2e test that checks it live"
+            );
         };
         let test_path = workspace_root().join("tests").join(test);
-        let text = std::fs::read_to_string(&test_path).unwrap_or_else(|e| panic!("{}: {e}", test_path.display()));
-        assert!(text.contains(&name), "{} does not check {name} live", test_path.display());
+        let text = std::fs::read_to_string(&test_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", test_path.display()));
+        assert!(
+            text.contains(&name),
+            "{} does not check {name} live",
+            test_path.display()
+        );
     }
 }
 
@@ -35,13 +49,26 @@ fn the_structure_check_reports_each_kind_of_mistake() {
         ]
     });
     let problems = dashboards::check_structure(std::path::Path::new("bad.json"), &bad).join("\n");
-    for expected in ["no uid", "datasource", "used twice", "has no unit", "empty query", "$__rate_interval"] {
-        assert!(problems.contains(expected), "not reported: {expected:?}\n{problems}");
+    for expected in [
+        "no uid",
+        "datasource",
+        "used twice",
+        "has no unit",
+        "empty query",
+        "$__rate_interval",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "not reported: {expected:?}\n{problems}"
+        );
     }
 }
 
 #[test]
 fn variables_are_substituted_for_live_queries() {
-    let q = dashboards::substitute("rate(os_x{job=~\"$job\",instance=~\"${instance}\"}[$__rate_interval])", &[("job", "os")]);
+    let q = dashboards::substitute(
+        "rate(os_x{job=~\"$job\",instance=~\"${instance}\"}[$__rate_interval])",
+        &[("job", "os")],
+    );
     assert_eq!(q, "rate(os_x{job=~\"os\",instance=~\".+\"}[30s])");
 }

@@ -12,21 +12,42 @@ fn os_exporter_is_up_in_real_prometheus_and_its_output_passes_promtool() {
     let os = Exporter::start("os-exporter", &[]);
 
     let classic = os.get("/metrics", &[]);
-    assert_eq!(classic.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        classic.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     if let Err(findings) = promtool::check_metrics(&classic.body) {
         panic!("promtool check metrics found problems:\n{findings}");
     }
-    let om = os.get("/metrics", &[("Accept", "application/openmetrics-text; version=1.0.0")]);
-    assert_eq!(om.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    let om = os.get(
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+    );
+    assert_eq!(
+        om.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
     assert!(om.body.ends_with("# EOF\n"));
 
-    let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new("os", &[os.target()]).label("customer_level", "V4")]));
+    let prom = Prometheus::start(&Setup::with_jobs(vec![
+        Job::new("os", &[os.target()]).label("customer_level", "V4"),
+    ]));
     prom.wait_up("os", Duration::from_secs(30));
-    let uptime = prom.wait_for("os_uptime{job=\"os\"}", Duration::from_secs(10), |r| !r.is_empty());
+    let uptime = prom.wait_for("os_uptime{job=\"os\"}", Duration::from_secs(10), |r| {
+        !r.is_empty()
+    });
     assert!(uptime[0].value > 0.0, "{uptime:?}");
-    assert_eq!(uptime[0].labels.get("customer_level").map(String::as_str), Some("V4"));
+    assert_eq!(
+        uptime[0].labels.get("customer_level").map(String::as_str),
+        Some("V4")
+    );
     let ok = prom.query("min(os_scrape_collector_success{job=\"os\"})");
-    assert_eq!(ok.first().map(|s| s.value), Some(1.0), "a collector failed on the real host: {:?}", prom.query("os_scrape_collector_success == 0"));
+    assert_eq!(
+        ok.first().map(|s| s.value),
+        Some(1.0),
+        "a collector failed on the real host: {:?}",
+        prom.query("os_scrape_collector_success == 0")
+    );
 
     // Every rule file loaded without error.
     let groups = prom.rules();

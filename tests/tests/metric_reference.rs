@@ -5,18 +5,35 @@ use std::collections::BTreeSet;
 use suite_tests::metric_reference::{parse_section, section};
 use suite_tests::rules;
 
-const SECTIONS: &[&str] = &["os-exporter", "keepalived-exporter", "lvs-exporter", "etcd-probe", "ic-server-probe", "flink-sync-exporter"];
+const SECTIONS: &[&str] = &[
+    "os-exporter",
+    "keepalived-exporter",
+    "lvs-exporter",
+    "etcd-probe",
+    "ic-server-probe",
+    "flink-sync-exporter",
+];
 
 #[test]
 fn every_recording_rule_is_documented_and_every_documented_one_exists() {
     let (records, _) = rules::load_rules(&rules::rule_files()).unwrap_or_else(|e| panic!("{e}"));
     let records: BTreeSet<String> = records.into_iter().collect();
-    let documented: BTreeSet<String> =
-        SECTIONS.iter().flat_map(|s| section(s)).filter(|r| r.is_recording_rule()).map(|r| r.name).collect();
+    let documented: BTreeSet<String> = SECTIONS
+        .iter()
+        .flat_map(|s| section(s))
+        .filter(|r| r.is_recording_rule())
+        .map(|r| r.name)
+        .collect();
     let undocumented: Vec<_> = records.difference(&documented).collect();
     let missing: Vec<_> = documented.difference(&records).collect();
-    assert!(undocumented.is_empty(), "recording rules not in docs/metrics.md: {undocumented:?}");
-    assert!(missing.is_empty(), "documented as recording rules but not defined: {missing:?}");
+    assert!(
+        undocumented.is_empty(),
+        "recording rules not in docs/metrics.md: {undocumented:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "documented as recording rules but not defined: {missing:?}"
+    );
 }
 
 #[test]

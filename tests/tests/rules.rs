@@ -6,14 +6,21 @@ use suite_tests::rules::{self, AlertCase, AlertRule};
 use suite_tests::{promtool, workspace_root};
 
 fn rel(p: &Path) -> String {
-    p.strip_prefix(workspace_root().join("alerting-rules")).unwrap_or(p).display().to_string()
+    p.strip_prefix(workspace_root().join("alerting-rules"))
+        .unwrap_or(p)
+        .display()
+        .to_string()
 }
 
 #[test]
 fn promtool_check_rules_lint_fatal_passes_on_every_rule_file() {
     let files = rules::rule_files();
     assert!(!files.is_empty(), "no rule files under alerting-rules/");
-    let mut args = vec!["check".to_owned(), "rules".to_owned(), "--lint-fatal".to_owned()];
+    let mut args = vec![
+        "check".to_owned(),
+        "rules".to_owned(),
+        "--lint-fatal".to_owned(),
+    ];
     args.extend(files.iter().map(|f| rel(f)));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if let Err(e) = promtool::run(&workspace_root().join("alerting-rules"), &args) {
@@ -24,9 +31,16 @@ fn promtool_check_rules_lint_fatal_passes_on_every_rule_file() {
 #[test]
 fn promtool_test_rules_passes_on_every_test_file() {
     let files = rules::test_files();
-    assert!(!files.is_empty(), "no promtool test files under alerting-rules/tests/");
+    assert!(
+        !files.is_empty(),
+        "no promtool test files under alerting-rules/tests/"
+    );
     let mut args = vec!["test".to_owned(), "rules".to_owned()];
-    args.extend(files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    args.extend(files.iter().map(|f| {
+        f.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if let Err(e) = promtool::run(&workspace_root().join("alerting-rules/tests"), &args) {
         panic!("{e}");
@@ -46,9 +60,15 @@ fn every_alert_passes_the_suite_lint() {
 fn every_rule_group_names_its_interval() {
     for f in rules::rule_files() {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         for g in doc["groups"].as_sequence().into_iter().flatten() {
-            assert!(g["interval"].as_str().is_some(), "{}: group {:?} has no interval (DESIGN §6)", f.display(), g["name"]);
+            assert!(
+                g["interval"].as_str().is_some(),
+                "{}: group {:?} has no interval (DESIGN §6)",
+                f.display(),
+                g["name"]
+            );
         }
     }
 }
@@ -64,8 +84,14 @@ fn the_lint_reports_each_kind_of_mistake() {
         labels: [("severity".to_owned(), "urgent".to_owned())].into(),
         annotations: [
             ("summary".to_owned(), "High.".to_owned()),
-            ("description".to_owned(), "{{ $labels.device }} on {{ $labels.instance }}".to_owned()),
-            ("runbook_url".to_owned(), "https://example.invalid/docs/runbooks/missing.md#x".to_owned()),
+            (
+                "description".to_owned(),
+                "{{ $labels.device }} on {{ $labels.instance }}".to_owned(),
+            ),
+            (
+                "runbook_url".to_owned(),
+                "https://example.invalid/docs/runbooks/missing.md#x".to_owned(),
+            ),
         ]
         .into(),
     };
@@ -74,16 +100,33 @@ fn the_lint_reports_each_kind_of_mistake() {
         alertname: "os_cpu_high".into(),
         exp_labels: vec![[("instance".to_owned(), "a".to_owned())].into()],
     };
-    let problems = rules::lint(&root, &[bad.clone()], &[firing_without_device]).join("\n");
-    for expected in ["not CamelCase", "severity must be", "missing.md does not exist", "stays silent", "label \"device\""] {
-        assert!(problems.contains(expected), "lint did not report {expected:?}:\n{problems}");
+    let problems = rules::lint(&root, std::slice::from_ref(&bad), &[firing_without_device]).join("\n");
+    for expected in [
+        "not CamelCase",
+        "severity must be",
+        "missing.md does not exist",
+        "stays silent",
+        "label \"device\"",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "lint did not report {expected:?}:\n{problems}"
+        );
     }
     let problems = rules::lint(&root, &[bad], &[]).join("\n");
-    assert!(problems.contains("no promtool test case where it fires"), "{problems}");
+    assert!(
+        problems.contains("no promtool test case where it fires"),
+        "{problems}"
+    );
 }
 
 #[test]
 fn template_labels_are_found_in_every_form() {
-    let got = rules::template_labels(r#"{{ $labels.ocp_address }} {{ .Labels.vip }} {{ index $labels "endpoint" }}"#);
-    assert_eq!(got.into_iter().collect::<Vec<_>>(), vec!["endpoint", "ocp_address", "vip"]);
+    let got = rules::template_labels(
+        r#"{{ $labels.ocp_address }} {{ .Labels.vip }} {{ index $labels "endpoint" }}"#,
+    );
+    assert_eq!(
+        got.into_iter().collect::<Vec<_>>(),
+        vec!["endpoint", "ocp_address", "vip"]
+    );
 }

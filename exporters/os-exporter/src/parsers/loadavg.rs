@@ -15,7 +15,11 @@ pub(crate) struct LoadAvg {
 pub(crate) fn parse(bytes: &[u8]) -> Option<LoadAvg> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut it = text.split_whitespace().map(str::parse::<f64>);
-    Some(LoadAvg { one: it.next()?.ok()?, five: it.next()?.ok()?, fifteen: it.next()?.ok()? })
+    Some(LoadAvg {
+        one: it.next()?.ok()?,
+        five: it.next()?.ok()?,
+        fifteen: it.next()?.ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -24,7 +28,14 @@ mod tests {
 
     #[test]
     fn parses_the_three_averages() {
-        assert_eq!(parse(b"0.43 0.42 0.18 1/110 9816\n"), Some(LoadAvg { one: 0.43, five: 0.42, fifteen: 0.18 }));
+        assert_eq!(
+            parse(b"0.43 0.42 0.18 1/110 9816\n"),
+            Some(LoadAvg {
+                one: 0.43,
+                five: 0.42,
+                fifteen: 0.18
+            })
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ mod tests {
 
     #[test]
     fn old_kernels_without_memavailable_fall_back() {
-        let m = parse(b"MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 10 kB\nCached: 90 kB\n").unwrap();
+        let m =
+            parse(b"MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 10 kB\nCached: 90 kB\n").unwrap();
         assert_eq!(m.mem_available, 200.0 * 1024.0);
         assert_eq!(m.swap_total, 0.0);
     }

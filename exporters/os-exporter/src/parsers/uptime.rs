@@ -23,7 +23,10 @@ mod tests {
 
     #[test]
     fn btime_is_found_among_other_lines() {
-        assert_eq!(parse_btime(b"cpu 1 2 3\nbtime 1795289921\nprocesses 5\n"), Some(1_795_289_921.0));
+        assert_eq!(
+            parse_btime(b"cpu 1 2 3\nbtime 1795289921\nprocesses 5\n"),
+            Some(1_795_289_921.0)
+        );
         assert_eq!(parse_btime(b"cpu 1 2 3\n"), None);
     }
 }
