@@ -1,0 +1,67 @@
+//! Lints keepalived.conf: the gratuitous-ARP settings the document's incidents turn on
+//! (3.1.2.1: `garp_master_refresh 60`; 3.1.5: GARP repeat and delay after a failover).
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+use crate::conf_file;
+
+/// Reads and lints keepalived.conf at each scrape (a few KiB).
+#[derive(Debug)]
+pub struct ConfCollector {
+    /// Rooted paths.
+    pub paths: SysPaths,
+    /// keepalived.conf, relative to the root.
+    pub conf: String,
+}
+
+impl Collector for ConfCollector {
+    fn name(&self) -> &'static str {
+        "conf"
+    }
+
+    fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let bytes = self.paths.read_root(&self.conf)?;
+        let conf = conf_file::parse(&String::from_utf8_lossy(&bytes));
+        let mut m = MetricSet::new();
+        m.gauge(
+            "keepalived_config_instances",
+            "Number of vrrp_instance blocks in keepalived.conf (included files are not followed).",
+            conf.instances.len() as f64,
+        );
+        m.gauge(
+            "keepalived_config_includes",
+            "Number of include directives in keepalived.conf, whose instances are not linted.",
+            conf.includes as f64,
+        );
+        for i in &conf.instances {
+            let l = [("vrrp_instance", i.name.as_str())];
+            let g = i.garp;
+            let d = conf_file::DEFAULT_GARP;
+            m.gauge_with(
+                "keepalived_config_garp_master_refresh_seconds",
+                "Effective garp_master_refresh of the instance in seconds; 0 = no periodic gratuitous ARP (the document recommends 60).",
+                &l,
+                g.refresh_seconds.or(d.refresh_seconds).unwrap_or(0.0),
+            );
+            m.gauge_with(
+                "keepalived_config_garp_master_refresh_repeat",
+                "Effective garp_master_refresh_repeat: gratuitous ARPs sent per refresh.",
+                &l,
+                g.refresh_repeat.or(d.refresh_repeat).unwrap_or(1.0),
+            );
+            m.gauge_with(
+                "keepalived_config_garp_master_repeat",
+                "Effective garp_master_repeat: gratuitous ARPs sent per burst on becoming master.",
+                &l,
+                g.repeat.or(d.repeat).unwrap_or(5.0),
+            );
+            m.gauge_with(
+                "keepalived_config_garp_master_delay_seconds",
+                "Effective garp_master_delay in seconds: delay before the second gratuitous ARP burst after becoming master.",
+                &l,
+                g.delay_seconds.or(d.delay_seconds).unwrap_or(5.0),
+            );
+        }
+        Ok(m)
+    }
+}

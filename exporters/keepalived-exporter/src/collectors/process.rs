@@ -1,0 +1,34 @@
+//! `keepalived_process_status`: whether keepalived runs (document table 3.1.3).
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+/// Looks for the keepalived parent process and its children.
+#[derive(Debug)]
+pub struct ProcessCollector {
+    /// Rooted paths.
+    pub paths: SysPaths,
+    /// Pid file, relative to the root.
+    pub pid_file: String,
+}
+
+impl Collector for ProcessCollector {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let found = crate::process::find(&self.paths, &self.pid_file);
+        let mut m = MetricSet::new();
+        m.gauge(
+            "keepalived_process_status",
+            "Whether the keepalived parent process is running (1) or not (0).",
+            if found.is_some() { 1.0 } else { 0.0 },
+        );
+        m.gauge(
+            "keepalived_process_children",
+            "Number of running keepalived child processes (VRRP, checkers, BFD) of the parent.",
+            found.map_or(0.0, |k| f64::from(k.children)),
+        );
+        Ok(m)
+    }
+}

@@ -1,0 +1,286 @@
+//! Per-instance VRRP state from keepalived itself (its JSON dump, or the data + stats dumps on
+//! builds without JSON), followed by the VIP checks that need that state.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+use crate::collectors::vips::{self, ArpProber};
+use crate::dump::{self, DumpRequest, Signals};
+use crate::vrrp::{VrrpInstance, VrrpState};
+use crate::{ifaddr, json_dump, text_dump};
+
+/// Which dumps this keepalived gets asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// SIGJSON.
+    Json,
+    /// SIGUSR1 + SIGUSR2.
+    Text,
+}
+
+/// Settings of the VRRP collector.
+#[derive(Debug)]
+pub struct VrrpCollector {
+    /// Rooted paths.
+    pub paths: SysPaths,
+    /// Pid file, relative to the root.
+    pub pid_file: String,
+    /// The signal numbers.
+    pub signals: Signals,
+    /// Dump format.
+    pub format: Format,
+    /// Dump directory as keepalived sees it.
+    pub dump_dir: String,
+    /// Data dump file name.
+    pub data_file: String,
+    /// Longest wait for a dump.
+    pub dump_timeout: Duration,
+    /// ARP probe listen time; `None` disables probing.
+    pub arp_timeout: Option<Duration>,
+    /// The `ip` binary.
+    pub ip_bin: String,
+    /// One dump request at a time: concurrent scrapes would otherwise race on the same file.
+    pub lock: Mutex<()>,
+}
+
+const LABELS: [&str; 3] = ["vrrp_instance", "interface", "vrid"];
+
+impl VrrpCollector {
+    fn instances(&self, pid: u32, deadline: Instant) -> Result<Vec<VrrpInstance>, CollectError> {
+        let path = |file: &str| dump::dump_path(&self.paths.procfs, pid, &self.dump_dir, file);
+        match self.format {
+            Format::Json => dump::request(
+                pid,
+                &self.signals,
+                DumpRequest::Json,
+                &path("keepalived.json"),
+                deadline,
+                json_dump::parse,
+            ),
+            Format::Text => {
+                let data = dump::request(
+                    pid,
+                    &self.signals,
+                    DumpRequest::Data,
+                    &path(&self.data_file),
+                    deadline,
+                    |b| text_dump::parse_data(&String::from_utf8_lossy(b)),
+                )?;
+                let stats = dump::request(
+                    pid,
+                    &self.signals,
+                    DumpRequest::Stats,
+                    &path("keepalived.stats"),
+                    deadline,
+                    |b| text_dump::parse_stats(&String::from_utf8_lossy(b)),
+                )?;
+                Ok(text_dump::merge(data, &stats))
+            }
+        }
+    }
+
+    fn interfaces(&self, deadline: Instant) -> Result<Vec<ifaddr::Interface>, String> {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(100));
+        let out = common::command::run(&[&self.ip_bin, "-j", "addr", "show"], left, 4 << 20)
+            .map_err(|e| e.to_string())?;
+        if !out.success() {
+            return Err(format!(
+                "{} -j addr show: {}",
+                self.ip_bin,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        ifaddr::parse(&out.stdout).map_err(|e| format!("parsing `ip -j addr show`: {e}"))
+    }
+}
+
+/// Adds the per-instance families.
+pub fn add_instance_metrics(m: &mut MetricSet, instances: &[VrrpInstance]) {
+    for i in instances {
+        let vrid = i.vrid.to_string();
+        let l = [
+            (LABELS[0], i.name.as_str()),
+            (LABELS[1], i.interface.as_str()),
+            (LABELS[2], vrid.as_str()),
+        ];
+        for s in VrrpState::ALL {
+            let mut with_state = l.to_vec();
+            with_state.push(("state", s.label()));
+            m.gauge_with(
+                "keepalived_vrrp_state",
+                "VRRP instance state from keepalived's dump: 1 for the current state (init, backup, master, fault, stop), else 0.",
+                &with_state,
+                f64::from(u8::from(i.state == Some(s))),
+            );
+        }
+        if let Some(p) = i.effective_priority {
+            m.gauge_with(
+                "keepalived_vrrp_priority",
+                "Effective VRRP priority (after track weights).",
+                &l,
+                p,
+            );
+        }
+        if let Some(p) = i.base_priority {
+            m.gauge_with(
+                "keepalived_vrrp_base_priority",
+                "Configured VRRP priority.",
+                &l,
+                p,
+            );
+        }
+        m.gauge_with(
+            "keepalived_vrrp_vips",
+            "Number of virtual IP addresses configured on the instance.",
+            &l,
+            i.vips.len() as f64,
+        );
+        if let Some(t) = i.last_transition.filter(|t| *t > 0.0) {
+            m.gauge_with(
+                "keepalived_vrrp_last_transition_timestamp_seconds",
+                "Unix time of the instance's last state change, in seconds.",
+                &l,
+                t,
+            );
+        }
+        let Some(s) = i.stats else { continue };
+        let counters: [(&str, &str, f64); 8] = [
+            (
+                "keepalived_vrrp_advertisements_received_total",
+                "VRRP advertisements received; a count.",
+                s.advert_rcvd,
+            ),
+            (
+                "keepalived_vrrp_advertisements_sent_total",
+                "VRRP advertisements sent; a count.",
+                s.advert_sent,
+            ),
+            (
+                "keepalived_vrrp_became_master_total",
+                "Transitions of the instance to MASTER; a count.",
+                s.become_master,
+            ),
+            (
+                "keepalived_vrrp_released_master_total",
+                "Transitions of the instance out of MASTER; a count.",
+                s.release_master,
+            ),
+            (
+                "keepalived_vrrp_priority_zero_received_total",
+                "Priority-0 advertisements received (the master giving up); a count.",
+                s.pri_zero_rcvd,
+            ),
+            (
+                "keepalived_vrrp_priority_zero_sent_total",
+                "Priority-0 advertisements sent; a count.",
+                s.pri_zero_sent,
+            ),
+            (
+                "keepalived_vrrp_packet_errors_total",
+                "Received VRRP packets with length, TTL, type, interval or address-list errors; a count.",
+                s.packet_errors,
+            ),
+            (
+                "keepalived_vrrp_authentication_errors_total",
+                "Received VRRP packets failing authentication; a count.",
+                s.auth_errors,
+            ),
+        ];
+        for (name, help, v) in counters {
+            m.counter_with(name, help, &l, v);
+        }
+    }
+}
+
+impl Collector for VrrpCollector {
+    fn name(&self) -> &'static str {
+        "vrrp"
+    }
+
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let deadline = ctx.deadline.min(Instant::now() + self.dump_timeout);
+        let Some(k) = crate::process::find(&self.paths, &self.pid_file) else {
+            return Err(CollectError::Other("keepalived is not running".into()));
+        };
+        let instances = {
+            let _guard = self
+                .lock
+                .lock()
+                .map_err(|_| CollectError::Other("dump lock poisoned".into()))?;
+            self.instances(k.pid, deadline)?
+        };
+        let mut m = MetricSet::new();
+        add_instance_metrics(&mut m, &instances);
+        match self.interfaces(ctx.deadline) {
+            Ok(ifaces) => {
+                let prober = self.arp_timeout.map(|wait| ArpProber {
+                    wait,
+                    deadline: ctx.deadline,
+                });
+                vips::add_metrics(
+                    &mut m,
+                    &instances,
+                    &ifaces,
+                    prober.as_ref().map(|p| p as &dyn vips::Prober),
+                );
+                m.gauge(
+                    "keepalived_vip_check_success",
+                    "Whether the local interface addresses could be listed (1) or not (0).",
+                    1.0,
+                );
+            }
+            Err(e) => {
+                log::warn!("listing interface addresses: {e}");
+                m.gauge(
+                    "keepalived_vip_check_success",
+                    "Whether the local interface addresses could be listed (1) or not (0).",
+                    0.0,
+                );
+            }
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_from_the_captured_master_dump() {
+        let text = std::fs::read(format!(
+            "{}/testdata/master.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut m = MetricSet::new();
+        add_instance_metrics(&mut m, &json_dump::parse(&text).unwrap());
+        let l = [
+            ("vrrp_instance", "VI_1"),
+            ("interface", "eth0"),
+            ("vrid", "51"),
+        ];
+        assert_eq!(
+            m.value("keepalived_vrrp_state", &[l[0], ("state", "master")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            m.value("keepalived_vrrp_state", &[l[0], ("state", "backup")]),
+            Some(0.0)
+        );
+        assert_eq!(m.value("keepalived_vrrp_priority", &l), Some(150.0));
+        assert_eq!(
+            m.value("keepalived_vrrp_advertisements_sent_total", &l),
+            Some(7.0)
+        );
+        assert_eq!(
+            m.value("keepalived_vrrp_became_master_total", &l),
+            Some(1.0)
+        );
+        assert_eq!(m.value("keepalived_vrrp_vips", &l), Some(1.0));
+    }
+}

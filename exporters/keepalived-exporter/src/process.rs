@@ -1,0 +1,143 @@
+//! Finds the keepalived parent process: from its pid file, else by searching `/proc` for a
+//! `keepalived` whose parent is not one (keepalived forks VRRP/checker children with the same
+//! name) and that shares our network namespace (several keepalived can run on one host, one per
+//! namespace; the one whose VIPs we see is ours).
+
+use std::path::Path;
+
+use common::SysPaths;
+
+/// The keepalived process tree as seen in `/proc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalived {
+    /// The parent's pid (the one signals go to).
+    pub pid: u32,
+    /// Its running `keepalived` children (VRRP, checkers, BFD).
+    pub children: u32,
+}
+
+/// `(comm, ppid)` from `/proc/<pid>/stat`; `comm` may contain spaces and parentheses.
+pub fn parse_stat(stat: &str) -> Option<(&str, u32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?;
+    let mut rest = stat.get(close + 1..)?.split_whitespace();
+    let _state = rest.next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((comm, ppid))
+}
+
+fn stat_of(paths: &SysPaths, pid: u32) -> Option<(String, u32)> {
+    let text = std::fs::read_to_string(paths.proc(&format!("{pid}/stat"))).ok()?;
+    parse_stat(&text).map(|(c, p)| (c.to_owned(), p))
+}
+
+fn same_netns(paths: &SysPaths, pid: u32) -> bool {
+    let ours = std::fs::read_link(paths.proc("self/ns/net"));
+    let theirs = std::fs::read_link(paths.proc(&format!("{pid}/ns/net")));
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) => a == b,
+        // Unreadable namespace links (fixture trees, no privilege): do not filter.
+        _ => true,
+    }
+}
+
+fn pids(paths: &SysPaths) -> Vec<u32> {
+    std::fs::read_dir(paths.proc(""))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Finds the running keepalived parent; `None` when keepalived is not running.
+pub fn find(paths: &SysPaths, pid_file: &str) -> Option<Keepalived> {
+    let all = pids(paths);
+    let stats: Vec<(u32, String, u32)> = all
+        .iter()
+        .filter_map(|&p| stat_of(paths, p).map(|(c, pp)| (p, c, pp)))
+        .collect();
+    let is_keepalived = |pid: u32| stats.iter().any(|(p, c, _)| *p == pid && c == "keepalived");
+    let from_file = read_pid_file(&paths.root(pid_file)).filter(|&p| is_keepalived(p));
+    let parent = from_file.or_else(|| {
+        stats
+            .iter()
+            .filter(|(p, c, pp)| c == "keepalived" && !is_keepalived(*pp) && same_netns(paths, *p))
+            .map(|(p, _, _)| *p)
+            .min()
+    })?;
+    let children = stats
+        .iter()
+        .filter(|(_, c, pp)| *pp == parent && c == "keepalived")
+        .count();
+    Some(Keepalived {
+        pid: parent,
+        children: u32::try_from(children).unwrap_or(u32::MAX),
+    })
+}
+
+fn read_pid_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p| p > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn stat_with_odd_comm() {
+        assert_eq!(
+            parse_stat("42 (keep alived) S 1 42 42 0"),
+            Some(("keep alived", 1))
+        );
+        assert_eq!(parse_stat("42 (a) b) S 7 1"), Some(("a) b", 7)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn parent_and_children_from_a_fixture_proc() {
+        let dir = std::env::temp_dir().join(format!("ka-proc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write(&dir, "proc/1/stat", "1 (systemd) S 0 1 1 0");
+        write(&dir, "proc/100/stat", "100 (keepalived) S 1 100 100 0");
+        write(&dir, "proc/101/stat", "101 (keepalived) S 100 100 100 0");
+        write(&dir, "proc/102/stat", "102 (keepalived) S 100 100 100 0");
+        write(&dir, "proc/200/stat", "200 (bash) S 1 200 200 0");
+        let paths = SysPaths::fixture(&dir);
+        assert_eq!(
+            find(&paths, "/run/keepalived.pid"),
+            Some(Keepalived {
+                pid: 100,
+                children: 2
+            })
+        );
+        // A pid file naming a non-keepalived process (stale, pid reused) is not trusted.
+        write(&dir, "run/keepalived.pid", "200\n");
+        assert_eq!(
+            find(&paths, "/run/keepalived.pid").map(|k| k.pid),
+            Some(100)
+        );
+        write(&dir, "run/keepalived.pid", "100\n");
+        assert_eq!(
+            find(&paths, "/run/keepalived.pid").map(|k| k.pid),
+            Some(100)
+        );
+        for p in ["100", "101", "102"] {
+            std::fs::remove_dir_all(dir.join("proc").join(p)).unwrap();
+        }
+        assert_eq!(find(&paths, "/run/keepalived.pid"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
