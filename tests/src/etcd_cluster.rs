@@ -32,7 +32,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { logger: Logger::Capnslog, quota_backend_bytes: None, heartbeat_ms: 100, election_ms: 500 }
+        Self {
+            logger: Logger::Capnslog,
+            quota_backend_bytes: None,
+            heartbeat_ms: 100,
+            election_ms: 500,
+        }
     }
 }
 
@@ -70,7 +75,13 @@ impl EtcdCluster {
             })
             .collect();
         let token = format!("suite-{}", std::process::id());
-        let mut c = EtcdCluster { dir, opts, token, members, generation: 0 };
+        let mut c = EtcdCluster {
+            dir,
+            opts,
+            token,
+            members,
+            generation: 0,
+        };
         for i in 0..n {
             c.spawn(i);
         }
@@ -105,17 +116,24 @@ impl EtcdCluster {
 
     /// Every client URL.
     pub fn endpoints(&self) -> Vec<String> {
-        (0..self.members.len()).map(|i| self.client_url(i)).collect()
+        (0..self.members.len())
+            .map(|i| self.client_url(i))
+            .collect()
     }
 
     /// Member `i`'s data directory.
     pub fn data_dir(&self, i: usize) -> PathBuf {
-        self.dir.path().join(format!("{}.g{}.etcd", self.members[i].name, self.generation))
+        self.dir.path().join(format!(
+            "{}.g{}.etcd",
+            self.members[i].name, self.generation
+        ))
     }
 
     /// Member `i`'s log file (stderr, appended across restarts).
     pub fn log_path(&self, i: usize) -> PathBuf {
-        self.dir.path().join(format!("{}.log", self.members[i].name))
+        self.dir
+            .path()
+            .join(format!("{}.log", self.members[i].name))
     }
 
     /// Member `i`'s process id, while it runs.
@@ -124,7 +142,11 @@ impl EtcdCluster {
     }
 
     fn initial_cluster(&self) -> String {
-        self.members.iter().map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port)).collect::<Vec<_>>().join(",")
+        self.members
+            .iter()
+            .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn spawn(&mut self, i: usize) {
@@ -145,18 +167,39 @@ impl EtcdCluster {
             .arg("--data-dir")
             .arg(self.data_dir(i))
             .args(["--logger", logger, "--log-outputs", "stderr"])
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
-            .args(["--initial-cluster", &self.initial_cluster(), "--initial-cluster-state", "new"])
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
+            .args([
+                "--initial-cluster",
+                &self.initial_cluster(),
+                "--initial-cluster-state",
+                "new",
+            ])
             .args(["--initial-cluster-token", &self.token])
             .args(["--heartbeat-interval", &self.opts.heartbeat_ms.to_string()])
             .args(["--election-timeout", &self.opts.election_ms.to_string()]);
         if let Some(q) = self.opts.quota_backend_bytes {
             cmd.args(["--quota-backend-bytes", &q.to_string()]);
         }
-        let err = log.try_clone().unwrap_or_else(|e| panic!("log handle: {e}"));
-        cmd.stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(err));
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting etcd (apt-get install etcd-server): {e}"));
+        let err = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("log handle: {e}"));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting etcd (apt-get install etcd-server): {e}"));
         self.members[i].child = Some(child);
         self.members[i].paused = false;
     }
@@ -172,13 +215,22 @@ impl EtcdCluster {
     /// Waits until every running member is healthy.
     pub fn wait_healthy(&self, timeout: Duration) {
         wait_until("every etcd member healthy", timeout, || {
-            (0..self.members.len()).filter(|i| self.members[*i].child.is_some()).all(|i| self.healthy(i)).then_some(())
+            (0..self.members.len())
+                .filter(|i| self.members[*i].child.is_some())
+                .all(|i| self.healthy(i))
+                .then_some(())
         });
     }
 
     fn signal(&self, i: usize, sig: &str) {
-        let pid = self.pid(i).unwrap_or_else(|| panic!("member {i} is not running"));
-        let ok = Command::new("kill").args([sig, &pid.to_string()]).status().map(|s| s.success()).unwrap_or(false);
+        let pid = self
+            .pid(i)
+            .unwrap_or_else(|| panic!("member {i} is not running"));
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         assert!(ok, "kill {sig} {pid} failed");
     }
 
@@ -213,14 +265,22 @@ impl EtcdCluster {
 
     /// Runs `etcdctl` against member `i` and returns stdout; panics on failure.
     pub fn etcdctl(&self, i: usize, args: &[&str]) -> String {
-        self.try_etcdctl(i, args).unwrap_or_else(|e| panic!("etcdctl {args:?}: {e}"))
+        self.try_etcdctl(i, args)
+            .unwrap_or_else(|e| panic!("etcdctl {args:?}: {e}"))
     }
 
     /// Runs `etcdctl` against member `i`.
     pub fn try_etcdctl(&self, i: usize, args: &[&str]) -> Result<String, String> {
         let out = Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &self.client_url(i), "--command-timeout", "5s", "--dial-timeout", "2s"])
+            .args([
+                "--endpoints",
+                &self.client_url(i),
+                "--command-timeout",
+                "5s",
+                "--dial-timeout",
+                "2s",
+            ])
             .args(args)
             .output()
             .map_err(|e| format!("running etcdctl (apt-get install etcd-client): {e}"))?;
@@ -237,10 +297,17 @@ impl EtcdCluster {
             if self.members[i].child.is_none() || self.members[i].paused {
                 continue;
             }
-            let Ok(out) = self.try_etcdctl(i, &["endpoint", "status", "-w", "json"]) else { continue };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else { continue };
+            let Ok(out) = self.try_etcdctl(i, &["endpoint", "status", "-w", "json"]) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else {
+                continue;
+            };
             let status = &v[0]["Status"];
-            let (leader, me) = (status["leader"].as_u64(), status["header"]["member_id"].as_u64());
+            let (leader, me) = (
+                status["leader"].as_u64(),
+                status["header"]["member_id"].as_u64(),
+            );
             if leader.is_some_and(|l| l != 0) {
                 if leader == me {
                     return Some(i);
@@ -250,8 +317,12 @@ impl EtcdCluster {
                     if j == i || self.members[j].child.is_none() || self.members[j].paused {
                         continue;
                     }
-                    let Ok(o) = self.try_etcdctl(j, &["endpoint", "status", "-w", "json"]) else { continue };
-                    let Ok(w) = serde_json::from_str::<serde_json::Value>(&o) else { continue };
+                    let Ok(o) = self.try_etcdctl(j, &["endpoint", "status", "-w", "json"]) else {
+                        continue;
+                    };
+                    let Ok(w) = serde_json::from_str::<serde_json::Value>(&o) else {
+                        continue;
+                    };
                     if w[0]["Status"]["header"]["member_id"].as_u64() == leader {
                         return Some(j);
                     }
@@ -279,14 +350,29 @@ impl EtcdCluster {
             let peer = format!("http://127.0.0.1:{}", m.peer_port);
             let out = Command::new("etcdctl")
                 .env("ETCDCTL_API", "3")
-                .args(["snapshot", "restore", &snapshot.to_string_lossy(), "--name", &m.name])
-                .args(["--initial-cluster", &initial, "--initial-cluster-token", &self.token])
+                .args([
+                    "snapshot",
+                    "restore",
+                    &snapshot.to_string_lossy(),
+                    "--name",
+                    &m.name,
+                ])
+                .args([
+                    "--initial-cluster",
+                    &initial,
+                    "--initial-cluster-token",
+                    &self.token,
+                ])
                 .args(["--initial-advertise-peer-urls", &peer])
                 .arg("--data-dir")
                 .arg(self.data_dir(i))
                 .output()
                 .unwrap_or_else(|e| panic!("etcdctl snapshot restore: {e}"));
-            assert!(out.status.success(), "snapshot restore: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "snapshot restore: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         for i in 0..self.members.len() {
             self.spawn(i);
@@ -300,7 +386,9 @@ impl Drop for EtcdCluster {
         for m in &mut self.members {
             if let Some(mut c) = m.child.take() {
                 if m.paused {
-                    let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
+                    let _ = Command::new("kill")
+                        .args(["-CONT", &c.id().to_string()])
+                        .status();
                 }
                 let _ = c.kill();
                 let _ = c.wait();

@@ -28,6 +28,8 @@ struct MemberResult {
     failure: Option<Failure>,
     metrics: Option<String>,
     status: Option<Status>,
+    members: Option<MemberList>,
+    count: Option<RangeCount>,
 }
 
 /// The async collector of the cluster and its members.
@@ -82,28 +84,45 @@ impl ClusterProbe {
     }
 
     async fn probe_member(http: HttpProbe, endpoint: String, deadline: Instant) -> MemberResult {
-        let health_url = format!("{endpoint}/health");
-        let metrics_url = format!("{endpoint}/metrics");
-        let status_url = format!("{endpoint}/v3/maintenance/status");
-        let version_url = format!("{endpoint}/version");
-        let (h, m, s, v) = tokio::join!(
+        let url = |path: &str| format!("{endpoint}{path}");
+        // Everything is asked of every member at once: a hung member must not delay the cluster
+        // view, which comes from whichever member answers.
+        let (health_url, metrics_url, version_url) =
+            (url("/health"), url("/metrics"), url("/version"));
+        let (h, m, s, v, list, count) = tokio::join!(
             http.get(&health_url, deadline),
             http.get(&metrics_url, deadline),
-            http.post_json(
-                &status_url,
-                Bytes::from_static(gateway::EMPTY_REQUEST),
+            gateway_call::<Status>(
+                &http,
+                url("/v3/maintenance/status"),
+                gateway::EMPTY_REQUEST,
                 deadline
             ),
             http.get(&version_url, deadline),
+            gateway_call::<MemberList>(
+                &http,
+                url("/v3/cluster/member/list"),
+                gateway::EMPTY_REQUEST,
+                deadline
+            ),
+            gateway_call::<RangeCount>(
+                &http,
+                url("/v3/kv/range"),
+                gateway::COUNT_ALL_KEYS,
+                deadline
+            ),
         );
         let mut r = MemberResult {
             endpoint,
+            status: s,
+            members: list,
+            count,
             ..MemberResult::default()
         };
         match h {
             Ok(resp) => match health::parse(&resp.body) {
                 Ok(parsed) => r.health = Some(parsed.healthy),
-                Err(e) => log::debug!("{health_url}: {e}"),
+                Err(e) => log::debug!("{}/health: {e}", r.endpoint),
             },
             Err(f) => r.failure = Some(f),
         }
@@ -122,48 +141,13 @@ impl ClusterProbe {
         {
             r.metrics = Some(String::from_utf8_lossy(&body).into_owned());
         }
-        if let Ok(Response {
-            status: 200, body, ..
-        }) = s
-        {
-            r.status = gateway::parse::<Status>(&body)
-                .map_err(|e| log::debug!("{status_url}: {e}"))
-                .ok();
-        }
         r
     }
 
-    async fn gateway_call<T: for<'de> serde::Deserialize<'de>>(
-        &self,
-        endpoint: &str,
-        path: &str,
-        body: &'static [u8],
-        deadline: Instant,
-    ) -> Option<T> {
-        let url = format!("{endpoint}{path}");
-        match self
-            .http
-            .post_json(&url, Bytes::from_static(body), deadline)
-            .await
-        {
-            Ok(Response {
-                status: 200, body, ..
-            }) => gateway::parse(&body)
-                .map_err(|e| log::debug!("{url}: {e}"))
-                .ok(),
-            Ok(resp) => {
-                log::debug!("{url}: HTTP {}", resp.status);
-                None
-            }
-            Err(f) => {
-                log::debug!("{url}: {f}");
-                None
-            }
-        }
-    }
-
     async fn run(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let deadline = ctx.deadline.min(Instant::now() + self.request_timeout);
+        // Leave a little time after the member probes to assemble the answer before the deadline.
+        let margin = ctx.remaining() / 20;
+        let deadline = (ctx.deadline - margin).min(Instant::now() + self.request_timeout);
         // One task per member, so a hung member costs no other member's time; dropping the set at
         // the scrape deadline aborts them all.
         let mut set = tokio::task::JoinSet::new();
@@ -260,63 +244,49 @@ impl ClusterProbe {
             );
         }
 
-        // Member list and key count from one member that answered status.
-        let first = results
-            .iter()
-            .find(|r| r.status.is_some())
-            .map(|r| r.endpoint.clone());
-        if let Some(ep) = first {
-            let (members, count) = tokio::join!(
-                self.gateway_call::<MemberList>(
-                    &ep,
-                    "/v3/cluster/member/list",
-                    gateway::EMPTY_REQUEST,
-                    deadline
-                ),
-                self.gateway_call::<RangeCount>(
-                    &ep,
-                    "/v3/kv/range",
-                    gateway::COUNT_ALL_KEYS,
-                    deadline
-                ),
-            );
-            if let Some(list) = &members {
-                let voting = list.members.iter().filter(|x| !x.is_learner).count();
-                #[allow(clippy::cast_precision_loss)]
-                {
-                    m.gauge(
-                        "etcd_cluster_members",
-                        "Members listed by the cluster (voting and learners).",
-                        list.members.len() as f64,
-                    );
-                    m.gauge(
-                        "etcd_cluster_voting_members",
-                        "Voting members listed by the cluster.",
-                        voting as f64,
-                    );
-                    m.gauge(
-                        "etcd_cluster_quorum",
-                        "Voting members needed for quorum (voting / 2 + 1).",
-                        (voting / 2 + 1) as f64,
-                    );
-                }
-                for member in &list.members {
-                    let name = if member.name.is_empty() {
-                        "unstarted"
-                    } else {
-                        member.name.as_str()
-                    };
-                    m.info(
-                        "etcd_cluster_member_info",
-                        "A member listed by the cluster (name, learner), value 1.",
-                        &[
-                            ("member", name),
-                            ("learner", if member.is_learner { "true" } else { "false" }),
-                        ],
-                    );
-                }
+        // Member list from any member; key count from the member with the newest data.
+        if let Some(list) = results.iter().find_map(|r| r.members.as_ref()) {
+            let voting = list.members.iter().filter(|x| !x.is_learner).count();
+            #[allow(clippy::cast_precision_loss)]
+            {
+                m.gauge(
+                    "etcd_cluster_members",
+                    "Members listed by the cluster (voting and learners).",
+                    list.members.len() as f64,
+                );
+                m.gauge(
+                    "etcd_cluster_voting_members",
+                    "Voting members listed by the cluster.",
+                    voting as f64,
+                );
+                m.gauge(
+                    "etcd_cluster_quorum",
+                    "Voting members needed for quorum (voting / 2 + 1).",
+                    (voting / 2 + 1) as f64,
+                );
             }
-            if let Some(c) = &count {
+            for member in &list.members {
+                let name = if member.name.is_empty() {
+                    "unstarted"
+                } else {
+                    member.name.as_str()
+                };
+                m.info(
+                    "etcd_cluster_member_info",
+                    "A member listed by the cluster (name, learner), value 1.",
+                    &[
+                        ("member", name),
+                        ("learner", if member.is_learner { "true" } else { "false" }),
+                    ],
+                );
+            }
+        }
+        let newest = results
+            .iter()
+            .filter_map(|r| Some((r.status.as_ref()?, r.count.as_ref())))
+            .max_by_key(|(s, _)| s.header.revision);
+        if let Some((status, count)) = newest {
+            if let Some(c) = count {
                 #[allow(clippy::cast_precision_loss)]
                 m.gauge(
                     "etcd_cluster_keys",
@@ -324,25 +294,16 @@ impl ClusterProbe {
                     c.count as f64,
                 );
             }
-            let revision = statuses
-                .iter()
-                .map(|s| s.header.revision)
-                .max()
-                .unwrap_or(0);
-            let cluster_id = statuses
-                .iter()
-                .map(|s| s.header.cluster_id)
-                .find(|id| *id != 0);
-            if let Some(cluster_id) = cluster_id {
-                #[allow(clippy::cast_precision_loss)]
-                m.gauge(
-                    "etcd_cluster_revision",
-                    "Highest store revision reported.",
-                    revision as f64,
-                );
+            #[allow(clippy::cast_precision_loss)]
+            m.gauge(
+                "etcd_cluster_revision",
+                "Highest store revision reported.",
+                status.header.revision as f64,
+            );
+            if status.header.cluster_id != 0 {
                 self.observe(Observation {
-                    cluster_id,
-                    revision,
+                    cluster_id: status.header.cluster_id,
+                    revision: status.header.revision,
                     keys: count.map(|c| c.count),
                 });
             }
@@ -393,6 +354,34 @@ impl ClusterProbe {
             "Unix time of the last data-loss evidence, in seconds (0: never).",
             state.last_event_unix,
         );
+    }
+}
+
+/// POSTs `body` to a v3 gateway URL and parses the answer; failures are logged at debug level
+/// (the member's health series already say it is unreachable).
+async fn gateway_call<T: for<'de> serde::Deserialize<'de>>(
+    http: &HttpProbe,
+    url: String,
+    body: &'static [u8],
+    deadline: Instant,
+) -> Option<T> {
+    match http
+        .post_json(&url, Bytes::from_static(body), deadline)
+        .await
+    {
+        Ok(Response {
+            status: 200, body, ..
+        }) => gateway::parse(&body)
+            .map_err(|e| log::debug!("{url}: {e}"))
+            .ok(),
+        Ok(resp) => {
+            log::debug!("{url}: HTTP {}", resp.status);
+            None
+        }
+        Err(f) => {
+            log::debug!("{url}: {f}");
+            None
+        }
     }
 }
 

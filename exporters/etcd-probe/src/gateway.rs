@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer};
 pub const EMPTY_REQUEST: &[u8] = b"{}";
 
 /// Request body of `POST /v3/kv/range` counting every key (`key = range_end = "\0"`).
-pub const COUNT_ALL_KEYS: &[u8] = br#"{"key":"AA==","range_end":"AA==","count_only":true}"#;
+/// Serializable, so a member without quorum still answers from its own data instead of hanging.
+pub const COUNT_ALL_KEYS: &[u8] =
+    br#"{"key":"AA==","range_end":"AA==","count_only":true,"serializable":true}"#;
 
 /// Response header present on every answer.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

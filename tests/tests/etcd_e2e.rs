@@ -1,0 +1,499 @@
+//! etcd-probe end to end against a real 3-member etcd cluster (Debian's etcd-server 3.4) on
+//! loopback: healthy; a SIGKILLed member (down, peers log `connection refused`); a SIGSTOPped one
+//! (`i/o timeout`); a paused leader (late heartbeats); two members down (no leader, no quorum);
+//! a restore from an older snapshot (data loss, remembered across a probe restart); a NOSPACE
+//! alarm; a data directory with mode 0755 and a manual-stop marker. One cluster is shared by the
+//! scenarios, which run in order and each restore the cluster to health before the next.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use suite_tests::etcd_cluster::{EtcdCluster, Logger, Options};
+use suite_tests::exporter::{Exporter, sample_value};
+use suite_tests::prometheus::{Job, Prometheus, Setup};
+use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
+
+fn probe_config(cluster: &EtcdCluster, dir: &Path, data_dir: &Path) -> std::path::PathBuf {
+    let endpoints: Vec<String> = cluster
+        .endpoints()
+        .iter()
+        .map(|e| format!("\"{e}\""))
+        .collect();
+    let mut cfg = format!(
+        "endpoints = [{}]\nrequest_timeout = \"2s\"\nstate_file = \"{}\"\n\n[local]\ndata_dir = \"{}\"\nbinary = \"/usr/bin/etcd\"\n\
+         marker_dir = \"{}\"\nprocess_cmdline_contains = \"--name {} \"\n",
+        endpoints.join(", "),
+        dir.join("state.json").display(),
+        data_dir.display(),
+        dir.join("gausslog-bin").display(),
+        cluster.name(0),
+    );
+    for i in 0..cluster.len() {
+        cfg.push_str(&format!(
+            "\n[[logs]]\nname = \"{}\"\npath = \"{}\"\nfrom_beginning = true\n",
+            cluster.name(i),
+            cluster.log_path(i).display()
+        ));
+    }
+    let path = dir.join("etcd-probe.toml");
+    std::fs::write(&path, cfg).unwrap();
+    std::fs::create_dir_all(dir.join("gausslog-bin")).unwrap();
+    path
+}
+
+fn value(exporter: &Exporter, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    sample_value(&exporter.scrape(), name, labels)
+}
+
+/// Waits until the probe reports `name{labels}` satisfying `pred`.
+fn wait_value(
+    exporter: &Exporter,
+    what: &str,
+    timeout: Duration,
+    name: &str,
+    labels: &[(&str, &str)],
+    pred: impl Fn(f64) -> bool,
+) -> f64 {
+    wait_until(what, timeout, || {
+        value(exporter, name, labels).filter(|v| pred(*v))
+    })
+}
+
+/// Sum of a log-cause counter over the logs of the given members.
+fn cause_sum(exporter: &Exporter, logs: &[&str], detail: &str) -> f64 {
+    let scrape = exporter.scrape();
+    logs.iter()
+        .filter_map(|l| {
+            sample_value(
+                &scrape,
+                "etcd_log_cause_total",
+                &[("log", l), ("detail", detail)],
+            )
+        })
+        .sum()
+}
+
+fn wait_cause(
+    exporter: &Exporter,
+    logs: &[&str],
+    detail: &str,
+    above: f64,
+    timeout: Duration,
+) -> f64 {
+    wait_until(
+        &format!("log cause {detail} above {above} in {logs:?}"),
+        timeout,
+        || {
+            let v = cause_sum(exporter, logs, detail);
+            (v > above).then_some(v)
+        },
+    )
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn real_etcd_cluster_failures_are_detected_and_classified() {
+    let dir = TempDir::new("etcd-e2e");
+    let mut cluster = EtcdCluster::start(
+        3,
+        Options {
+            quota_backend_bytes: Some(3_000_000),
+            ..Options::default()
+        },
+    );
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0));
+    let config_arg = format!("--config.file={}", config.display());
+    let mut exporter = Exporter::start("etcd-probe", &[&config_arg]);
+    let eps = cluster.endpoints();
+    let ep = |i: usize| [("endpoint", eps[i].as_str())];
+
+    // 1. Healthy: every member healthy, a leader, the documents' metrics re-exported.
+    cluster.etcdctl(0, &["put", "/suite/a", "1"]);
+    let scrape = exporter.scrape();
+    for i in 0..3 {
+        assert_eq!(
+            sample_value(&scrape, "etcd_health", &ep(i)),
+            Some(1.0),
+            "{scrape}"
+        );
+        assert_eq!(
+            sample_value(&scrape, "etcd_server_has_leader", &ep(i)),
+            Some(1.0),
+            "{scrape}"
+        );
+        assert!(sample_value(&scrape, "etcd_process_resident_memory_bytes", &ep(i)).unwrap() > 1e6);
+        assert!(
+            sample_value(
+                &scrape,
+                "etcd_disk_wal_fsync_duration_seconds_count",
+                &ep(i)
+            )
+            .unwrap()
+                > 0.0
+        );
+    }
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_has_leader", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_members", &[]),
+        Some(3.0)
+    );
+    assert_eq!(sample_value(&scrape, "etcd_cluster_quorum", &[]), Some(2.0));
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_healthy_members", &[]),
+        Some(3.0)
+    );
+    assert_eq!(sample_value(&scrape, "etcd_process_status", &[]), Some(1.0));
+    assert_eq!(
+        sample_value(&scrape, "etcd_data_dir_permissions_ok", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_binary_executable", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_manual_stop_marker_present",
+            &[("file", "etcd_manual_start")]
+        ),
+        Some(0.0)
+    );
+    assert!(sample_value(&scrape, "etcd_cluster_keys", &[]).unwrap() >= 1.0);
+    if let Err(findings) = promtool::check_metrics(&scrape) {
+        panic!("promtool check metrics:\n{findings}");
+    }
+    let healthy_scrape = scrape;
+
+    // Real Prometheus with every rule file; the dashboard's panels must all return data.
+    let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new(
+        "etcd",
+        &[exporter.target()],
+    )]));
+    prom.wait_up("etcd", Duration::from_secs(30));
+
+    // 6. Data dir mode 0755 and a manual-stop marker are each reported.
+    set_mode(&cluster.data_dir(0), 0o755);
+    std::fs::write(dir.path().join("gausslog-bin/etcd_manual_start"), b"").unwrap();
+    let scrape = exporter.scrape();
+    assert_eq!(
+        sample_value(&scrape, "etcd_data_dir_permissions_ok", &[]),
+        Some(0.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_data_dir_mode", &[]),
+        Some(f64::from(0o755_u32))
+    );
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_manual_stop_marker_present",
+            &[("file", "etcd_manual_start")]
+        ),
+        Some(1.0)
+    );
+    set_mode(&cluster.data_dir(0), 0o700);
+    std::fs::remove_file(dir.path().join("gausslog-bin/etcd_manual_start")).unwrap();
+
+    // 2a. SIGKILL m3: down, and its peers' logs say "connection refused" (process down).
+    let peers = [cluster.name(0).to_owned(), cluster.name(1).to_owned()];
+    let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+    let refused_before = cause_sum(&exporter, &peers, "connection_refused");
+    let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
+    cluster.kill(2);
+    wait_value(
+        &exporter,
+        "m3 reported down",
+        Duration::from_secs(10),
+        "etcd_health",
+        &ep(2),
+        |v| v == 0.0,
+    );
+    let scrape = exporter.scrape();
+    assert_eq!(sample_value(&scrape, "etcd_endpoint_up", &ep(2)), Some(0.0));
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_endpoint_probe_failure",
+            &[("endpoint", &eps[2]), ("reason", "connection_refused")]
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_healthy_members", &[]),
+        Some(2.0)
+    );
+    wait_cause(
+        &exporter,
+        &peers,
+        "connection_refused",
+        refused_before,
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        cause_sum(&exporter, &peers, "io_timeout"),
+        timeout_before,
+        "a dead process is not a network timeout"
+    );
+    cluster.restart(2);
+    cluster.wait_healthy(Duration::from_secs(30));
+
+    // 2b. SIGSTOP m3 longer than etcd's 5 s stream read timeout: "i/o timeout" (host or network).
+    let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
+    cluster.pause(2);
+    wait_value(
+        &exporter,
+        "paused m3 reported unhealthy",
+        Duration::from_secs(10),
+        "etcd_health",
+        &ep(2),
+        |v| v == 0.0,
+    );
+    let scrape = exporter.scrape();
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_endpoint_probe_failure",
+            &[("endpoint", &eps[2]), ("reason", "timeout")]
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    wait_cause(
+        &exporter,
+        &peers,
+        "io_timeout",
+        timeout_before,
+        Duration::from_secs(20),
+    );
+    cluster.resume(2);
+    cluster.wait_healthy(Duration::from_secs(30));
+
+    // 3. Overload: pausing the leader past the election timeout makes it log late heartbeats.
+    let leader = wait_until("a leader", Duration::from_secs(10), || cluster.leader());
+    let leader_log = cluster.name(leader).to_owned();
+    let hb_before = cause_sum(&exporter, &[&leader_log], "heartbeat_late");
+    let failures_before = value(
+        &exporter,
+        "etcd_server_heartbeat_send_failures_total",
+        &ep(leader),
+    )
+    .unwrap();
+    cluster.pause(leader);
+    std::thread::sleep(Duration::from_millis(1500));
+    cluster.resume(leader);
+    wait_cause(
+        &exporter,
+        &[&leader_log],
+        "heartbeat_late",
+        hb_before,
+        Duration::from_secs(10),
+    );
+    wait_value(
+        &exporter,
+        "heartbeat send failures counted by the paused leader",
+        Duration::from_secs(10),
+        "etcd_server_heartbeat_send_failures_total",
+        &ep(leader),
+        |v| v > failures_before,
+    );
+    assert!(cause_sum(&exporter, &[&leader_log], "server_overloaded") > 0.0);
+    cluster.wait_healthy(Duration::from_secs(30));
+
+    // 2c. Two members down: no leader, quorum lost.
+    cluster.kill(2);
+    cluster.kill(1);
+    wait_value(
+        &exporter,
+        "no leader",
+        Duration::from_secs(15),
+        "etcd_cluster_has_leader",
+        &[],
+        |v| v == 0.0,
+    );
+    let scrape = wait_until(
+        "m1 re-exports has_leader 0",
+        Duration::from_secs(15),
+        || {
+            let s = exporter.scrape();
+            (sample_value(&s, "etcd_server_has_leader", &ep(0)) == Some(0.0)).then_some(s)
+        },
+    );
+    let healthy = sample_value(&scrape, "etcd_cluster_healthy_members", &[]).unwrap();
+    let quorum = sample_value(&scrape, "etcd_cluster_quorum", &[]).unwrap();
+    assert!(
+        healthy < quorum,
+        "healthy {healthy} quorum {quorum}\n{scrape}"
+    );
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_scrape_collector_success",
+            &[("collector", "cluster")]
+        ),
+        Some(1.0)
+    );
+    cluster.restart(1);
+    cluster.restart(2);
+    cluster.wait_healthy(Duration::from_secs(30));
+
+    // 5. Restore from an older snapshot = data loss, detected even across a probe restart.
+    for i in 0..20 {
+        cluster.etcdctl(0, &["put", &format!("/suite/old/{i}"), "x"]);
+    }
+    let snapshot = dir.path().join("old.db");
+    cluster.snapshot_save(0, &snapshot);
+    for i in 0..30 {
+        cluster.etcdctl(0, &["put", &format!("/suite/new/{i}"), "y"]);
+    }
+    wait_value(
+        &exporter,
+        "revision seen",
+        Duration::from_secs(10),
+        "etcd_cluster_keys",
+        &[],
+        |v| v >= 51.0,
+    );
+    assert_eq!(
+        value(
+            &exporter,
+            "etcd_data_loss_events_total",
+            &[("kind", "revision_backwards")]
+        ),
+        Some(0.0)
+    );
+    exporter.terminate();
+    cluster.restore(&snapshot);
+    exporter = Exporter::start("etcd-probe", &[&config_arg]);
+    let scrape = exporter.scrape();
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_data_loss_events_total",
+            &[("kind", "revision_backwards")]
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_data_loss_events_total",
+            &[("kind", "keys_dropped")]
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert!(
+        sample_value(&scrape, "etcd_data_loss_last_event_timestamp_seconds", &[]).unwrap() > 1.7e9
+    );
+    // Counted once, not at every scrape.
+    assert_eq!(
+        value(
+            &exporter,
+            "etcd_data_loss_events_total",
+            &[("kind", "revision_backwards")]
+        ),
+        Some(1.0)
+    );
+
+    // 4. NOSPACE: fill the small quota until etcd raises the alarm; /health turns 0.
+    let big = "z".repeat(100_000);
+    let mut filled = false;
+    for i in 0..60 {
+        if let Err(e) = cluster.try_etcdctl(0, &["put", &format!("/suite/big/{i}"), &big]) {
+            assert!(e.contains("database space exceeded"), "{e}");
+            filled = true;
+            break;
+        }
+    }
+    assert!(filled, "the quota was never reached");
+    for i in 0..3 {
+        wait_value(
+            &exporter,
+            "NOSPACE makes /health 0",
+            Duration::from_secs(10),
+            "etcd_health",
+            &ep(i),
+            |v| v == 0.0,
+        );
+    }
+    let scrape = exporter.scrape();
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_cluster_alarm_active",
+            &[("alarm", "NOSPACE")]
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_endpoint_up", &ep(0)),
+        Some(1.0),
+        "reachable but unhealthy"
+    );
+    wait_cause(
+        &exporter,
+        &["m1", "m2", "m3"],
+        "quota_exceeded",
+        0.0,
+        Duration::from_secs(10),
+    );
+
+    // The metric reference matches what was emitted; the dashboard's panels return data.
+    let final_scrape = exporter.scrape();
+    if let Err(e) =
+        metric_reference::check_scrape("etcd-probe", "etcd", &[&healthy_scrape, &final_scrape])
+    {
+        panic!("{e}");
+    }
+    let dash = workspace_root().join("grafana-dashboards/etcd-probe.json");
+    if let Err(e) = dashboards::check_live(&prom, &dash, &[], Duration::from_secs(30)) {
+        panic!("{e}");
+    }
+    if let Err(e) = metric_reference::check_recorded("etcd-probe", &prom, Duration::from_secs(30)) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn zap_json_logs_of_a_killed_member_are_classified_as_connection_refused() {
+    let dir = TempDir::new("etcd-e2e-zap");
+    let mut cluster = EtcdCluster::start(
+        3,
+        Options {
+            logger: Logger::Zap,
+            ..Options::default()
+        },
+    );
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0));
+    let exporter = Exporter::start(
+        "etcd-probe",
+        &[&format!("--config.file={}", config.display())],
+    );
+    let line = std::fs::read_to_string(cluster.log_path(0)).unwrap();
+    assert!(
+        line.lines().any(|l| l.starts_with("{\"level\"")),
+        "not JSON logs:\n{line}"
+    );
+    cluster.kill(2);
+    wait_cause(
+        &exporter,
+        &["m1", "m2"],
+        "connection_refused",
+        0.0,
+        Duration::from_secs(20),
+    );
+    assert_eq!(cause_sum(&exporter, &["m1", "m2"], "io_timeout"), 0.0);
+}
