@@ -397,6 +397,20 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_scrapes_both_run_a_slow_collector() {
+        // Two Prometheus replicas scraping at once must both get the data.
+        let mut set = CollectorSet::new("t");
+        set.add(Sleeps(Duration::from_millis(300)));
+        let set = Arc::new(set);
+        let (a, b) = tokio::join!(
+            set.gather(ScrapeContext::with_timeout(Duration::from_secs(2))),
+            set.gather(ScrapeContext::with_timeout(Duration::from_secs(2)))
+        );
+        assert_eq!(success(&a, "sleeps"), Some(1.0));
+        assert_eq!(success(&b, "sleeps"), Some(1.0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failing_collectors_cost_only_their_own_series() {
         let mut set = CollectorSet::new("t");
         set.add(Fixed)

@@ -277,6 +277,25 @@ async fn sixty_four_concurrent_scrapes_against_a_limit_of_eight_are_all_answered
     let _ = stop.send(());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_no_headers_is_disconnected() {
+    let mut set = CollectorSet::new("t");
+    set.add(Healthy);
+    let opts = ServerOptions {
+        header_read_timeout: Duration::from_millis(300),
+        ..ServerOptions::default()
+    };
+    let (addr, stop) = start(set, opts).await;
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the half-sent request was not cut off");
+    // Meanwhile and afterwards normal scrapes work.
+    assert_eq!(get(addr, "/metrics", &[]).await.0, 200);
+    let _ = stop.send(());
+}
+
 mod tls {
     use super::*;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
