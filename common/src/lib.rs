@@ -1,6 +1,7 @@
 //! Shared crate of the ops exporter suite: serving, CLI, config, the collector runner,
 //! rooted file access, parsing helpers, command running and log tailing.
 
+pub mod audit;
 pub mod cli;
 pub mod collector;
 pub mod command;
@@ -14,6 +15,7 @@ pub mod parse;
 pub mod paths;
 pub mod self_metrics;
 pub mod server;
+pub mod statfs;
 pub mod web_config;
 
 pub use cli::{Built, Context, Spec};

@@ -1,5 +1,9 @@
 //! The os-exporter TOML configuration; every field has a default so no file is needed.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::audit::AuditConfig;
 use serde::Deserialize;
 
 /// Top-level configuration.
@@ -8,4 +12,147 @@ use serde::Deserialize;
 pub(crate) struct Config {
     /// Collectors to leave out, by name.
     pub(crate) disabled_collectors: Vec<String>,
+    /// Which mounts count as partitions, and the statfs timeout.
+    pub(crate) filesystem: FilesystemConfig,
+    /// Block devices left out of the disk I/O counters.
+    pub(crate) diskstats: DiskstatsConfig,
+    /// The socket-queue threshold.
+    pub(crate) sockets: SocketsConfig,
+    /// When an uptime counts as a recent reboot.
+    pub(crate) uptime: UptimeConfig,
+    /// The audit journal file (`[audit]`: enabled, path, max_file_bytes, max_files).
+    pub(crate) audit: AuditConfig,
+    /// The background sampler that decides what to audit (`[audit_checks]`).
+    pub(crate) audit_checks: AuditChecksConfig,
+}
+
+/// `[filesystem]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FilesystemConfig {
+    /// Filesystem types counted as partitions besides `/dev/*` block devices (e.g. `tmpfs`).
+    pub(crate) include_fs_types: Vec<String>,
+    /// Mount points left out (exact paths).
+    pub(crate) exclude_mount_points: Vec<String>,
+    /// How long one `statfs` may take before the mount is reported hung.
+    #[serde(with = "common::config::duration")]
+    pub(crate) statfs_timeout: Duration,
+}
+
+impl Default for FilesystemConfig {
+    fn default() -> Self {
+        Self {
+            include_fs_types: Vec::new(),
+            exclude_mount_points: Vec::new(),
+            statfs_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `[diskstats]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DiskstatsConfig {
+    /// Device names to ignore (exact), added to those of `ignore_devices_file`.
+    pub(crate) ignore_devices: Vec<String>,
+    /// The document's ignore file, one device per line, read (through `--path.rootfs`) when present.
+    pub(crate) ignore_devices_file: PathBuf,
+    /// Devices ignored by pattern: RAM disks, loop devices, floppies, CD-ROMs and partitions,
+    /// whose I/O is already counted on the whole disk.
+    pub(crate) ignore_pattern: String,
+}
+
+impl Default for DiskstatsConfig {
+    fn default() -> Self {
+        Self {
+            ignore_devices: Vec::new(),
+            ignore_devices_file: PathBuf::from("/tmp/os_disk_io_ignore_devices"),
+            ignore_pattern:
+                r"^(z?ram|loop|fd|sr|(h|s|v|xv)d[a-z]+\d+|nvme\d+n\d+p\d+|mmcblk\d+p\d+)\d*$"
+                    .to_owned(),
+        }
+    }
+}
+
+/// `[sockets]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SocketsConfig {
+    /// A queue over this many bytes is blocked (document: 1,000,000).
+    pub(crate) queue_threshold_bytes: u64,
+}
+
+impl Default for SocketsConfig {
+    fn default() -> Self {
+        Self {
+            queue_threshold_bytes: 1_000_000,
+        }
+    }
+}
+
+/// `[uptime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct UptimeConfig {
+    /// `os_has_rebooted` is 1 while the uptime is below this (document: 5 minutes).
+    #[serde(with = "common::config::duration")]
+    pub(crate) reboot_window: Duration,
+}
+
+impl Default for UptimeConfig {
+    fn default() -> Self {
+        Self {
+            reboot_window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// `[audit_checks]`: the thresholds of the document's 采集审计 column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuditChecksConfig {
+    /// How often the sampler runs (its own clock, independent of scrapes).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// Partition usage that is audited, in percent.
+    pub(crate) disk_usage_percent: f64,
+    /// Partition inode usage that is audited, in percent.
+    pub(crate) inode_usage_percent: f64,
+    /// Device await that is audited, in milliseconds.
+    pub(crate) await_ms: f64,
+    /// CPU usage over one interval at which the top processes are recorded (the CPU rule's 80 %).
+    pub(crate) cpu_usage_percent: f64,
+    /// How many processes (by CPU and by memory) a CPU record lists.
+    pub(crate) top_processes: usize,
+    /// How many blocked sockets one record lists at most.
+    pub(crate) max_sockets_listed: usize,
+}
+
+impl Default for AuditChecksConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            disk_usage_percent: 80.0,
+            inode_usage_percent: 80.0,
+            await_ms: 10.0,
+            cpu_usage_percent: 80.0,
+            top_processes: 10,
+            max_sockets_listed: 100,
+        }
+    }
+}
+
+impl Config {
+    /// Checks what serde cannot: patterns compile, durations are positive.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        regex::Regex::new(&self.diskstats.ignore_pattern)
+            .map_err(|e| format!("diskstats.ignore_pattern: {e}"))?;
+        if self.audit_checks.interval.is_zero() {
+            return Err("audit_checks.interval: must be positive".to_owned());
+        }
+        if self.filesystem.statfs_timeout.is_zero() {
+            return Err("filesystem.statfs_timeout: must be positive".to_owned());
+        }
+        Ok(())
+    }
 }

@@ -2,15 +2,53 @@
 
 mod collectors;
 mod config;
+mod disk_filter;
 mod parsers;
+mod partitions;
+mod sampler;
+mod sysconf;
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use common::audit::AuditJournal;
+use common::statfs::Statfs;
 use common::{Built, CollectorSet, Context, Spec};
 
+/// Where the journal goes when `[audit] path` is not set.
+const DEFAULT_AUDIT_PATH: &str = "/var/lib/os-exporter/audit.jsonl";
+
 fn setup(ctx: Context<config::Config>) -> Result<Built, String> {
+    ctx.config.validate()?;
+    let journal = Arc::new(AuditJournal::new(
+        ctx.config.audit.clone(),
+        Path::new(DEFAULT_AUDIT_PATH),
+    ));
+    let shared = collectors::Shared {
+        journal,
+        status: Arc::default(),
+        statfs: Statfs::new(),
+    };
     let mut set = CollectorSet::new("os");
-    collectors::register(&mut set, &ctx.paths, &ctx.config)?;
+    collectors::register(&mut set, &ctx.paths, &ctx.config, &shared)?;
+    let sampler = sampler::Sampler::new(
+        ctx.paths.clone(),
+        ctx.config.clone(),
+        shared.statfs.clone(),
+        Arc::clone(&shared.journal),
+        Arc::clone(&shared.status),
+    )?;
+    if !ctx.check_only && ctx.config.audit.enabled {
+        log::info!(
+            "audit journal {} every {:?}",
+            shared.journal.path().display(),
+            ctx.config.audit_checks.interval
+        );
+        sampler
+            .spawn()
+            .map_err(|e| format!("starting the audit sampler: {e}"))?;
+    }
     Ok(Built::collectors(set))
 }
 

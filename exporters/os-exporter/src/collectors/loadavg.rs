@@ -23,7 +23,9 @@ impl Collector for LoadavgCollector {
 
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("loadavg")?;
-        let l = loadavg::parse(&bytes).ok_or_else(|| CollectError::parse(self.paths.proc("loadavg"), "expected three load averages"))?;
+        let l = loadavg::parse(&bytes).ok_or_else(|| {
+            CollectError::parse(self.paths.proc("loadavg"), "expected three load averages")
+        })?;
         let mut set = MetricSet::new();
         let help = "System load average over the interval (runnable and uninterruptible tasks).";
         for (interval, v) in [("1m", l.one), ("5m", l.five), ("15m", l.fifteen)] {
@@ -40,14 +42,18 @@ mod tests {
 
     #[test]
     fn exports_each_interval() {
-        let set = LoadavgCollector::new(fixture("swap")).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap();
+        let set = LoadavgCollector::new(fixture("swap"))
+            .collect(&crate::collectors::test_support::ctx())
+            .unwrap();
         assert_eq!(set.value("os_loadavg", &[("interval", "1m")]), Some(1.5));
         assert_eq!(set.value("os_loadavg", &[("interval", "15m")]), Some(0.25));
     }
 
     #[test]
     fn missing_file_is_an_error_naming_it() {
-        let err = LoadavgCollector::new(fixture("does-not-exist")).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap_err();
+        let err = LoadavgCollector::new(fixture("does-not-exist"))
+            .collect(&crate::collectors::test_support::ctx())
+            .unwrap_err();
         assert!(err.to_string().contains("loadavg"), "{err}");
     }
 }

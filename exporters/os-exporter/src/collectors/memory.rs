@@ -20,7 +20,11 @@ impl MemoryCollector {
 
 /// Percentage of `part` in `whole`, 0 when `whole` is 0.
 fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 { part / whole * 100.0 } else { 0.0 }
+    if whole > 0.0 {
+        part / whole * 100.0
+    } else {
+        0.0
+    }
 }
 
 impl Collector for MemoryCollector {
@@ -30,23 +34,40 @@ impl Collector for MemoryCollector {
 
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("meminfo")?;
-        let m = meminfo::parse(&bytes).ok_or_else(|| CollectError::parse(self.paths.proc("meminfo"), "no MemTotal line"))?;
+        let m = meminfo::parse(&bytes)
+            .ok_or_else(|| CollectError::parse(self.paths.proc("meminfo"), "no MemTotal line"))?;
         let mut set = MetricSet::new();
-        set.gauge("os_memory_total_bytes", "Total usable memory (MemTotal), in bytes.", m.mem_total);
-        set.gauge("os_memory_available", "Memory available for new work without swapping (MemAvailable), in bytes.", m.mem_available);
+        set.gauge(
+            "os_memory_total_bytes",
+            "Total usable memory (MemTotal), in bytes.",
+            m.mem_total,
+        );
+        set.gauge(
+            "os_memory_available",
+            "Memory available for new work without swapping (MemAvailable), in bytes.",
+            m.mem_available,
+        );
         set.gauge(
             "os_memory_usage",
             "Memory in use, (MemTotal - MemAvailable) / MemTotal, in percent.",
             percent(m.mem_total - m.mem_available, m.mem_total),
         );
         let swap_used = m.swap_total - m.swap_free;
-        set.gauge("os_swap_total_bytes", "Configured swap (SwapTotal), in bytes.", m.swap_total);
+        set.gauge(
+            "os_swap_total_bytes",
+            "Configured swap (SwapTotal), in bytes.",
+            m.swap_total,
+        );
         set.gauge(
             "os_swap_used",
             "Swap in use, in bytes; -1 when no swap is configured.",
             if m.swap_total > 0.0 { swap_used } else { -1.0 },
         );
-        set.gauge("os_swap_usage", "Swap in use as a share of SwapTotal, in percent; 0 without swap.", percent(swap_used, m.swap_total));
+        set.gauge(
+            "os_swap_usage",
+            "Swap in use as a share of SwapTotal, in percent; 0 without swap.",
+            percent(swap_used, m.swap_total),
+        );
         Ok(set)
     }
 }
@@ -57,14 +78,24 @@ mod tests {
     use crate::collectors::test_support::fixture;
 
     fn collect(name: &str) -> MetricSet {
-        MemoryCollector::new(fixture(name)).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap()
+        MemoryCollector::new(fixture(name))
+            .collect(&ScrapeContext::with_timeout(
+                std::time::Duration::from_secs(1),
+            ))
+            .unwrap()
     }
 
     #[test]
     fn host_with_swap_reports_usage() {
         let set = collect("swap");
-        assert_eq!(set.value("os_memory_total_bytes", &[]), Some(16_000_000.0 * 1024.0));
-        assert_eq!(set.value("os_memory_available", &[]), Some(4_000_000.0 * 1024.0));
+        assert_eq!(
+            set.value("os_memory_total_bytes", &[]),
+            Some(16_000_000.0 * 1024.0)
+        );
+        assert_eq!(
+            set.value("os_memory_available", &[]),
+            Some(4_000_000.0 * 1024.0)
+        );
         assert_eq!(set.value("os_memory_usage", &[]), Some(75.0));
         assert_eq!(set.value("os_swap_used", &[]), Some(1_000_000.0 * 1024.0));
         assert_eq!(set.value("os_swap_usage", &[]), Some(25.0));

@@ -1,42 +1,220 @@
 //! One module per collector; `register` wires the enabled ones into the runner.
 
+mod audit;
+mod conntrack;
+mod cpu;
+mod diskstats;
+mod filehandles;
+mod filesystem;
+mod interfaces;
 mod loadavg;
 mod memory;
+mod netdev;
+mod processes;
+mod readonly;
+pub(crate) mod sockets;
+mod tcp;
 mod uptime;
+mod vmstat;
 
+pub(crate) use processes::for_each_process;
+
+use std::sync::Arc;
+
+use common::audit::AuditJournal;
+use common::statfs::Statfs;
 use common::{CollectorSet, SysPaths};
 
 use crate::config::Config;
+use crate::disk_filter::DiskFilter;
+use crate::partitions::Partitions;
+use crate::sampler::SamplerStatus;
 
 /// Every collector this exporter has, by name.
-pub(crate) const ALL: &[&str] = &["loadavg", "memory", "uptime"];
+pub(crate) const ALL: &[&str] = &[
+    "audit",
+    "conntrack",
+    "cpu",
+    "diskstats",
+    "filehandles",
+    "filesystem",
+    "interfaces",
+    "loadavg",
+    "memory",
+    "netdev",
+    "processes",
+    "readonly",
+    "sockets",
+    "tcp",
+    "uptime",
+    "vmstat",
+];
+
+/// What the collectors share with the background audit sampler.
+pub(crate) struct Shared {
+    /// The audit journal.
+    pub(crate) journal: Arc<AuditJournal>,
+    /// The sampler's progress.
+    pub(crate) status: Arc<SamplerStatus>,
+    /// The hang-safe statfs (one stuck-mount memory for scrapes and sampler).
+    pub(crate) statfs: Statfs,
+}
 
 /// Adds the enabled collectors to `set`; an unknown name in `disabled_collectors` is an error.
-pub(crate) fn register(set: &mut CollectorSet, paths: &SysPaths, config: &Config) -> Result<(), String> {
-    if let Some(bad) = config.disabled_collectors.iter().find(|n| !ALL.contains(&n.as_str())) {
-        return Err(format!("disabled_collectors: unknown collector {bad:?}; known: {}", ALL.join(", ")));
+pub(crate) fn register(
+    set: &mut CollectorSet,
+    paths: &SysPaths,
+    config: &Config,
+    shared: &Shared,
+) -> Result<(), String> {
+    if let Some(bad) = config
+        .disabled_collectors
+        .iter()
+        .find(|n| !ALL.contains(&n.as_str()))
+    {
+        return Err(format!(
+            "disabled_collectors: unknown collector {bad:?}; known: {}",
+            ALL.join(", ")
+        ));
     }
     let on = |name: &str| !config.disabled_collectors.iter().any(|d| d == name);
+    let p = || paths.clone();
+    let partitions = Partitions::new(p(), config.filesystem.clone());
+    if on("audit") {
+        set.add(audit::AuditCollector::new(
+            Arc::clone(&shared.journal),
+            Arc::clone(&shared.status),
+        ));
+    }
+    if on("conntrack") {
+        set.add(conntrack::ConntrackCollector::new(p()));
+    }
+    if on("cpu") {
+        set.add(cpu::CpuCollector::new(p()));
+    }
+    if on("diskstats") {
+        set.add(diskstats::DiskstatsCollector::new(
+            p(),
+            DiskFilter::new(paths, &config.diskstats)?,
+        ));
+    }
+    if on("filehandles") {
+        set.add(filehandles::FileHandlesCollector::new(p()));
+    }
+    if on("filesystem") {
+        set.add(filesystem::FilesystemCollector::new(
+            partitions.clone(),
+            Arc::new(shared.statfs.clone()),
+        ));
+    }
+    if on("interfaces") {
+        set.add(interfaces::InterfacesCollector::new(p()));
+    }
     if on("loadavg") {
-        set.add(loadavg::LoadavgCollector::new(paths.clone()));
+        set.add(loadavg::LoadavgCollector::new(p()));
     }
     if on("memory") {
-        set.add(memory::MemoryCollector::new(paths.clone()));
+        set.add(memory::MemoryCollector::new(p()));
+    }
+    if on("netdev") {
+        set.add(netdev::NetdevCollector::new(p()));
+    }
+    if on("processes") {
+        set.add(processes::ProcessesCollector::new(p()));
+    }
+    if on("readonly") {
+        set.add(readonly::ReadonlyCollector::new(partitions));
+    }
+    if on("sockets") {
+        set.add(sockets::SocketsCollector::new(
+            p(),
+            config.sockets.queue_threshold_bytes,
+        ));
+    }
+    if on("tcp") {
+        set.add(tcp::TcpCollector::new(p()));
     }
     if on("uptime") {
-        set.add(uptime::UptimeCollector::new(paths.clone()));
+        set.add(uptime::UptimeCollector::new(
+            p(),
+            config.uptime.reboot_window,
+        ));
+    }
+    if on("vmstat") {
+        set.add(vmstat::VmstatCollector::new(p()));
     }
     Ok(())
 }
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use std::path::PathBuf;
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
 
-    use common::SysPaths;
+    use common::statfs::{FsStats, StatfsError};
+    use common::{ScrapeContext, SysPaths};
+
+    use crate::config::FilesystemConfig;
+    use crate::partitions::{FsStatter, Partitions};
 
     /// The fixture tree `tests/fixtures/<name>`.
     pub(crate) fn fixture(name: &str) -> SysPaths {
-        SysPaths::fixture(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
+        SysPaths::fixture(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name),
+        )
+    }
+
+    /// A scrape context with a generous deadline.
+    pub(crate) fn ctx() -> ScrapeContext {
+        ScrapeContext::with_timeout(Duration::from_secs(5))
+    }
+
+    /// Partitions of a fixture tree, counting `include` types besides block devices.
+    pub(crate) fn partitions(paths: SysPaths, include: &[&str]) -> Partitions {
+        Partitions::new(
+            paths,
+            FilesystemConfig {
+                include_fs_types: include.iter().map(|s| (*s).to_owned()).collect(),
+                ..FilesystemConfig::default()
+            },
+        )
+    }
+
+    /// statfs answers from a table keyed by mount point (relative to the fixture root).
+    pub(crate) struct FakeStatfs(HashMap<String, FsStats>);
+
+    impl FakeStatfs {
+        /// A table of `(mount point, stats)`.
+        pub(crate) fn new(rows: &[(&str, FsStats)]) -> Self {
+            Self(rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+        }
+    }
+
+    impl FsStatter for FakeStatfs {
+        fn stat(&self, path: &Path, _: Duration) -> Result<FsStats, StatfsError> {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+            // Paths come in as `<fixtures>/<tree>/<mount point>`.
+            let rel = path.strip_prefix(&root).ok().and_then(|r| {
+                let mut c = r.components();
+                c.next();
+                Some(format!("/{}", c.as_path().to_str()?))
+            });
+            let key = rel
+                .map(|r| {
+                    if r == "/" {
+                        r
+                    } else {
+                        r.trim_end_matches('/').to_owned()
+                    }
+                })
+                .unwrap_or_default();
+            self.0.get(&key).copied().ok_or_else(|| StatfsError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not in the fake table"),
+            })
+        }
     }
 }

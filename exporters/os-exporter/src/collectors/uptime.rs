@@ -1,4 +1,6 @@
-//! `os_uptime` and `os_boot_time_seconds`: how long the host has been up.
+//! `os_uptime`, `os_boot_time_seconds` and `os_has_rebooted`: how long the host has been up.
+
+use std::time::Duration;
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
@@ -7,12 +9,16 @@ use crate::parsers::uptime;
 /// Reads `/proc/uptime` and the `btime` line of `/proc/stat`.
 pub(crate) struct UptimeCollector {
     paths: SysPaths,
+    reboot_window: Duration,
 }
 
 impl UptimeCollector {
-    /// A collector reading under `paths`.
-    pub(crate) fn new(paths: SysPaths) -> Self {
-        Self { paths }
+    /// A collector reading under `paths`; uptimes below `reboot_window` count as a recent reboot.
+    pub(crate) fn new(paths: SysPaths, reboot_window: Duration) -> Self {
+        Self {
+            paths,
+            reboot_window,
+        }
     }
 }
 
@@ -23,12 +29,37 @@ impl Collector for UptimeCollector {
 
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("uptime")?;
-        let up = uptime::parse_uptime(&bytes).ok_or_else(|| CollectError::parse(self.paths.proc("uptime"), "expected seconds since boot"))?;
+        let up = uptime::parse_uptime(&bytes).ok_or_else(|| {
+            CollectError::parse(self.paths.proc("uptime"), "expected seconds since boot")
+        })?;
         let mut set = MetricSet::new();
-        set.gauge("os_uptime", "Time since the host booted, in seconds (document 001: os_uptime).", up);
+        set.gauge(
+            "os_uptime",
+            "Time since the host booted, in seconds (document 001: os_uptime).",
+            up,
+        );
+        set.gauge(
+            "os_has_rebooted",
+            "1 while the uptime is below the configured reboot window (default 5 minutes), else 0.",
+            if up < self.reboot_window.as_secs_f64() {
+                1.0
+            } else {
+                0.0
+            },
+        );
         // Boot time is a separate, optional read: its absence does not void the uptime.
-        if let Some(btime) = self.paths.read_proc("stat").ok().as_deref().and_then(uptime::parse_btime) {
-            set.gauge("os_boot_time_seconds", "Host boot time since the Unix epoch, in seconds.", btime);
+        if let Some(btime) = self
+            .paths
+            .read_proc("stat")
+            .ok()
+            .as_deref()
+            .and_then(uptime::parse_btime)
+        {
+            set.gauge(
+                "os_boot_time_seconds",
+                "Host boot time since the Unix epoch, in seconds.",
+                btime,
+            );
         }
         Ok(set)
     }
@@ -37,12 +68,27 @@ impl Collector for UptimeCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::test_support::fixture;
+    use crate::collectors::test_support::{ctx, fixture};
 
     #[test]
     fn exports_uptime_and_boot_time() {
-        let set = UptimeCollector::new(fixture("swap")).collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(1))).unwrap();
+        let set = UptimeCollector::new(fixture("swap"), Duration::from_secs(300))
+            .collect(&ctx())
+            .unwrap();
         assert_eq!(set.value("os_uptime", &[]), Some(350_735.47));
-        assert_eq!(set.value("os_boot_time_seconds", &[]), Some(1_795_289_921.0));
+        assert_eq!(
+            set.value("os_boot_time_seconds", &[]),
+            Some(1_795_289_921.0)
+        );
+        assert_eq!(set.value("os_has_rebooted", &[]), Some(0.0));
+    }
+
+    #[test]
+    fn a_fresh_boot_counts_as_rebooted() {
+        let set = UptimeCollector::new(fixture("ugly"), Duration::from_secs(300))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_uptime", &[]), Some(120.5));
+        assert_eq!(set.value("os_has_rebooted", &[]), Some(1.0));
     }
 }

@@ -1,0 +1,435 @@
+//! The audit journal ("采集审计" in the documents): when a documented audit condition holds, the
+//! exporter appends the raw evidence as one JSON line to a size-bounded, rotated file with mode
+//! 0600, and counts the records it wrote.
+//!
+//! A journal that cannot be written never stops the exporter: the failure is logged once and
+//! counted in `<prefix>_audit_write_errors_total`.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::metrics::MetricSet;
+
+/// Where and how big the journal may grow; embed it in an exporter's config as `[audit]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Whether records are written at all.
+    pub enabled: bool,
+    /// The journal file (rotated copies get `.1`, `.2`... appended); `None` = the exporter's default.
+    pub path: Option<PathBuf>,
+    /// Size at which the file is rotated, in bytes.
+    pub max_file_bytes: u64,
+    /// Rotated copies kept besides the live file.
+    pub max_files: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: None,
+            max_file_bytes: 10 << 20,
+            max_files: 3,
+        }
+    }
+}
+
+/// One audit record: what was checked, against what, what was seen and the raw evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// The check, e.g. `disk_usage` or `filesystem_readonly`.
+    pub check: String,
+    /// The threshold, as text with its unit (e.g. `80%`, `10ms`).
+    pub threshold: String,
+    /// The observed value that crossed it.
+    pub observed: f64,
+    /// The raw evidence: mount lines, interface counters, socket or process lists.
+    pub evidence: serde_json::Value,
+}
+
+/// Why a record could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Creating, opening, rotating or writing the journal failed.
+    #[error("audit journal {path}: {action}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct State {
+    file: Option<File>,
+    size: u64,
+    written: BTreeMap<String, u64>,
+    write_errors: u64,
+    last_error: Option<String>,
+}
+
+/// An append-only JSON-lines journal with size-bounded rotation.
+pub struct AuditJournal {
+    config: AuditConfig,
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for AuditJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditJournal")
+            .field("path", &self.path)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil-from-days (H. Hinnant), valid for every date after 1970.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+impl AuditJournal {
+    /// A journal writing to `config.path`, else to `default_path` (e.g.
+    /// `/var/lib/os-exporter/audit.jsonl`); the file is opened on the first record.
+    pub fn new(config: AuditConfig, default_path: &Path) -> Self {
+        let path = config
+            .path
+            .clone()
+            .unwrap_or_else(|| default_path.to_path_buf());
+        Self {
+            config,
+            path,
+            state: Mutex::new(State {
+                file: None,
+                size: 0,
+                written: BTreeMap::new(),
+                write_errors: 0,
+                last_error: None,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuditConfig {
+        &self.config
+    }
+
+    fn io(&self, action: &'static str, source: std::io::Error) -> AuditError {
+        AuditError::Io {
+            path: self.path.clone(),
+            action,
+            source,
+        }
+    }
+
+    fn open(&self) -> Result<(File, u64), AuditError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| self.io("creating its directory", e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(|e| self.io("opening", e))?;
+        // An existing file keeps its old mode on open: tighten it, the evidence may be sensitive.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| self.io("setting mode 0600", e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| self.io("reading its size", e))?
+            .len();
+        Ok((file, size))
+    }
+
+    fn rotated(&self, n: usize) -> PathBuf {
+        let mut s = self.path.clone().into_os_string();
+        s.push(format!(".{n}"));
+        PathBuf::from(s)
+    }
+
+    fn rotate(&self) -> Result<(), AuditError> {
+        if self.config.max_files == 0 {
+            return std::fs::remove_file(&self.path)
+                .or_else(ignore_missing)
+                .map_err(|e| self.io("removing", e));
+        }
+        let _ = std::fs::remove_file(self.rotated(self.config.max_files));
+        for n in (1..self.config.max_files).rev() {
+            let _ = std::fs::rename(self.rotated(n), self.rotated(n + 1));
+        }
+        std::fs::rename(&self.path, self.rotated(1))
+            .or_else(ignore_missing)
+            .map_err(|e| self.io("rotating", e))
+    }
+
+    /// Appends one record (time, check, threshold, observed value, evidence) as a JSON line.
+    pub fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        if !self.config.enabled {
+            return Ok(());
+        }
+        let line = serde_json::json!({
+            "time": rfc3339(SystemTime::now()),
+            "check": record.check,
+            "threshold": record.threshold,
+            "observed": if record.observed.is_finite() { serde_json::json!(record.observed) } else { serde_json::Value::Null },
+            "evidence": record.evidence,
+        });
+        let mut text = line.to_string();
+        text.push('\n');
+        let Ok(mut st) = self.state.lock() else {
+            return Ok(());
+        };
+        let result = self.append(&mut st, text.as_bytes());
+        match &result {
+            Ok(()) => {
+                *st.written.entry(record.check.clone()).or_insert(0) += 1;
+                st.last_error = None;
+            }
+            Err(e) => {
+                st.write_errors += 1;
+                let msg = e.to_string();
+                if st.last_error.as_deref() != Some(msg.as_str()) {
+                    log::warn!("{msg}");
+                    st.last_error = Some(msg);
+                }
+            }
+        }
+        result
+    }
+
+    fn append(&self, st: &mut State, bytes: &[u8]) -> Result<(), AuditError> {
+        let len = bytes.len() as u64;
+        if st.file.is_some() && st.size > 0 && st.size + len > self.config.max_file_bytes {
+            st.file = None;
+            self.rotate()?;
+        }
+        if st.file.is_none() {
+            let (file, size) = self.open()?;
+            st.file = Some(file);
+            st.size = size;
+            if size > 0 && size + len > self.config.max_file_bytes {
+                st.file = None;
+                self.rotate()?;
+                let (file, size) = self.open()?;
+                st.file = Some(file);
+                st.size = size;
+            }
+        }
+        let Some(file) = st.file.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = file.write_all(bytes) {
+            // Reopen next time: the file may have been removed or the disk may have recovered.
+            st.file = None;
+            return Err(self.io("writing", e));
+        }
+        st.size += len;
+        Ok(())
+    }
+
+    /// Records written so far, by check.
+    pub fn records_written(&self) -> BTreeMap<String, u64> {
+        self.state
+            .lock()
+            .map(|s| s.written.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds `<prefix>_audit_records_total{check}` and `<prefix>_audit_write_errors_total` to `set`.
+    pub fn collect(&self, prefix: &str, set: &mut MetricSet) {
+        let (written, errors) = self
+            .state
+            .lock()
+            .map(|s| (s.written.clone(), s.write_errors))
+            .unwrap_or_default();
+        let name = format!("{prefix}_audit_records_total");
+        let fam = set.family(
+            &name,
+            "Audit journal records written since start, by check.",
+            crate::MetricType::Counter,
+        );
+        for (check, n) in &written {
+            fam.push(&[("check", check)], *n as f64);
+        }
+        set.counter(
+            &format!("{prefix}_audit_write_errors_total"),
+            "Audit records that could not be written to the journal since start.",
+            errors as f64,
+        );
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn ignore_missing(e: std::io::Error) -> Result<(), std::io::Error> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("audit-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn record(check: &str) -> AuditRecord {
+        AuditRecord {
+            check: check.into(),
+            threshold: "80%".into(),
+            observed: 91.5,
+            evidence: serde_json::json!({"mount": "/dev/sdb1 /data ext4 rw"}),
+        }
+    }
+
+    #[test]
+    fn records_are_json_lines_with_all_fields_and_mode_0600() {
+        let dir = temp_dir("fields");
+        let path = dir.join("sub/audit.jsonl");
+        let j = AuditJournal::new(AuditConfig::default(), &path);
+        j.write(&record("disk_usage")).unwrap();
+        j.write(&record("disk_usage")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["check"], "disk_usage");
+        assert_eq!(lines[0]["threshold"], "80%");
+        assert_eq!(lines[0]["observed"], 91.5);
+        assert_eq!(lines[0]["evidence"]["mount"], "/dev/sdb1 /data ext4 rw");
+        assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(j.records_written().get("disk_usage"), Some(&2));
+        let mut set = MetricSet::new();
+        j.collect("os", &mut set);
+        assert_eq!(
+            set.value("os_audit_records_total", &[("check", "disk_usage")]),
+            Some(2.0)
+        );
+        assert_eq!(set.value("os_audit_write_errors_total", &[]), Some(0.0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_existing_world_readable_file_is_tightened() {
+        let dir = temp_dir("mode");
+        let path = dir.join("audit.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        AuditJournal::new(AuditConfig::default(), &path)
+            .write(&record("x"))
+            .unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn rotation_bounds_the_size_and_keeps_max_files() {
+        let dir = temp_dir("rotate");
+        let path = dir.join("audit.jsonl");
+        let j = AuditJournal::new(
+            AuditConfig {
+                path: Some(path.clone()),
+                max_file_bytes: 400,
+                max_files: 2,
+                enabled: true,
+            },
+            Path::new("/unused"),
+        );
+        for _ in 0..40 {
+            j.write(&record("disk_usage")).unwrap();
+        }
+        for p in [
+            path.clone(),
+            dir.join("audit.jsonl.1"),
+            dir.join("audit.jsonl.2"),
+        ] {
+            let len = std::fs::metadata(&p).unwrap().len();
+            assert!(len > 0 && len <= 400, "{} is {len} bytes", p.display());
+        }
+        assert!(!dir.join("audit.jsonl.3").exists());
+        assert_eq!(j.records_written().get("disk_usage"), Some(&40));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_unwritable_path_is_counted_not_fatal() {
+        let j = AuditJournal::new(
+            AuditConfig::default(),
+            Path::new("/proc/no/such/audit.jsonl"),
+        );
+        assert!(j.write(&record("x")).is_err());
+        let mut set = MetricSet::new();
+        j.collect("os", &mut set);
+        assert_eq!(set.value("os_audit_write_errors_total", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn disabled_journal_writes_nothing() {
+        let j = AuditJournal::new(
+            AuditConfig {
+                enabled: false,
+                ..AuditConfig::default()
+            },
+            Path::new("/proc/no/such"),
+        );
+        j.write(&record("x")).unwrap();
+        assert!(j.records_written().is_empty());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + std::time::Duration::from_millis(1_795_289_921_250);
+        assert_eq!(rfc3339(t), "2026-11-21T19:38:41.250Z");
+    }
+}

@@ -1,0 +1,199 @@
+//! Hang-safe `statvfs`: a hung NFS or FUSE mount must not hang the scrape.
+//!
+//! Each call runs on its own short-lived thread and is waited for at most a timeout. A mount whose
+//! call timed out is remembered as stuck and skipped (no new thread) until that call returns, so
+//! a mount that never answers costs one parked thread, never a growing pile.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Sizes and inode counts of one mounted filesystem, in bytes and inodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FsStats {
+    /// Total size in bytes.
+    pub size_bytes: u64,
+    /// Free bytes (including those reserved for root).
+    pub free_bytes: u64,
+    /// Bytes available to unprivileged users.
+    pub avail_bytes: u64,
+    /// Total inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub files_free: u64,
+    /// Whether the filesystem reports itself read-only (`ST_RDONLY`).
+    pub readonly: bool,
+}
+
+/// Why no statistics came back.
+#[derive(Debug, thiserror::Error)]
+pub enum StatfsError {
+    /// The syscall failed.
+    #[error("statfs {path}: {source}")]
+    Io {
+        /// The mount point.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The call did not return within the timeout; the mount is now skipped until it does.
+    #[error("statfs {path}: no answer within {timeout:?} (mount hung?)")]
+    Timeout {
+        /// The mount point.
+        path: PathBuf,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// An earlier call on this mount has still not returned; it was not tried again.
+    #[error("statfs {path}: skipped, an earlier call is still hung")]
+    Stuck {
+        /// The mount point.
+        path: PathBuf,
+    },
+}
+
+/// Runs `statvfs` on mount points under a timeout, remembering mounts that hang.
+#[derive(Debug, Clone, Default)]
+pub struct Statfs {
+    stuck: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// The raw syscall. The statvfs field types differ between targets (u32 on some 32-bit ones),
+/// hence the conversions that are no-ops on x86_64.
+#[allow(unsafe_code, clippy::useless_conversion)]
+fn statvfs_raw(path: &Path) -> std::io::Result<FsStats> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte")
+    })?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call, and `buf` is a
+    // zero-initialised `statvfs` (a plain C struct for which all-zero bytes are valid) that the
+    // kernel only writes into; we read it only after the call reported success.
+    let buf = unsafe {
+        let mut buf: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut buf) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        buf
+    };
+    let frsize = if buf.f_frsize > 0 {
+        buf.f_frsize
+    } else {
+        buf.f_bsize
+    };
+    let frsize = u64::try_from(frsize).unwrap_or(0);
+    let to_u64 = |v| u64::try_from(v).unwrap_or(0);
+    Ok(FsStats {
+        size_bytes: to_u64(buf.f_blocks).saturating_mul(frsize),
+        free_bytes: to_u64(buf.f_bfree).saturating_mul(frsize),
+        avail_bytes: to_u64(buf.f_bavail).saturating_mul(frsize),
+        files: to_u64(buf.f_files),
+        files_free: to_u64(buf.f_ffree),
+        readonly: to_u64(buf.f_flag) & to_u64(libc::ST_RDONLY) != 0,
+    })
+}
+
+impl Statfs {
+    /// A fresh tracker with no stuck mounts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Mount points whose call has not returned yet.
+    pub fn stuck(&self) -> Vec<PathBuf> {
+        self.stuck
+            .lock()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `statvfs(path)`, waiting at most `timeout`.
+    pub fn stat(&self, path: &Path, timeout: Duration) -> Result<FsStats, StatfsError> {
+        {
+            let Ok(mut stuck) = self.stuck.lock() else {
+                return Err(StatfsError::Stuck {
+                    path: path.to_path_buf(),
+                });
+            };
+            if !stuck.insert(path.to_path_buf()) {
+                return Err(StatfsError::Stuck {
+                    path: path.to_path_buf(),
+                });
+            }
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        let owned = path.to_path_buf();
+        let set = Arc::clone(&self.stuck);
+        let spawned = std::thread::Builder::new()
+            .name("statfs".into())
+            .spawn(move || {
+                let result = statvfs_raw(&owned);
+                // Unmark before answering, so a caller that got the answer can call again at once.
+                if let Ok(mut s) = set.lock() {
+                    s.remove(&owned);
+                }
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            if let Ok(mut s) = self.stuck.lock() {
+                s.remove(path);
+            }
+            return Err(StatfsError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(stats)) => Ok(stats),
+            Ok(Err(source)) => Err(StatfsError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
+            Err(_) => Err(StatfsError::Timeout {
+                path: path.to_path_buf(),
+                timeout,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_filesystem_has_a_size() {
+        let s = Statfs::new()
+            .stat(Path::new("/"), Duration::from_secs(5))
+            .unwrap();
+        assert!(s.size_bytes > 0 && s.files > 0, "{s:?}");
+        assert!(s.avail_bytes <= s.free_bytes && s.free_bytes <= s.size_bytes);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_io_error_naming_it() {
+        let err = Statfs::new()
+            .stat(Path::new("/no/such/mount"), Duration::from_secs(5))
+            .unwrap_err();
+        assert!(
+            matches!(err, StatfsError::Io { .. }) && err.to_string().contains("/no/such/mount"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_marked_mount_is_skipped_without_a_new_call() {
+        let s = Statfs::new();
+        s.stuck.lock().unwrap().insert(PathBuf::from("/"));
+        assert!(matches!(
+            s.stat(Path::new("/"), Duration::from_secs(1)),
+            Err(StatfsError::Stuck { .. })
+        ));
+        s.stuck.lock().unwrap().clear();
+        assert!(s.stat(Path::new("/"), Duration::from_secs(5)).is_ok());
+        assert!(s.stuck().is_empty());
+    }
+}

@@ -1,0 +1,78 @@
+//! `os_conntrack_usage`: how full the netfilter connection tracking table is.
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+/// Reads `/proc/sys/net/netfilter/nf_conntrack_{count,max}`.
+pub(crate) struct ConntrackCollector {
+    paths: SysPaths,
+}
+
+impl ConntrackCollector {
+    /// A collector reading under `paths`.
+    pub(crate) fn new(paths: SysPaths) -> Self {
+        Self { paths }
+    }
+}
+
+impl Collector for ConntrackCollector {
+    fn name(&self) -> &'static str {
+        "conntrack"
+    }
+
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mut set = MetricSet::new();
+        let count_rel = "sys/net/netfilter/nf_conntrack_count";
+        if !self.paths.proc(count_rel).exists() {
+            // No conntrack module loaded: no table that could fill up.
+            set.gauge("os_conntrack_usage", "Connection tracking entries as a share of nf_conntrack_max, in percent; 0 without conntrack.", 0.0);
+            return Ok(set);
+        }
+        let read = |rel: &str| -> Result<f64, CollectError> {
+            let b = self.paths.read_proc(rel)?;
+            common::parse::first_number(&b)
+                .ok_or_else(|| CollectError::parse(self.paths.proc(rel), "expected a number"))
+        };
+        let count = read(count_rel)?;
+        let max = read("sys/net/netfilter/nf_conntrack_max")?;
+        set.gauge(
+            "os_conntrack_entries",
+            "Connection tracking entries in use (nf_conntrack_count).",
+            count,
+        );
+        set.gauge(
+            "os_conntrack_entries_limit",
+            "Connection tracking table size (nf_conntrack_max).",
+            max,
+        );
+        set.gauge(
+            "os_conntrack_usage",
+            "Connection tracking entries as a share of nf_conntrack_max, in percent; 0 without conntrack.",
+            if max > 0.0 { count / max * 100.0 } else { 0.0 },
+        );
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::{ctx, fixture};
+
+    #[test]
+    fn usage_is_count_over_max() {
+        let set = ConntrackCollector::new(fixture("swap"))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_conntrack_usage", &[]), Some(25.0));
+        assert_eq!(set.value("os_conntrack_entries", &[]), Some(65_536.0));
+    }
+
+    #[test]
+    fn without_the_module_usage_is_zero() {
+        let set = ConntrackCollector::new(fixture("noswap"))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_conntrack_usage", &[]), Some(0.0));
+        assert!(!set.has("os_conntrack_entries"));
+    }
+}

@@ -1,0 +1,192 @@
+//! Per-partition size, free space and inodes, and the document's `os_disk_usage` /
+//! `os_disk_inode_usage` (the maximum over real partitions, in percent).
+//!
+//! `statfs` runs under a timeout on its own thread: a hung NFS or FUSE mount makes this collector
+//! fail (`os_scrape_collector_success{collector="filesystem"} 0`) while the rest of the scrape is
+//! served, and it is skipped until its stuck call returns.
+
+use std::sync::Arc;
+
+use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
+
+use crate::partitions::{FsStatter, Partitions, percent_inodes_used, percent_used};
+
+/// Runs statfs on every real partition.
+pub(crate) struct FilesystemCollector {
+    partitions: Partitions,
+    statter: Arc<dyn FsStatter>,
+}
+
+impl FilesystemCollector {
+    /// A collector over `partitions`, asking `statter`.
+    pub(crate) fn new(partitions: Partitions, statter: Arc<dyn FsStatter>) -> Self {
+        Self {
+            partitions,
+            statter,
+        }
+    }
+}
+
+impl Collector for FilesystemCollector {
+    fn name(&self) -> &'static str {
+        "filesystem"
+    }
+
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mounts = self.partitions.selected()?;
+        let mut set = MetricSet::new();
+        let mut max_usage: f64 = 0.0;
+        let mut max_inodes: f64 = 0.0;
+        let mut failures = Vec::new();
+        for m in &mounts {
+            let timeout = self.partitions.statfs_timeout().min(ctx.remaining());
+            let s = match self.statter.stat(&self.partitions.host_path(m), timeout) {
+                Ok(s) => s,
+                Err(e) => {
+                    failures.push(e.to_string());
+                    continue;
+                }
+            };
+            let labels = [
+                ("device", m.source.as_str()),
+                ("mountpoint", m.mount_point.as_str()),
+                ("fstype", m.fs_type.as_str()),
+            ];
+            let g = |set: &mut MetricSet, name: &str, help: &str, v: f64| {
+                set.family(name, help, MetricType::Gauge).push(&labels, v);
+            };
+            g(
+                &mut set,
+                "os_filesystem_size_bytes",
+                "Filesystem size, in bytes.",
+                s.size_bytes as f64,
+            );
+            g(
+                &mut set,
+                "os_filesystem_free_bytes",
+                "Free space including the root reserve, in bytes.",
+                s.free_bytes as f64,
+            );
+            g(
+                &mut set,
+                "os_filesystem_avail_bytes",
+                "Space available to unprivileged users, in bytes.",
+                s.avail_bytes as f64,
+            );
+            g(
+                &mut set,
+                "os_filesystem_files",
+                "Inodes of the filesystem, a count.",
+                s.files as f64,
+            );
+            g(
+                &mut set,
+                "os_filesystem_files_free",
+                "Free inodes, a count.",
+                s.files_free as f64,
+            );
+            let (usage, inodes) = (percent_used(&s), percent_inodes_used(&s));
+            g(
+                &mut set,
+                "os_filesystem_usage",
+                "Used space as df's Use%, in percent.",
+                usage,
+            );
+            g(
+                &mut set,
+                "os_filesystem_inode_usage",
+                "Used inodes as df -i's IUse%, in percent.",
+                inodes,
+            );
+            max_usage = max_usage.max(usage);
+            max_inodes = max_inodes.max(inodes);
+        }
+        if !failures.is_empty() {
+            // A hung or failing mount voids this collector (success 0) rather than the scrape, and
+            // never reports a maximum that silently left a partition out.
+            return Err(CollectError::Other(failures.join("; ")));
+        }
+        set.gauge(
+            "os_disk_usage",
+            "Highest used-space share over all real partitions, in percent.",
+            max_usage,
+        );
+        set.gauge(
+            "os_disk_inode_usage",
+            "Highest used-inode share over all real partitions, in percent.",
+            max_inodes,
+        );
+        set.gauge(
+            "os_filesystem_partitions",
+            "Real partitions (block-device or included mounts) measured.",
+            mounts.len() as f64,
+        );
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::{FakeStatfs, ctx, fixture, partitions};
+    use common::statfs::FsStats;
+
+    fn stats(size: u64, avail: u64, files: u64, files_free: u64) -> FsStats {
+        FsStats {
+            size_bytes: size,
+            free_bytes: avail,
+            avail_bytes: avail,
+            files,
+            files_free,
+            readonly: false,
+        }
+    }
+
+    #[test]
+    fn maximum_over_block_partitions_with_escaped_mount_points() {
+        let fake = FakeStatfs::new(&[
+            ("/", stats(1000, 500, 100, 90)),
+            ("/var/log/my logs", stats(1000, 150, 100, 5)),
+            ("/data", stats(1000, 900, 100, 50)),
+        ]);
+        let set = FilesystemCollector::new(partitions(fixture("ugly"), &[]), Arc::new(fake))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_disk_usage", &[]), Some(85.0));
+        assert_eq!(set.value("os_disk_inode_usage", &[]), Some(95.0));
+        assert_eq!(
+            set.value(
+                "os_filesystem_avail_bytes",
+                &[("mountpoint", "/var/log/my logs"), ("device", "/dev/sdb1")]
+            ),
+            Some(150.0)
+        );
+        // tmpfs and proc are not partitions unless included.
+        assert_eq!(set.value("os_filesystem_partitions", &[]), Some(3.0));
+    }
+
+    #[test]
+    fn included_types_count() {
+        let fake = FakeStatfs::new(&[
+            ("/", stats(1000, 500, 100, 90)),
+            ("/var/log/my logs", stats(1000, 500, 100, 90)),
+            ("/data", stats(1000, 500, 100, 90)),
+            ("/mnt/scratch", stats(1000, 10, 100, 90)),
+            ("/mnt/ro tmp", stats(1000, 500, 100, 90)),
+        ]);
+        let set = FilesystemCollector::new(partitions(fixture("ugly"), &["tmpfs"]), Arc::new(fake))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_disk_usage", &[]), Some(99.0));
+        assert_eq!(set.value("os_filesystem_partitions", &[]), Some(5.0));
+    }
+
+    #[test]
+    fn a_failing_mount_fails_the_collector_naming_it() {
+        let fake = FakeStatfs::new(&[("/", stats(1000, 500, 100, 90))]);
+        let err = FilesystemCollector::new(partitions(fixture("ugly"), &[]), Arc::new(fake))
+            .collect(&ctx())
+            .unwrap_err();
+        assert!(err.to_string().contains("/data"), "{err}");
+    }
+}

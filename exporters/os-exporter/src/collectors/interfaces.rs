@@ -1,0 +1,113 @@
+//! `os_network_interface_abnormal`: interfaces that are administratively up but have no carrier
+//! or are operationally down, from `/sys/class/net`.
+
+use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
+
+use crate::parsers::netclass;
+
+/// Reads `/sys/class/net/*/{flags,operstate,carrier}`.
+pub(crate) struct InterfacesCollector {
+    paths: SysPaths,
+}
+
+impl InterfacesCollector {
+    /// A collector reading under `paths`.
+    pub(crate) fn new(paths: SysPaths) -> Self {
+        Self { paths }
+    }
+}
+
+impl Collector for InterfacesCollector {
+    fn name(&self) -> &'static str {
+        "interfaces"
+    }
+
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let dir = self.paths.sys("class/net");
+        let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        let mut set = MetricSet::new();
+        let mut abnormal = 0.0;
+        for name in &names {
+            let read = |f: &str| std::fs::read(dir.join(name).join(f)).ok();
+            let (flags, oper, carrier) = (read("flags"), read("operstate"), read("carrier"));
+            let Some(state) =
+                netclass::parse(flags.as_deref(), oper.as_deref(), carrier.as_deref())
+            else {
+                continue;
+            };
+            let up = if state.flags & netclass::IFF_UP != 0 {
+                1.0
+            } else {
+                0.0
+            };
+            set.family(
+                "os_network_interface_admin_up",
+                "1 when the interface is administratively up (IFF_UP), else 0.",
+                MetricType::Gauge,
+            )
+            .push(&[("device", name)], up);
+            set.family(
+                "os_network_interface_carrier",
+                "1 when the interface has carrier, 0 without (or admin down).",
+                MetricType::Gauge,
+            )
+            .push(
+                &[("device", name)],
+                if state.carrier == Some(true) {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
+            let bad = if state.abnormal() { 1.0 } else { 0.0 };
+            set.family(
+                "os_network_interface_down",
+                "1 when the interface is administratively up but has no carrier or is operationally down, else 0.",
+                MetricType::Gauge,
+            )
+            .push(&[("device", name), ("operstate", &state.operstate)], bad);
+            abnormal += bad;
+        }
+        set.gauge(
+            "os_network_interface_abnormal",
+            "Interfaces administratively up but without carrier or operationally down, a count.",
+            abnormal,
+        );
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::{ctx, fixture};
+
+    #[test]
+    fn an_up_interface_without_carrier_is_abnormal() {
+        let set = InterfacesCollector::new(fixture("ugly"))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_network_interface_abnormal", &[]), Some(1.0));
+        assert_eq!(
+            set.value("os_network_interface_down", &[("device", "eth1")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            set.value("os_network_interface_down", &[("device", "eth0")]),
+            Some(0.0)
+        );
+        // Admin-down ifb0 and loopback are not abnormal.
+        assert_eq!(
+            set.value("os_network_interface_down", &[("device", "ifb0")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            set.value("os_network_interface_down", &[("device", "lo")]),
+            Some(0.0)
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! `os_filesystem_readonly`: whether a block-device filesystem is mounted read-only (the
+//! document's `mount | grep -E "^/dev.*\(ro"`), read from mountinfo without touching the mounts,
+//! so a hung mount cannot stall it.
+
+use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
+
+use crate::partitions::Partitions;
+
+/// Reads `/proc/self/mountinfo`.
+pub(crate) struct ReadonlyCollector {
+    partitions: Partitions,
+}
+
+impl ReadonlyCollector {
+    /// A collector over `partitions`.
+    pub(crate) fn new(partitions: Partitions) -> Self {
+        Self { partitions }
+    }
+}
+
+impl Collector for ReadonlyCollector {
+    fn name(&self) -> &'static str {
+        "readonly"
+    }
+
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mounts = self.partitions.selected()?;
+        let mut set = MetricSet::new();
+        let fam = set.family(
+            "os_filesystem_mount_readonly",
+            "1 when this partition is mounted read-only, else 0.",
+            MetricType::Gauge,
+        );
+        let mut any = 0.0;
+        for m in &mounts {
+            let ro = if m.readonly { 1.0 } else { 0.0 };
+            any = f64::max(any, ro);
+            fam.push(
+                &[
+                    ("device", &m.source),
+                    ("mountpoint", &m.mount_point),
+                    ("fstype", &m.fs_type),
+                ],
+                ro,
+            );
+        }
+        set.gauge(
+            "os_filesystem_readonly",
+            "1 when any block-device partition is mounted read-only, else 0.",
+            any,
+        );
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::{ctx, fixture, partitions};
+
+    #[test]
+    fn a_readonly_block_mount_sets_the_flag() {
+        let set = ReadonlyCollector::new(partitions(fixture("ugly"), &[]))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_filesystem_readonly", &[]), Some(1.0));
+        assert_eq!(
+            set.value(
+                "os_filesystem_mount_readonly",
+                &[("mountpoint", "/var/log/my logs")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            set.value("os_filesystem_mount_readonly", &[("mountpoint", "/")]),
+            Some(0.0)
+        );
+        // The read-only tmpfs of the fixture is not a block device.
+        assert_eq!(
+            set.value(
+                "os_filesystem_mount_readonly",
+                &[("mountpoint", "/mnt/ro tmp")]
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn no_readonly_mounts_is_zero() {
+        let set = ReadonlyCollector::new(partitions(fixture("swap"), &[]))
+            .collect(&ctx())
+            .unwrap();
+        assert_eq!(set.value("os_filesystem_readonly", &[]), Some(0.0));
+    }
+}

@@ -1,0 +1,90 @@
+//! TCP counters of `/proc/net/netstat` and `/proc/net/snmp`; recording rules derive
+//! `os_network_tcp_fast_retran`, `os_network_tcp_timeout_retran`, `os_network_tcp_overflowed`
+//! and `os_network_syn_drop` from them.
+
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+use crate::parsers::netstat;
+
+/// Reads `/proc/net/netstat` and `/proc/net/snmp`.
+pub(crate) struct TcpCollector {
+    paths: SysPaths,
+}
+
+impl TcpCollector {
+    /// A collector reading under `paths`.
+    pub(crate) fn new(paths: SysPaths) -> Self {
+        Self { paths }
+    }
+}
+
+impl Collector for TcpCollector {
+    fn name(&self) -> &'static str {
+        "tcp"
+    }
+
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let ext = self.paths.read_proc("net/netstat")?;
+        let snmp = self.paths.read_proc("net/snmp")?;
+        let c = netstat::parse(&ext, &snmp);
+        let mut set = MetricSet::new();
+        let rows = [
+            (
+                "os_tcp_fast_retransmits_total",
+                "TCP fast retransmits (TcpExt TCPFastRetrans), a count.",
+                c.fast_retrans,
+            ),
+            (
+                "os_tcp_timeouts_total",
+                "TCP retransmission timeouts (TcpExt TCPTimeouts), a count.",
+                c.timeouts,
+            ),
+            (
+                "os_tcp_listen_overflows_total",
+                "Accept queue overflows of listening sockets (TcpExt ListenOverflows), a count.",
+                c.listen_overflows,
+            ),
+            (
+                "os_tcp_listen_drops_total",
+                "SYNs to listening sockets dropped (TcpExt ListenDrops), a count.",
+                c.listen_drops,
+            ),
+            (
+                "os_tcp_retransmitted_segments_total",
+                "TCP segments retransmitted (Tcp RetransSegs), a count.",
+                c.retrans_segs,
+            ),
+        ];
+        for (name, help, v) in rows {
+            if let Some(v) = v {
+                set.counter(name, help, v);
+            }
+        }
+        if set.families().is_empty() {
+            return Err(CollectError::parse(
+                self.paths.proc("net/netstat"),
+                "no TcpExt/Tcp counters",
+            ));
+        }
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::test_support::{ctx, fixture};
+
+    #[test]
+    fn exports_the_tcp_counters() {
+        let set = TcpCollector::new(fixture("ugly")).collect(&ctx()).unwrap();
+        assert_eq!(set.value("os_tcp_fast_retransmits_total", &[]), Some(12.0));
+        assert_eq!(set.value("os_tcp_timeouts_total", &[]), Some(34.0));
+        assert_eq!(set.value("os_tcp_listen_overflows_total", &[]), Some(5.0));
+        assert_eq!(set.value("os_tcp_listen_drops_total", &[]), Some(6.0));
+        assert_eq!(
+            set.value("os_tcp_retransmitted_segments_total", &[]),
+            Some(99.0)
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Audit check on CPU: when CPU usage over the last interval is above the alert rule's 80 %, the
+//! processes with non-zero CPU time and memory, top N by each (the document's `top` audit).
+
+use std::collections::HashMap;
+
+use common::audit::AuditRecord;
+use common::{CollectError, SysPaths};
+use serde_json::json;
+
+use crate::collectors::for_each_process;
+use crate::config::AuditChecksConfig;
+use crate::parsers::stat;
+
+/// The previous pass's totals and per-process CPU ticks.
+#[derive(Default)]
+pub(super) struct State {
+    prev_busy_total: Option<(u64, u64)>,
+    prev_ticks: HashMap<u32, u64>,
+    prev_at: Option<std::time::Instant>,
+}
+
+/// One record with the top processes when the CPU was busy since the previous pass.
+pub(super) fn check(
+    paths: &SysPaths,
+    cfg: &AuditChecksConfig,
+    state: &mut State,
+) -> Result<Vec<AuditRecord>, CollectError> {
+    let s = stat::parse(&paths.read_proc("stat")?);
+    let t = s
+        .total
+        .ok_or_else(|| CollectError::parse(paths.proc("stat"), "no cpu line"))?;
+    let idle = t.mode("idle") + t.mode("iowait");
+    let (busy, total) = (t.total().saturating_sub(idle), t.total());
+    let usage = match state.prev_busy_total {
+        Some((pb, pt)) if total > pt => {
+            busy.saturating_sub(pb) as f64 / (total - pt) as f64 * 100.0
+        }
+        _ => 0.0,
+    };
+    state.prev_busy_total = Some((busy, total));
+
+    let page = crate::sysconf::page_size();
+    let hz = crate::sysconf::clock_ticks();
+    let cpus = s.cpus.len().max(1) as f64;
+    let mut procs = Vec::new();
+    let mut ticks = HashMap::new();
+    for_each_process(paths, |pid, p| {
+        ticks.insert(pid, p.cpu_ticks);
+        procs.push((pid, p));
+    })?;
+    let prev = std::mem::replace(&mut state.prev_ticks, ticks);
+    let prev_at = state.prev_at.replace(std::time::Instant::now());
+    if usage <= cfg.cpu_usage_percent {
+        return Ok(Vec::new());
+    }
+    // Percent of one CPU, as top shows it: process ticks over the wall time since the last pass.
+    let window_ticks = prev_at
+        .map_or(cfg.interval.as_secs_f64(), |t| t.elapsed().as_secs_f64())
+        .max(0.001)
+        * hz;
+    let mut rows: Vec<(f64, f64, u32, &crate::parsers::pid_stat::PidStat)> = procs
+        .iter()
+        .map(|(pid, p)| {
+            let d = p
+                .cpu_ticks
+                .saturating_sub(prev.get(pid).copied().unwrap_or(p.cpu_ticks))
+                as f64;
+            (d / window_ticks * 100.0, p.rss_pages as f64 * page, *pid, p)
+        })
+        .filter(|(cpu, rss, _, _)| *cpu > 0.0 && *rss > 0.0)
+        .collect();
+    let row = |(cpu, rss, pid, p): &(f64, f64, u32, &crate::parsers::pid_stat::PidStat)| json!({"pid": pid, "comm": p.comm, "state": p.state.to_string(), "cpu_percent": cpu, "rss_bytes": rss});
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let by_cpu: Vec<_> = rows.iter().take(cfg.top_processes).map(row).collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let by_mem: Vec<_> = rows.iter().take(cfg.top_processes).map(row).collect();
+    Ok(vec![AuditRecord {
+        check: "cpu_top_processes".into(),
+        threshold: format!("{}%", cfg.cpu_usage_percent),
+        observed: usage,
+        evidence: json!({"cpus": cpus, "top_by_cpu": by_cpu, "top_by_memory": by_mem}),
+    }])
+}
