@@ -1,7 +1,7 @@
 # Entry points of the ops exporter suite. `make run` and `make test` are all a fresh machine needs.
 
 # Debian packages the tests run against (installed by `make deps` when missing).
-APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps
+APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3
 # Exporter binaries and their default ports, for `make run`.
 EXPORTERS = os-exporter:9910 keepalived-exporter:9911 lvs-exporter:9912 etcd-probe:9913 ic-server-probe:9914 flink-sync-exporter:9915
 
