@@ -436,3 +436,33 @@ async fn a_thousand_targets_some_hung_are_probed_in_one_scrape() {
         Some(0.0)
     );
 }
+
+#[test]
+fn a_bad_config_is_a_one_line_error_naming_the_field_and_exit_code_2() {
+    let dir = TempDir::new("badconfig");
+    for (text, needle) in [
+        (
+            "ic_servers = [\"10.1.0.2\", \"10.1.0.2\"]\n",
+            "listed twice",
+        ),
+        ("health_url = \"http://10.1.0.2:8088/ok\"\n", "<IP>"),
+        ("timeout = 5\n", "field `timeout`"),
+        ("[tls]\nca_file = \"/nonexistent/ca.pem\"\n", "ca_file"),
+        ("[local]\nenable = true\n", "enable"),
+    ] {
+        let path = dir.0.join("ic.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ic-server-probe"))
+            .arg(format!("--config.file={}", path.display()))
+            .arg("--config.check")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("ic.toml"),
+            "{text}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
