@@ -6,6 +6,7 @@ pub mod etcd_cluster;
 pub mod exporter;
 pub mod http;
 pub mod metric_reference;
+pub mod netns;
 pub mod prometheus;
 pub mod promtool;
 pub mod rules;

@@ -16,20 +16,23 @@ pub struct Keepalived {
     pub children: u32,
 }
 
-/// `(comm, ppid)` from `/proc/<pid>/stat`; `comm` may contain spaces and parentheses.
-pub fn parse_stat(stat: &str) -> Option<(&str, u32)> {
+/// `(comm, state, ppid)` from `/proc/<pid>/stat`; `comm` may contain spaces and parentheses.
+pub fn parse_stat(stat: &str) -> Option<(&str, char, u32)> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?;
     let mut rest = stat.get(close + 1..)?.split_whitespace();
-    let _state = rest.next()?;
+    let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
-    Some((comm, ppid))
+    Some((comm, state, ppid))
 }
 
+/// `(comm, ppid)` of a live process: a zombie (exited, not yet reaped) is not running.
 fn stat_of(paths: &SysPaths, pid: u32) -> Option<(String, u32)> {
     let text = std::fs::read_to_string(paths.proc(&format!("{pid}/stat"))).ok()?;
-    parse_stat(&text).map(|(c, p)| (c.to_owned(), p))
+    parse_stat(&text)
+        .filter(|(_, s, _)| !matches!(s, 'Z' | 'X' | 'x'))
+        .map(|(c, _, p)| (c.to_owned(), p))
 }
 
 fn same_netns(paths: &SysPaths, pid: u32) -> bool {
@@ -115,6 +118,8 @@ mod tests {
         write(&dir, "proc/101/stat", "101 (keepalived) S 100 100 100 0");
         write(&dir, "proc/102/stat", "102 (keepalived) S 100 100 100 0");
         write(&dir, "proc/200/stat", "200 (bash) S 1 200 200 0");
+        // An exited, unreaped keepalived is not running.
+        write(&dir, "proc/300/stat", "300 (keepalived) Z 200 300 300 0");
         let paths = SysPaths::fixture(&dir);
         assert_eq!(
             find(&paths, "/run/keepalived.pid"),

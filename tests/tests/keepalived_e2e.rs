@@ -1,0 +1,503 @@
+//! keepalived-exporter end to end against a real keepalived pair (Debian's keepalived 2.2.7) in
+//! network namespaces joined by a bridge: election; failover by a failing track script (FAULT)
+//! and by SIGTERM; the peer link cut; SIGKILL of the master leaving its VIP configured (the
+//! document's VIP-on-the-wrong-MAC incident) and the stale address removed. Each node's exporter
+//! runs inside its namespace and is reached over a point-to-point management link, which is
+//! also how the real Prometheus in the root namespace scrapes it for the dashboard and rule gates.
+//!
+//! keepalived writes its JSON/stats dumps to fixed names in /tmp, so each node runs it in a
+//! private mount namespace with its own /tmp (as systemd's PrivateTmp does); the exporter reads
+//! them through `/proc/<pid>/root`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use suite_tests::exporter::sample_value;
+use suite_tests::netns::{Lan, unique_tag};
+use suite_tests::prometheus::{Job, Prometheus, Setup};
+use suite_tests::{
+    bin_path, dashboards, http, metric_reference, promtool, wait_until, workspace_root,
+};
+
+const VIP: &str = "10.201.9.100";
+const SUBNET: &str = "10.201.9";
+const MGMT: &str = "10.202.9";
+const PORT: u16 = 9911;
+
+/// A work directory outside /tmp (keepalived's /tmp is replaced), removed on drop.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new(tag: &str) -> WorkDir {
+        let p = PathBuf::from(format!("/run/suite-{tag}"));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        WorkDir(p)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Node {
+    dir: PathBuf,
+    addr: SocketAddr,
+}
+
+impl Node {
+    fn scrape(&self) -> String {
+        let r = http::get_with_timeout(
+            self.addr,
+            "/metrics",
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "5")],
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("scraping {}: {e}", self.addr));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        sample_value(&self.scrape(), name, labels)
+    }
+
+    /// Waits (scraping every 100 ms) until `name{labels}` satisfies `pred`; returns the value.
+    fn wait(
+        &self,
+        what: &str,
+        timeout: Duration,
+        name: &str,
+        labels: &[(&str, &str)],
+        pred: impl Fn(f64) -> bool,
+    ) -> f64 {
+        wait_until(what, timeout, || {
+            self.value(name, labels).filter(|v| pred(*v))
+        })
+    }
+
+    fn state(&self, state: &str) -> Option<f64> {
+        self.value(
+            "keepalived_vrrp_state",
+            &[("vrrp_instance", "VI_1"), ("state", state)],
+        )
+    }
+
+    fn log_has(&self, text: &str) -> bool {
+        std::fs::read_to_string(self.dir.join("keepalived.log"))
+            .unwrap_or_default()
+            .contains(text)
+    }
+
+    fn log_count(&self, text: &str) -> usize {
+        std::fs::read_to_string(self.dir.join("keepalived.log"))
+            .unwrap_or_default()
+            .matches(text)
+            .count()
+    }
+
+    fn pid(&self, file: &str) -> u32 {
+        std::fs::read_to_string(self.dir.join(file))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+fn keepalived_conf(dir: &Path, me: &str, peer: &str, priority: u32) -> String {
+    format!(
+        "global_defs {{\n  router_id {me}\n  script_user root\n  enable_script_security\n  vrrp_garp_master_refresh 60\n}}\n\
+         vrrp_script chk {{\n  script \"/usr/bin/test ! -e {fail}\"\n  interval 1\n  fall 1\n  rise 1\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n\
+           unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n\
+           track_script {{\n    chk\n  }}\n}}\n",
+        fail = dir.join("fail").display()
+    )
+}
+
+fn start_keepalived(lan: &mut Lan, i: usize, dir: &Path) {
+    let script = format!(
+        "mount --bind {tmp} /tmp && exec keepalived -f {dir}/keepalived.conf -n -l -D -G -P -p {dir}/ka.pid -r {dir}/vrrp.pid",
+        tmp = dir.join("tmp").display(),
+        dir = dir.display()
+    );
+    lan.hosts[i].spawn(
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ],
+        &dir.join("keepalived.log"),
+    );
+    let pid_file = dir.join("ka.pid");
+    wait_until(
+        "keepalived to write its pid file",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&pid_file)
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(|_| ())
+        },
+    );
+}
+
+fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
+    let dir = work.join(format!("n{i}"));
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let me = lan.addr(i);
+    let peer = lan.addr(1 - i);
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        keepalived_conf(&dir, &me, &peer, priority),
+    )
+    .unwrap();
+    let cfg = format!(
+        "log_file = \"{d}/keepalived.log\"\nlog_start = \"beginning\"\nlog_poll_interval = \"500ms\"\n\
+         keepalived_conf = \"{d}/keepalived.conf\"\npid_file = \"{d}/ka.pid\"\ndump_timeout = \"2s\"\n\
+         ping_timeout = \"300ms\"\narp_timeout = \"200ms\"\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("exporter.toml"), cfg).unwrap();
+    let host_addr = lan.expose(i, MGMT);
+    start_keepalived(lan, i, &dir);
+    let bin = bin_path("keepalived-exporter");
+    let listen = format!("--web.listen-address={host_addr}:{PORT}");
+    let config = format!("--config.file={}", dir.join("exporter.toml").display());
+    lan.hosts[i].spawn(
+        &[bin.to_str().unwrap(), &listen, &config],
+        &dir.join("exporter.log"),
+    );
+    let addr: SocketAddr = format!("{host_addr}:{PORT}").parse().unwrap();
+    wait_until(
+        "the exporter to answer /-/healthy",
+        Duration::from_secs(20),
+        || {
+            http::get_with_timeout(addr, "/-/healthy", &[], Duration::from_secs(2))
+                .ok()
+                .filter(|r| r.status == 200)
+        },
+    );
+    Node { dir, addr }
+}
+
+fn kill(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+#[test]
+fn keepalived_pair_in_network_namespaces() {
+    let started = Instant::now();
+    let tag = unique_tag("ka");
+    let work = WorkDir::new(&tag);
+    let mut lan = Lan::new(&tag, SUBNET, 2);
+    let a = setup_node(&mut lan, 0, &work.0, 150);
+    let b = setup_node(&mut lan, 1, &work.0, 100);
+    let long = Duration::from_secs(20);
+    let vip = [("vip", VIP)];
+
+    // 1. Election: a (150) is master and holds the VIP, b is backup without it.
+    a.wait(
+        "a to be master",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b to be backup",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "backup")],
+        |v| v == 1.0,
+    );
+    let sa = a.scrape();
+    let sb = b.scrape();
+    assert_eq!(
+        sample_value(&sa, "keepalived_process_status", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample_value(
+            &sa,
+            "keepalived_vrrp_priority",
+            &[("vrrp_instance", "VI_1")]
+        ),
+        Some(150.0)
+    );
+    assert_eq!(
+        sample_value(
+            &sb,
+            "keepalived_vrrp_priority",
+            &[("vrrp_instance", "VI_1")]
+        ),
+        Some(100.0)
+    );
+    assert_eq!(sample_value(&sa, "keepalived_vip_present", &vip), Some(1.0));
+    assert_eq!(sample_value(&sb, "keepalived_vip_present", &vip), Some(0.0));
+    assert_eq!(
+        sample_value(&sb, "keepalived_vip_unexpected", &vip),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample_value(&sa, "keepalived_config_garp_master_refresh_seconds", &[]),
+        Some(60.0)
+    );
+    a.wait(
+        "a to reach b",
+        long,
+        "keepalived_check_connectivity",
+        &[("peer", &lan.addr(1))],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b to reach a",
+        long,
+        "keepalived_check_connectivity",
+        &[("peer", &lan.addr(0))],
+        |v| v == 1.0,
+    );
+    // No false positive in a healthy pair: the backup answers nothing for the VIP.
+    for _ in 0..3 {
+        assert_eq!(a.value("keepalived_vip_conflict", &vip), Some(0.0));
+        assert_eq!(
+            b.value("keepalived_vip_conflict", &vip),
+            None,
+            "only a master probes its VIPs"
+        );
+    }
+    assert_eq!(a.value("keepalived_check_failed", &[]), Some(0.0));
+
+    // The real Prometheus scrapes both exporters over the management links.
+    let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new(
+        "keepalived",
+        &[a.addr.to_string(), b.addr.to_string()],
+    )]));
+    let healthy_a = a.scrape();
+    let healthy_b = b.scrape();
+    promtool::check_metrics(&healthy_a).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
+
+    // 2a. FAULT by the track script: a logs it and the very next scrape counts it.
+    std::fs::write(a.dir.join("fail"), "").unwrap();
+    wait_until("a to log FAULT", long, || {
+        a.log_has("Entering FAULT STATE").then_some(())
+    });
+    assert_eq!(
+        a.value("keepalived_check_failed", &[]),
+        Some(1.0),
+        "one scrape after the log line"
+    );
+    assert_eq!(a.state("fault"), Some(1.0));
+    b.wait(
+        "b to take over",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    wait_until("b to log MASTER", long, || {
+        b.log_has("Entering MASTER STATE").then_some(())
+    });
+    let b_failovers = b.value("keepalived_failover", &[]).unwrap();
+    assert_eq!(
+        b_failovers,
+        b.log_count("Entering BACKUP STATE") as f64 + b.log_count("Entering MASTER STATE") as f64
+    );
+    assert_eq!(
+        b.value(
+            "keepalived_log_transitions_total",
+            &[("vrrp_instance", "VI_1"), ("state", "master")]
+        ),
+        Some(1.0)
+    );
+    b.wait(
+        "b to hold the VIP",
+        long,
+        "keepalived_vip_present",
+        &vip,
+        |v| v == 1.0,
+    );
+    assert_eq!(
+        a.value("keepalived_vip_present", &vip),
+        Some(0.0),
+        "FAULT removes the VIP"
+    );
+
+    // 2b. Recovery, then SIGTERM of the master: b takes over and a's process is reported down.
+    std::fs::remove_file(a.dir.join("fail")).unwrap();
+    a.wait(
+        "a to be master again",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b to be backup again",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "backup")],
+        |v| v == 1.0,
+    );
+    let before = b
+        .value(
+            "keepalived_log_events_total",
+            &[("event", "entering_master")],
+        )
+        .unwrap();
+    kill("-TERM", a.pid("ka.pid"));
+    a.wait(
+        "a's keepalived to be reported down",
+        long,
+        "keepalived_process_status",
+        &[],
+        |v| v == 0.0,
+    );
+    b.wait(
+        "b to take over after SIGTERM",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b's failover counter to move",
+        long,
+        "keepalived_log_events_total",
+        &[("event", "entering_master")],
+        |v| v > before,
+    );
+    assert!(b.value("keepalived_failover", &[]).unwrap() > b_failovers);
+    let out = lan.hosts[0].run(
+        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        Duration::from_secs(5),
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(VIP),
+        "SIGTERM releases the VIP"
+    );
+    assert_eq!(
+        a.value("keepalived_vrrp_state", &[]),
+        None,
+        "no state without a keepalived to ask"
+    );
+    start_keepalived(&mut lan, 0, &a.dir);
+    a.wait(
+        "restarted a to be master",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b to be backup after a's return",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "backup")],
+        |v| v == 1.0,
+    );
+
+    // 3. Cutting b off the bridge: b can no longer reach a.
+    lan.cut(1);
+    b.wait(
+        "b to lose a",
+        long,
+        "keepalived_check_connectivity",
+        &[("peer", &lan.addr(0))],
+        |v| v == 0.0,
+    );
+    lan.restore(1);
+    b.wait(
+        "b to reach a again",
+        long,
+        "keepalived_check_connectivity",
+        &[("peer", &lan.addr(0))],
+        |v| v == 1.0,
+    );
+    b.wait(
+        "b to settle as backup",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "backup")],
+        |v| v == 1.0,
+    );
+    a.wait(
+        "a to settle as master",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+
+    // 4. SIGKILL of the master (parent and VRRP child): its VIP stays configured. b becomes
+    //    master, probes the VIP, and a's kernel still answers for it from a's MAC.
+    let (ka_parent, ka_vrrp) = (a.pid("ka.pid"), a.pid("vrrp.pid"));
+    kill("-KILL", ka_vrrp);
+    kill("-KILL", ka_parent);
+    lan.hosts[0].reap();
+    b.wait(
+        "b to take over after SIGKILL",
+        long,
+        "keepalived_vrrp_state",
+        &[("state", "master")],
+        |v| v == 1.0,
+    );
+    let out = lan.hosts[0].run(
+        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        Duration::from_secs(5),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(VIP),
+        "SIGKILL leaves the VIP on a"
+    );
+    b.wait(
+        "b to see the conflict",
+        long,
+        "keepalived_vip_conflict",
+        &vip,
+        |v| v == 1.0,
+    );
+    let conflict_b = b.scrape();
+    assert_eq!(
+        sample_value(&conflict_b, "keepalived_process_status", &[]),
+        Some(1.0)
+    );
+    // Prometheus sees it too; the rules are evaluated (the alert itself has a `for`).
+    prom.wait_for("keepalived_vip_conflict == 1", long, |s| !s.is_empty());
+    lan.hosts[0].ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
+    b.wait(
+        "b's conflict to clear",
+        long,
+        "keepalived_vip_conflict",
+        &vip,
+        |v| v == 0.0,
+    );
+
+    // Gates: every documented family appears in a scrape, every dashboard query has data.
+    let final_a = a.scrape();
+    let final_b = b.scrape();
+    metric_reference::check_scrape(
+        "keepalived-exporter",
+        "keepalived",
+        &[&healthy_a, &healthy_b, &conflict_b, &final_a, &final_b],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dash = workspace_root().join("grafana-dashboards/keepalived-exporter.json");
+    dashboards::check_live(&prom, &dash, &[], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("keepalived e2e took {:?}", started.elapsed());
+}
