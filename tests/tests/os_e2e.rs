@@ -1,0 +1,332 @@
+//! os-exporter end to end, on this host's real kernel (run as root): the exporter is scraped by a
+//! real Prometheus with every rule file loaded (metric reference, recording rules, dashboard);
+//! filesystems the test mounts (a read-only tmpfs, a read-only loop ext4, a tmpfs filled past
+//! 80 %) flip the gauges and write audit records; loopback sockets with blocked queues are
+//! counted; a hung FUSE mount costs the filesystem collector its success, not the scrape.
+//! Every mount, process and socket is released by a Drop guard, also when an assertion fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use suite_tests::exporter::{Exporter, sample_value};
+use suite_tests::prometheus::{Job, Prometheus, Setup};
+use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
+
+fn run(argv: &[&str]) -> Result<(), String> {
+    let out = Command::new(argv[0]).args(&argv[1..]).output().map_err(|e| format!("{}: {e}", argv[0]))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{argv:?}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// A mount made by the test, lazily unmounted on drop (a loop device is detached with it).
+struct Mount {
+    point: PathBuf,
+    _dir: TempDir,
+}
+
+impl Mount {
+    fn new(tag: &str, argv_before_point: &[&str]) -> Mount {
+        let dir = TempDir::new(tag);
+        // A space in the mount point exercises the `\040` escape of mountinfo end to end.
+        let point = dir.path().join("mnt point");
+        std::fs::create_dir_all(&point).unwrap();
+        let mut argv: Vec<&str> = argv_before_point.to_vec();
+        let p = point.to_str().unwrap().to_owned();
+        argv.push(&p);
+        run(&argv).unwrap_or_else(|e| panic!("mounting (run as root): {e}"));
+        Mount { point, _dir: dir }
+    }
+
+    fn path(&self) -> &str {
+        self.point.to_str().unwrap()
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = run(&["umount", "-l", self.path()]);
+    }
+}
+
+fn start(dir: &TempDir, extra_config: &str) -> Exporter {
+    let cfg = dir.path().join("os.toml");
+    let audit = dir.path().join("audit/audit.jsonl");
+    std::fs::write(
+        &cfg,
+        format!("[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}", audit.to_str().unwrap()),
+    )
+    .unwrap();
+    Exporter::start("os-exporter", &["--config.file", cfg.to_str().unwrap()])
+}
+
+fn audit_records(dir: &TempDir) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.path().join("audit/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// Waits for an audit record of `check` whose evidence mentions `needle`.
+fn wait_audit(dir: &TempDir, check: &str, needle: &str) -> serde_json::Value {
+    wait_until(&format!("an audit record {check} mentioning {needle}"), Duration::from_secs(15), || {
+        audit_records(dir).into_iter().find(|r| r["check"] == check && r["evidence"].to_string().contains(needle))
+    })
+}
+
+fn wait_value(exp: &Exporter, name: &str, labels: &[(&str, &str)], ok: impl Fn(f64) -> bool) -> String {
+    wait_until(&format!("{name}{labels:?} to satisfy the check"), Duration::from_secs(15), || {
+        let s = exp.scrape();
+        sample_value(&s, name, labels).filter(|v| ok(*v)).map(|_| s)
+    })
+}
+
+#[test]
+fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
+    let dir = TempDir::new("os-e2e");
+    // A read-only tmpfs (counted via include_fs_types) makes the audit counter appear as well.
+    let ro = Mount::new("os-e2e-ro", &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-e2e"]);
+    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
+    let scrape = exp.scrape();
+    promtool::check_metrics(&scrape).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
+    for c in ["cpu", "filesystem", "readonly", "diskstats", "netdev", "tcp", "sockets", "processes", "memory", "vmstat"] {
+        assert_eq!(sample_value(&scrape, "os_scrape_collector_success", &[("collector", c)]), Some(1.0), "collector {c}:\n{scrape}");
+    }
+    assert!(sample_value(&scrape, "os_uptime", &[]).unwrap() > 0.0);
+    assert!(sample_value(&scrape, "os_process_number", &[]).unwrap() >= 1.0);
+
+    wait_audit(&dir, "filesystem_readonly", ro.path());
+    let scrape = wait_value(&exp, "os_audit_records_total", &[("check", "filesystem_readonly")], |v| v >= 1.0);
+
+    let job = Job::new("os", &[exp.target()]).label("customer_level", "V5");
+    let prom = Prometheus::start(&Setup::with_jobs(vec![job]));
+    prom.wait_up("os", Duration::from_secs(20));
+    let later = exp.scrape();
+    metric_reference::check_scrape("os-exporter", "os", &[&scrape, &later]).unwrap_or_else(|e| panic!("{e}"));
+    metric_reference::check_recorded("os-exporter", &prom, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    // The customer level travels from the scrape config through the recording rules.
+    let usage = prom.query("os_cpu_usage{customer_level=\"V5\"}");
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert!((0.0..=100.0).contains(&usage[0].value), "{usage:?}");
+    dashboards::check_live(
+        &prom,
+        &workspace_root().join("grafana-dashboards/os-exporter.json"),
+        &[("job", "os"), ("instance", &exp.target())],
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ro_series = prom.query(&format!("os_filesystem_mount_readonly{{mountpoint={:?}}}", ro.path()));
+    assert_eq!(ro_series.first().map(|s| s.value), Some(1.0), "{ro_series:?}");
+}
+
+#[test]
+fn readonly_tmpfs_sets_flag_and_writes_audit_record_only_when_tmpfs_is_included() {
+    let dir = TempDir::new("os-ro");
+    let ro = Mount::new("os-ro-mnt", &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-ro"]);
+    // Default definition (the document's `^/dev`): a tmpfs is not a block device, so not counted.
+    let plain = start(&dir, "");
+    let s = plain.scrape();
+    assert_eq!(sample_value(&s, "os_filesystem_mount_readonly", &[("mountpoint", ro.path())]), None, "{s}");
+    drop(plain);
+
+    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
+    let s = wait_value(&exp, "os_filesystem_mount_readonly", &[("mountpoint", ro.path())], |v| v == 1.0);
+    assert_eq!(sample_value(&s, "os_filesystem_readonly", &[]), Some(1.0));
+    let rec = wait_audit(&dir, "filesystem_readonly", ro.path());
+    assert_eq!(rec["threshold"], "any block-device mount with option ro");
+    assert!(rec["observed"].as_f64().unwrap() >= 1.0);
+    assert!(rec["evidence"]["mounts"].to_string().contains("type tmpfs (ro"), "{rec}");
+    for key in ["time", "check", "threshold", "observed", "evidence"] {
+        assert!(!rec[key].is_null(), "{key} missing in {rec}");
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dir.path().join("audit/audit.jsonl")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn readonly_loop_ext4_is_a_block_device_and_flips_the_default_flag() {
+    if Command::new("mkfs.ext4").arg("-V").output().is_err() || !Path::new("/dev/loop-control").exists() {
+        eprintln!("skipped: needs mkfs.ext4 and loop devices");
+        return;
+    }
+    let dir = TempDir::new("os-loop");
+    let image = dir.path().join("fs.img");
+    std::fs::File::create(&image).unwrap().set_len(8 << 20).unwrap();
+    run(&["mkfs.ext4", "-q", "-F", image.to_str().unwrap()]).unwrap();
+    let m = Mount::new("os-loop-mnt", &["mount", "-o", "loop,ro", image.to_str().unwrap()]);
+    let exp = start(&dir, "");
+    let s = wait_value(&exp, "os_filesystem_mount_readonly", &[("mountpoint", m.path())], |v| v == 1.0);
+    assert_eq!(sample_value(&s, "os_filesystem_readonly", &[]), Some(1.0));
+    let rec = wait_audit(&dir, "filesystem_readonly", m.path());
+    assert!(rec["evidence"]["mounts"].to_string().contains("/dev/loop"), "{rec}");
+}
+
+#[test]
+fn tmpfs_filled_past_80_percent_raises_disk_usage_and_writes_audit_record() {
+    let dir = TempDir::new("os-full");
+    let m = Mount::new("os-full-mnt", &["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "os-full"]);
+    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
+    let s = exp.scrape();
+    assert!(sample_value(&s, "os_filesystem_usage", &[("mountpoint", m.path())]).unwrap() < 80.0, "{s}");
+    let mut f = std::fs::File::create(m.point.join("fill")).unwrap();
+    f.write_all(&vec![7u8; 700 * 1024]).unwrap();
+    f.sync_all().unwrap();
+    // 55 one-page files take the space past 80 % and use most of the 64 inodes too.
+    for i in 0..55 {
+        std::fs::write(m.point.join(format!("f{i}")), b"x").unwrap();
+    }
+    let s = wait_value(&exp, "os_filesystem_usage", &[("mountpoint", m.path())], |v| v > 80.0);
+    assert!(sample_value(&s, "os_disk_usage", &[]).unwrap() > 80.0);
+    assert!(sample_value(&s, "os_filesystem_inode_usage", &[("mountpoint", m.path())]).unwrap() > 80.0);
+    assert!(sample_value(&s, "os_disk_inode_usage", &[]).unwrap() > 80.0);
+    let rec = wait_audit(&dir, "disk_usage", m.path());
+    assert_eq!(rec["threshold"], "80%");
+    assert!(rec["observed"].as_f64().unwrap() > 80.0, "{rec}");
+    wait_audit(&dir, "disk_inode_usage", m.path());
+}
+
+/// Sets an integer socket option, bypassing rmem_max/wmem_max (root) so a queue can pass 1 MB.
+#[allow(unsafe_code)]
+fn force_buffer(fd: std::os::fd::RawFd, opt: libc::c_int, bytes: libc::c_int) {
+    // SAFETY: `fd` is an open socket owned by the caller for the whole call; the option value is
+    // a live c_int whose size is passed alongside; setsockopt only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&raw const bytes).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
+}
+
+/// Writes up to `total` bytes without blocking; returns what the kernel accepted.
+fn stuff(stream: &mut TcpStream, total: usize) -> usize {
+    stream.set_nonblocking(true).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    let (mut sent, started) = (0, Instant::now());
+    while sent < total && started.elapsed() < Duration::from_secs(5) {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    sent
+}
+
+#[test]
+fn loopback_sockets_with_blocked_queues_are_counted_and_audited() {
+    use std::os::fd::AsRawFd as _;
+    let dir = TempDir::new("os-sock");
+    // Receive side: the listener's big buffer is inherited by the accepted socket, which is
+    // never read, so ~3 MB pile up in its Recv-Q.
+    let big = TcpListener::bind("127.0.0.1:0").unwrap();
+    let big_port = big.local_addr().unwrap().port();
+    // Send side: a normal small receive buffer on the server, a huge send buffer on the client,
+    // so the rest waits in the client's Send-Q.
+    let small = TcpListener::bind("127.0.0.1:0").unwrap();
+    let small_port = small.local_addr().unwrap().port();
+    force_buffer(big.as_raw_fd(), libc::SO_RCVBUFFORCE, 16 << 20);
+
+    let mut c1 = TcpStream::connect(("127.0.0.1", big_port)).unwrap();
+    let (_s1, _) = big.accept().unwrap();
+    let mut c2 = TcpStream::connect(("127.0.0.1", small_port)).unwrap();
+    let (_s2, _) = small.accept().unwrap();
+    for c in [&c1, &c2] {
+        force_buffer(c.as_raw_fd(), libc::SO_SNDBUFFORCE, 16 << 20);
+    }
+    assert!(stuff(&mut c1, 3 << 20) > 1_500_000);
+    assert!(stuff(&mut c2, 3 << 20) > 1_500_000);
+
+    let exp = start(&dir, "");
+    let s = wait_value(&exp, "os_tcp_recvq_blocked", &[], |v| v >= 1.0);
+    assert!(sample_value(&s, "os_tcp_sendq_blocked", &[]).unwrap() >= 1.0, "{s}");
+    // The audit record lists the sockets with decoded addresses.
+    let rec = wait_audit(&dir, "tcp_queue_blocked", &format!("127.0.0.1:{big_port}"));
+    assert!(rec["evidence"].to_string().contains(&format!("127.0.0.1:{small_port}")), "{rec}");
+    assert_eq!(rec["threshold"], "1000000 bytes");
+    drop((c1, c2));
+}
+
+/// A FUSE mount whose server never answers (the shell holding /dev/fuse just sleeps), so every
+/// statfs on it blocks; killed and lazily unmounted on drop, which aborts the blocked calls.
+struct HungFuse {
+    holder: Child,
+    mount: PathBuf,
+    _dir: TempDir,
+}
+
+impl HungFuse {
+    fn start() -> Option<HungFuse> {
+        if !Path::new("/dev/fuse").exists() {
+            return None;
+        }
+        let dir = TempDir::new("os-fuse");
+        let mount = dir.path().join("hung");
+        std::fs::create_dir_all(&mount).unwrap();
+        let ready = dir.path().join("ready");
+        let script = format!(
+            "exec 3<>/dev/fuse && mount -i -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 os-e2e-hung '{}' && touch '{}' && exec sleep 120",
+            mount.display(),
+            ready.display()
+        );
+        let holder = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
+        let mut me = HungFuse { holder, mount, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            if Instant::now() > deadline || matches!(me.holder.try_wait(), Ok(Some(_))) {
+                eprintln!("skipped: could not mount a FUSE filesystem");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        me.mount = me.mount.canonicalize().unwrap_or(me.mount.clone());
+        Some(me)
+    }
+}
+
+impl Drop for HungFuse {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+        let _ = run(&["umount", "-l", self.mount.to_str().unwrap_or_default()]);
+    }
+}
+
+#[test]
+fn hung_fuse_mount_costs_the_filesystem_collector_not_the_scrape() {
+    let Some(fuse) = HungFuse::start() else { return };
+    let dir = TempDir::new("os-hung");
+    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"fuse\"]\nstatfs_timeout = \"500ms\"\n");
+    for round in 0..2 {
+        let started = Instant::now();
+        let r = exp.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "3")]);
+        assert_eq!(r.status, 200);
+        assert!(started.elapsed() < Duration::from_secs(3), "scrape {round} took {:?}", started.elapsed());
+        let s = r.body;
+        assert_eq!(sample_value(&s, "os_scrape_collector_success", &[("collector", "filesystem")]), Some(0.0), "{s}");
+        for c in ["readonly", "cpu", "memory", "sockets", "processes"] {
+            assert_eq!(sample_value(&s, "os_scrape_collector_success", &[("collector", c)]), Some(1.0), "{c}: {s}");
+        }
+        // The mount table is read without touching the mount: the hung FUSE is still listed.
+        assert_eq!(
+            sample_value(&s, "os_filesystem_mount_readonly", &[("mountpoint", fuse.mount.to_str().unwrap())]),
+            Some(0.0),
+            "{s}"
+        );
+        assert!(!s.contains("\nos_disk_usage "), "no maximum that silently skipped a partition");
+    }
+    drop(exp);
+    drop(fuse);
+}
