@@ -14,7 +14,12 @@ use suite_tests::exporter::{Exporter, sample_value};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
 
-fn probe_config(cluster: &EtcdCluster, dir: &Path, data_dir: &Path) -> std::path::PathBuf {
+fn probe_config(
+    cluster: &EtcdCluster,
+    dir: &Path,
+    data_dir: &Path,
+    name: &str,
+) -> std::path::PathBuf {
     let endpoints: Vec<String> = cluster
         .endpoints()
         .iter()
@@ -24,7 +29,7 @@ fn probe_config(cluster: &EtcdCluster, dir: &Path, data_dir: &Path) -> std::path
         "endpoints = [{}]\nrequest_timeout = \"2s\"\nstate_file = \"{}\"\n\n[local]\ndata_dir = \"{}\"\nbinary = \"/usr/bin/etcd\"\n\
          marker_dir = \"{}\"\nprocess_cmdline_contains = \"--name {} \"\n",
         endpoints.join(", "),
-        dir.join("state.json").display(),
+        dir.join(format!("{name}-state.json")).display(),
         data_dir.display(),
         dir.join("gausslog-bin").display(),
         cluster.name(0),
@@ -36,7 +41,7 @@ fn probe_config(cluster: &EtcdCluster, dir: &Path, data_dir: &Path) -> std::path
             cluster.log_path(i).display()
         ));
     }
-    let path = dir.join("etcd-probe.toml");
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, cfg).unwrap();
     std::fs::create_dir_all(dir.join("gausslog-bin")).unwrap();
     path
@@ -106,9 +111,9 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
             ..Options::default()
         },
     );
-    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0));
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe");
     let config_arg = format!("--config.file={}", config.display());
-    let mut exporter = Exporter::start("etcd-probe", &[&config_arg]);
+    let exporter = Exporter::start("etcd-probe", &[&config_arg]);
     let eps = cluster.endpoints();
     let ep = |i: usize| [("endpoint", eps[i].as_str())];
 
@@ -233,6 +238,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         sample_value(&scrape, "etcd_cluster_healthy_members", &[]),
         Some(2.0)
     );
+    let down_scrape = scrape;
     wait_cause(
         &exporter,
         &peers,
@@ -279,26 +285,40 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     cluster.resume(2);
     cluster.wait_healthy(Duration::from_secs(30));
 
-    // 3. Overload: pausing the leader past the election timeout makes it log late heartbeats.
-    let leader = wait_until("a leader", Duration::from_secs(10), || cluster.leader());
-    let leader_log = cluster.name(leader).to_owned();
-    let hb_before = cause_sum(&exporter, &[&leader_log], "heartbeat_late");
-    let failures_before = value(
-        &exporter,
-        "etcd_server_heartbeat_send_failures_total",
-        &ep(leader),
-    )
-    .unwrap();
-    cluster.pause(leader);
-    std::thread::sleep(Duration::from_millis(1500));
-    cluster.resume(leader);
-    wait_cause(
-        &exporter,
-        &[&leader_log],
-        "heartbeat_late",
-        hb_before,
-        Duration::from_secs(10),
-    );
+    // 3. Overload: a leader stalled longer than two heartbeat intervals (200 ms) but shorter than
+    // the election timeout stays leader and, once resumed, logs "failed to send out heartbeat on
+    // time" and counts a heartbeat send failure. A longer pause may let the followers elect a new
+    // leader first, and the old one then steps down without sending late heartbeats; so the pause
+    // is short and retried a few times.
+    let mut seen = None;
+    for _ in 0..5 {
+        let leader = wait_until("a leader", Duration::from_secs(10), || cluster.leader());
+        let leader_log = cluster.name(leader).to_owned();
+        let hb_before = cause_sum(&exporter, &[&leader_log], "heartbeat_late");
+        let failures_before = value(
+            &exporter,
+            "etcd_server_heartbeat_send_failures_total",
+            &ep(leader),
+        )
+        .unwrap();
+        cluster.pause(leader);
+        std::thread::sleep(Duration::from_millis(350));
+        cluster.resume(leader);
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if cause_sum(&exporter, &[&leader_log], "heartbeat_late") > hb_before {
+                seen = Some((leader, leader_log.clone(), failures_before));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if seen.is_some() {
+            break;
+        }
+        cluster.wait_healthy(Duration::from_secs(30));
+    }
+    let (leader, leader_log, failures_before) =
+        seen.expect("a paused leader never logged a late heartbeat");
     wait_value(
         &exporter,
         "heartbeat send failures counted by the paused leader",
@@ -372,9 +392,27 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         ),
         Some(0.0)
     );
-    exporter.terminate();
+    // A second probe with its own state file sees the cluster once, then is stopped; it must
+    // still detect the loss when it starts again after the restore (state persisted). The first
+    // probe keeps running for Prometheus and detects it as it happens.
+    let restarted_config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "restarted");
+    let restarted_arg = format!("--config.file={}", restarted_config.display());
+    let restarted = Exporter::start("etcd-probe", &[&restarted_arg]);
+    assert!(value(&restarted, "etcd_cluster_revision", &[]).unwrap() > 50.0);
+    restarted.terminate();
     cluster.restore(&snapshot);
-    exporter = Exporter::start("etcd-probe", &[&config_arg]);
+    let restarted = Exporter::start("etcd-probe", &[&restarted_arg]);
+    let scrape = restarted.scrape();
+    assert_eq!(
+        sample_value(
+            &scrape,
+            "etcd_data_loss_events_total",
+            &[("kind", "revision_backwards")]
+        ),
+        Some(1.0),
+        "the restarted probe forgot what it saw:\n{scrape}"
+    );
+    drop(restarted);
     let scrape = exporter.scrape();
     assert_eq!(
         sample_value(
@@ -451,11 +489,30 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         Duration::from_secs(10),
     );
 
+    // The real Prometheus fires the alerts, and the description names a cause from the logs.
+    let alert = prom.wait_firing("EtcdNoSpaceAlarm", Duration::from_secs(90));
+    let description = alert
+        .annotations
+        .get("description")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        description.contains("Likely cause from the etcd logs (last 15m): "),
+        "{alert:?}"
+    );
+    let loss = prom.wait_firing("EtcdDataLoss", Duration::from_secs(60));
+    assert_eq!(
+        loss.labels.get("severity").map(String::as_str),
+        Some("critical")
+    );
+
     // The metric reference matches what was emitted; the dashboard's panels return data.
     let final_scrape = exporter.scrape();
-    if let Err(e) =
-        metric_reference::check_scrape("etcd-probe", "etcd", &[&healthy_scrape, &final_scrape])
-    {
+    if let Err(e) = metric_reference::check_scrape(
+        "etcd-probe",
+        "etcd",
+        &[&healthy_scrape, &down_scrape, &final_scrape],
+    ) {
         panic!("{e}");
     }
     let dash = workspace_root().join("grafana-dashboards/etcd-probe.json");
@@ -477,7 +534,7 @@ fn zap_json_logs_of_a_killed_member_are_classified_as_connection_refused() {
             ..Options::default()
         },
     );
-    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0));
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe");
     let exporter = Exporter::start(
         "etcd-probe",
         &[&format!("--config.file={}", config.display())],
