@@ -75,7 +75,7 @@ fn parse_json(line: &str) -> Option<LogRecord> {
             serde_json::Value::Bool(b) => b.to_string(),
             other => other.to_string(),
         };
-        text.push_str(" ");
+        text.push(' ');
         text.push_str(k);
         text.push('=');
         text.push_str(&rendered);
