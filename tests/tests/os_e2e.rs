@@ -330,3 +330,51 @@ fn hung_fuse_mount_costs_the_filesystem_collector_not_the_scrape() {
     drop(exp);
     drop(fuse);
 }
+
+#[test]
+fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
+    let fx = workspace_root().join("exporters/os-exporter/tests/fixtures/ugly");
+    let dir = TempDir::new("os-fixture");
+    let cfg = dir.path().join("os.toml");
+    // No sampler and no statfs: the fixture's mount points do not exist on this host.
+    std::fs::write(&cfg, "disabled_collectors = [\"filesystem\"]\n[audit]\nenabled = false\n").unwrap();
+    let (procfs, sysfs) = (fx.join("proc"), fx.join("sys"));
+    let exp = Exporter::start(
+        "os-exporter",
+        &[
+            "--config.file",
+            cfg.to_str().unwrap(),
+            "--path.procfs",
+            procfs.to_str().unwrap(),
+            "--path.sysfs",
+            sysfs.to_str().unwrap(),
+            "--path.rootfs",
+            fx.to_str().unwrap(),
+        ],
+    );
+    let s = exp.scrape();
+    promtool::check_metrics(&s).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
+    let v = |name: &str, labels: &[(&str, &str)]| sample_value(&s, name, labels);
+    // CPUs 1 and 2 offline: the numbers stay the kernel's; the 11th column is ignored.
+    assert_eq!(v("os_cpu_seconds_total", &[("cpu", "3"), ("mode", "steal")]), Some(40.0));
+    assert_eq!(v("os_cpu_seconds_total", &[("cpu", "1"), ("mode", "user")]), None);
+    assert_eq!(v("os_cpu_online", &[]), Some(2.0));
+    assert_eq!(v("os_uptime", &[]), Some(120.5));
+    assert_eq!(v("os_has_rebooted", &[]), Some(1.0));
+    // `\040` decoded; the read-only /dev/sdb1 flips the flag, the read-only tmpfs does not count.
+    assert_eq!(v("os_filesystem_mount_readonly", &[("mountpoint", "/var/log/my logs")]), Some(1.0));
+    assert_eq!(v("os_filesystem_readonly", &[]), Some(1.0));
+    // sdb is in the fixture's tmp/os_disk_io_ignore_devices; sda1 and loop0 match the pattern.
+    assert_eq!(v("os_disk_devices", &[]), Some(2.0));
+    assert_eq!(v("os_disk_reads_completed_total", &[("device", "sdb")]), None);
+    assert_eq!(v("os_disk_read_bytes_total", &[("device", "sda")]), Some(1_024_000.0));
+    // eth1 is up without carrier.
+    assert_eq!(v("os_network_interface_abnormal", &[]), Some(1.0));
+    assert_eq!(v("os_network_receive_errors_total", &[("device", "eth1")]), Some(7.0));
+    assert_eq!(v("os_tcp_recvq_blocked", &[]), Some(2.0));
+    assert_eq!(v("os_tcp_sendq_blocked", &[]), Some(1.0));
+    assert_eq!(v("os_process_number", &[]), Some(3.0));
+    assert_eq!(v("os_has_uninterruptible_procs", &[]), Some(1.0));
+    assert_eq!(v("os_swap_used", &[]), Some(-1.0));
+    assert_eq!(v("os_tcp_listen_overflows_total", &[]), Some(5.0));
+}
