@@ -17,11 +17,17 @@ use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
 
 fn run(argv: &[&str]) -> Result<(), String> {
-    let out = Command::new(argv[0]).args(&argv[1..]).output().map_err(|e| format!("{}: {e}", argv[0]))?;
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{argv:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{argv:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -60,7 +66,10 @@ fn start(dir: &TempDir, extra_config: &str) -> Exporter {
     let audit = dir.path().join("audit/audit.jsonl");
     std::fs::write(
         &cfg,
-        format!("[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}", audit.to_str().unwrap()),
+        format!(
+            "[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
+            audit.to_str().unwrap()
+        ),
     )
     .unwrap();
     Exporter::start("os-exporter", &["--config.file", cfg.to_str().unwrap()])
@@ -76,41 +85,81 @@ fn audit_records(dir: &TempDir) -> Vec<serde_json::Value> {
 
 /// Waits for an audit record of `check` whose evidence mentions `needle`.
 fn wait_audit(dir: &TempDir, check: &str, needle: &str) -> serde_json::Value {
-    wait_until(&format!("an audit record {check} mentioning {needle}"), Duration::from_secs(15), || {
-        audit_records(dir).into_iter().find(|r| r["check"] == check && r["evidence"].to_string().contains(needle))
-    })
+    wait_until(
+        &format!("an audit record {check} mentioning {needle}"),
+        Duration::from_secs(15),
+        || {
+            audit_records(dir)
+                .into_iter()
+                .find(|r| r["check"] == check && r["evidence"].to_string().contains(needle))
+        },
+    )
 }
 
-fn wait_value(exp: &Exporter, name: &str, labels: &[(&str, &str)], ok: impl Fn(f64) -> bool) -> String {
-    wait_until(&format!("{name}{labels:?} to satisfy the check"), Duration::from_secs(15), || {
-        let s = exp.scrape();
-        sample_value(&s, name, labels).filter(|v| ok(*v)).map(|_| s)
-    })
+fn wait_value(
+    exp: &Exporter,
+    name: &str,
+    labels: &[(&str, &str)],
+    ok: impl Fn(f64) -> bool,
+) -> String {
+    wait_until(
+        &format!("{name}{labels:?} to satisfy the check"),
+        Duration::from_secs(15),
+        || {
+            let s = exp.scrape();
+            sample_value(&s, name, labels).filter(|v| ok(*v)).map(|_| s)
+        },
+    )
 }
 
 #[test]
 fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
     let dir = TempDir::new("os-e2e");
     // A read-only tmpfs (counted via include_fs_types) makes the audit counter appear as well.
-    let ro = Mount::new("os-e2e-ro", &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-e2e"]);
+    let ro = Mount::new(
+        "os-e2e-ro",
+        &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-e2e"],
+    );
     let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
     let scrape = exp.scrape();
     promtool::check_metrics(&scrape).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
-    for c in ["cpu", "filesystem", "readonly", "diskstats", "netdev", "tcp", "sockets", "processes", "memory", "vmstat"] {
-        assert_eq!(sample_value(&scrape, "os_scrape_collector_success", &[("collector", c)]), Some(1.0), "collector {c}:\n{scrape}");
+    for c in [
+        "cpu",
+        "filesystem",
+        "readonly",
+        "diskstats",
+        "netdev",
+        "tcp",
+        "sockets",
+        "processes",
+        "memory",
+        "vmstat",
+    ] {
+        assert_eq!(
+            sample_value(&scrape, "os_scrape_collector_success", &[("collector", c)]),
+            Some(1.0),
+            "collector {c}:\n{scrape}"
+        );
     }
     assert!(sample_value(&scrape, "os_uptime", &[]).unwrap() > 0.0);
     assert!(sample_value(&scrape, "os_process_number", &[]).unwrap() >= 1.0);
 
     wait_audit(&dir, "filesystem_readonly", ro.path());
-    let scrape = wait_value(&exp, "os_audit_records_total", &[("check", "filesystem_readonly")], |v| v >= 1.0);
+    let scrape = wait_value(
+        &exp,
+        "os_audit_records_total",
+        &[("check", "filesystem_readonly")],
+        |v| v >= 1.0,
+    );
 
     let job = Job::new("os", &[exp.target()]).label("customer_level", "V5");
     let prom = Prometheus::start(&Setup::with_jobs(vec![job]));
     prom.wait_up("os", Duration::from_secs(20));
     let later = exp.scrape();
-    metric_reference::check_scrape("os-exporter", "os", &[&scrape, &later]).unwrap_or_else(|e| panic!("{e}"));
-    metric_reference::check_recorded("os-exporter", &prom, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    metric_reference::check_scrape("os-exporter", "os", &[&scrape, &later])
+        .unwrap_or_else(|e| panic!("{e}"));
+    metric_reference::check_recorded("os-exporter", &prom, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
     // The customer level travels from the scrape config through the recording rules.
     let usage = prom.query("os_cpu_usage{customer_level=\"V5\"}");
     assert_eq!(usage.len(), 1, "{usage:?}");
@@ -122,60 +171,121 @@ fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
         Duration::from_secs(30),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let ro_series = prom.query(&format!("os_filesystem_mount_readonly{{mountpoint={:?}}}", ro.path()));
-    assert_eq!(ro_series.first().map(|s| s.value), Some(1.0), "{ro_series:?}");
+    let ro_series = prom.query(&format!(
+        "os_filesystem_mount_readonly{{mountpoint={:?}}}",
+        ro.path()
+    ));
+    assert_eq!(
+        ro_series.first().map(|s| s.value),
+        Some(1.0),
+        "{ro_series:?}"
+    );
 }
 
 #[test]
 fn readonly_tmpfs_sets_flag_and_writes_audit_record_only_when_tmpfs_is_included() {
     let dir = TempDir::new("os-ro");
-    let ro = Mount::new("os-ro-mnt", &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-ro"]);
+    let ro = Mount::new(
+        "os-ro-mnt",
+        &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-ro"],
+    );
     // Default definition (the document's `^/dev`): a tmpfs is not a block device, so not counted.
     let plain = start(&dir, "");
     let s = plain.scrape();
-    assert_eq!(sample_value(&s, "os_filesystem_mount_readonly", &[("mountpoint", ro.path())]), None, "{s}");
+    assert_eq!(
+        sample_value(
+            &s,
+            "os_filesystem_mount_readonly",
+            &[("mountpoint", ro.path())]
+        ),
+        None,
+        "{s}"
+    );
     drop(plain);
 
     let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
-    let s = wait_value(&exp, "os_filesystem_mount_readonly", &[("mountpoint", ro.path())], |v| v == 1.0);
+    let s = wait_value(
+        &exp,
+        "os_filesystem_mount_readonly",
+        &[("mountpoint", ro.path())],
+        |v| v == 1.0,
+    );
     assert_eq!(sample_value(&s, "os_filesystem_readonly", &[]), Some(1.0));
     let rec = wait_audit(&dir, "filesystem_readonly", ro.path());
     assert_eq!(rec["threshold"], "any block-device mount with option ro");
     assert!(rec["observed"].as_f64().unwrap() >= 1.0);
-    assert!(rec["evidence"]["mounts"].to_string().contains("type tmpfs (ro"), "{rec}");
+    assert!(
+        rec["evidence"]["mounts"]
+            .to_string()
+            .contains("type tmpfs (ro"),
+        "{rec}"
+    );
     for key in ["time", "check", "threshold", "observed", "evidence"] {
         assert!(!rec[key].is_null(), "{key} missing in {rec}");
     }
     use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(dir.path().join("audit/audit.jsonl")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(dir.path().join("audit/audit.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
 }
 
 #[test]
 fn readonly_loop_ext4_is_a_block_device_and_flips_the_default_flag() {
-    if Command::new("mkfs.ext4").arg("-V").output().is_err() || !Path::new("/dev/loop-control").exists() {
+    if Command::new("mkfs.ext4").arg("-V").output().is_err()
+        || !Path::new("/dev/loop-control").exists()
+    {
         eprintln!("skipped: needs mkfs.ext4 and loop devices");
         return;
     }
     let dir = TempDir::new("os-loop");
     let image = dir.path().join("fs.img");
-    std::fs::File::create(&image).unwrap().set_len(8 << 20).unwrap();
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
     run(&["mkfs.ext4", "-q", "-F", image.to_str().unwrap()]).unwrap();
-    let m = Mount::new("os-loop-mnt", &["mount", "-o", "loop,ro", image.to_str().unwrap()]);
+    let m = Mount::new(
+        "os-loop-mnt",
+        &["mount", "-o", "loop,ro", image.to_str().unwrap()],
+    );
     let exp = start(&dir, "");
-    let s = wait_value(&exp, "os_filesystem_mount_readonly", &[("mountpoint", m.path())], |v| v == 1.0);
+    let s = wait_value(
+        &exp,
+        "os_filesystem_mount_readonly",
+        &[("mountpoint", m.path())],
+        |v| v == 1.0,
+    );
     assert_eq!(sample_value(&s, "os_filesystem_readonly", &[]), Some(1.0));
     let rec = wait_audit(&dir, "filesystem_readonly", m.path());
-    assert!(rec["evidence"]["mounts"].to_string().contains("/dev/loop"), "{rec}");
+    assert!(
+        rec["evidence"]["mounts"].to_string().contains("/dev/loop"),
+        "{rec}"
+    );
 }
 
 #[test]
 fn tmpfs_filled_past_80_percent_raises_disk_usage_and_writes_audit_record() {
     let dir = TempDir::new("os-full");
-    let m = Mount::new("os-full-mnt", &["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "os-full"]);
+    let m = Mount::new(
+        "os-full-mnt",
+        &[
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m,nr_inodes=64",
+            "os-full",
+        ],
+    );
     let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
     let s = exp.scrape();
-    assert!(sample_value(&s, "os_filesystem_usage", &[("mountpoint", m.path())]).unwrap() < 80.0, "{s}");
+    assert!(
+        sample_value(&s, "os_filesystem_usage", &[("mountpoint", m.path())]).unwrap() < 80.0,
+        "{s}"
+    );
     let mut f = std::fs::File::create(m.point.join("fill")).unwrap();
     f.write_all(&vec![7u8; 700 * 1024]).unwrap();
     f.sync_all().unwrap();
@@ -183,9 +293,16 @@ fn tmpfs_filled_past_80_percent_raises_disk_usage_and_writes_audit_record() {
     for i in 0..55 {
         std::fs::write(m.point.join(format!("f{i}")), b"x").unwrap();
     }
-    let s = wait_value(&exp, "os_filesystem_usage", &[("mountpoint", m.path())], |v| v > 80.0);
+    let s = wait_value(
+        &exp,
+        "os_filesystem_usage",
+        &[("mountpoint", m.path())],
+        |v| v > 80.0,
+    );
     assert!(sample_value(&s, "os_disk_usage", &[]).unwrap() > 80.0);
-    assert!(sample_value(&s, "os_filesystem_inode_usage", &[("mountpoint", m.path())]).unwrap() > 80.0);
+    assert!(
+        sample_value(&s, "os_filesystem_inode_usage", &[("mountpoint", m.path())]).unwrap() > 80.0
+    );
     assert!(sample_value(&s, "os_disk_inode_usage", &[]).unwrap() > 80.0);
     let rec = wait_audit(&dir, "disk_usage", m.path());
     assert_eq!(rec["threshold"], "80%");
@@ -204,7 +321,7 @@ fn force_buffer(fd: std::os::fd::RawFd, opt: libc::c_int, bytes: libc::c_int) {
             libc::SOL_SOCKET,
             opt,
             (&raw const bytes).cast::<libc::c_void>(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap(),
         )
     };
     assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
@@ -218,7 +335,9 @@ fn stuff(stream: &mut TcpStream, total: usize) -> usize {
     while sent < total && started.elapsed() < Duration::from_secs(5) {
         match stream.write(&chunk) {
             Ok(n) => sent += n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(e) => panic!("write: {e}"),
         }
     }
@@ -251,10 +370,18 @@ fn loopback_sockets_with_blocked_queues_are_counted_and_audited() {
 
     let exp = start(&dir, "");
     let s = wait_value(&exp, "os_tcp_recvq_blocked", &[], |v| v >= 1.0);
-    assert!(sample_value(&s, "os_tcp_sendq_blocked", &[]).unwrap() >= 1.0, "{s}");
+    assert!(
+        sample_value(&s, "os_tcp_sendq_blocked", &[]).unwrap() >= 1.0,
+        "{s}"
+    );
     // The audit record lists the sockets with decoded addresses.
     let rec = wait_audit(&dir, "tcp_queue_blocked", &format!("127.0.0.1:{big_port}"));
-    assert!(rec["evidence"].to_string().contains(&format!("127.0.0.1:{small_port}")), "{rec}");
+    assert!(
+        rec["evidence"]
+            .to_string()
+            .contains(&format!("127.0.0.1:{small_port}")),
+        "{rec}"
+    );
     assert_eq!(rec["threshold"], "1000000 bytes");
     drop((c1, c2));
 }
@@ -281,8 +408,16 @@ impl HungFuse {
             mount.display(),
             ready.display()
         );
-        let holder = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).spawn().unwrap();
-        let mut me = HungFuse { holder, mount, _dir: dir };
+        let holder = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut me = HungFuse {
+            holder,
+            mount,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ready.exists() {
             if Instant::now() > deadline || matches!(me.holder.try_wait(), Ok(Some(_))) {
@@ -306,26 +441,54 @@ impl Drop for HungFuse {
 
 #[test]
 fn hung_fuse_mount_costs_the_filesystem_collector_not_the_scrape() {
-    let Some(fuse) = HungFuse::start() else { return };
+    let Some(fuse) = HungFuse::start() else {
+        return;
+    };
     let dir = TempDir::new("os-hung");
-    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"fuse\"]\nstatfs_timeout = \"500ms\"\n");
+    let exp = start(
+        &dir,
+        "[filesystem]\ninclude_fs_types = [\"fuse\"]\nstatfs_timeout = \"500ms\"\n",
+    );
     for round in 0..2 {
         let started = Instant::now();
         let r = exp.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "3")]);
         assert_eq!(r.status, 200);
-        assert!(started.elapsed() < Duration::from_secs(3), "scrape {round} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "scrape {round} took {:?}",
+            started.elapsed()
+        );
         let s = r.body;
-        assert_eq!(sample_value(&s, "os_scrape_collector_success", &[("collector", "filesystem")]), Some(0.0), "{s}");
-        for c in ["readonly", "cpu", "memory", "sockets", "processes"] {
-            assert_eq!(sample_value(&s, "os_scrape_collector_success", &[("collector", c)]), Some(1.0), "{c}: {s}");
-        }
-        // The mount table is read without touching the mount: the hung FUSE is still listed.
         assert_eq!(
-            sample_value(&s, "os_filesystem_mount_readonly", &[("mountpoint", fuse.mount.to_str().unwrap())]),
+            sample_value(
+                &s,
+                "os_scrape_collector_success",
+                &[("collector", "filesystem")]
+            ),
             Some(0.0),
             "{s}"
         );
-        assert!(!s.contains("\nos_disk_usage "), "no maximum that silently skipped a partition");
+        for c in ["readonly", "cpu", "memory", "sockets", "processes"] {
+            assert_eq!(
+                sample_value(&s, "os_scrape_collector_success", &[("collector", c)]),
+                Some(1.0),
+                "{c}: {s}"
+            );
+        }
+        // The mount table is read without touching the mount: the hung FUSE is still listed.
+        assert_eq!(
+            sample_value(
+                &s,
+                "os_filesystem_mount_readonly",
+                &[("mountpoint", fuse.mount.to_str().unwrap())]
+            ),
+            Some(0.0),
+            "{s}"
+        );
+        assert!(
+            !s.contains("\nos_disk_usage "),
+            "no maximum that silently skipped a partition"
+        );
     }
     drop(exp);
     drop(fuse);
@@ -337,7 +500,11 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     let dir = TempDir::new("os-fixture");
     let cfg = dir.path().join("os.toml");
     // No sampler and no statfs: the fixture's mount points do not exist on this host.
-    std::fs::write(&cfg, "disabled_collectors = [\"filesystem\"]\n[audit]\nenabled = false\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "disabled_collectors = [\"filesystem\"]\n[audit]\nenabled = false\n",
+    )
+    .unwrap();
     let (procfs, sysfs) = (fx.join("proc"), fx.join("sys"));
     let exp = Exporter::start(
         "os-exporter",
@@ -356,21 +523,42 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     promtool::check_metrics(&s).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
     let v = |name: &str, labels: &[(&str, &str)]| sample_value(&s, name, labels);
     // CPUs 1 and 2 offline: the numbers stay the kernel's; the 11th column is ignored.
-    assert_eq!(v("os_cpu_seconds_total", &[("cpu", "3"), ("mode", "steal")]), Some(40.0));
-    assert_eq!(v("os_cpu_seconds_total", &[("cpu", "1"), ("mode", "user")]), None);
+    assert_eq!(
+        v("os_cpu_seconds_total", &[("cpu", "3"), ("mode", "steal")]),
+        Some(40.0)
+    );
+    assert_eq!(
+        v("os_cpu_seconds_total", &[("cpu", "1"), ("mode", "user")]),
+        None
+    );
     assert_eq!(v("os_cpu_online", &[]), Some(2.0));
     assert_eq!(v("os_uptime", &[]), Some(120.5));
     assert_eq!(v("os_has_rebooted", &[]), Some(1.0));
     // `\040` decoded; the read-only /dev/sdb1 flips the flag, the read-only tmpfs does not count.
-    assert_eq!(v("os_filesystem_mount_readonly", &[("mountpoint", "/var/log/my logs")]), Some(1.0));
+    assert_eq!(
+        v(
+            "os_filesystem_mount_readonly",
+            &[("mountpoint", "/var/log/my logs")]
+        ),
+        Some(1.0)
+    );
     assert_eq!(v("os_filesystem_readonly", &[]), Some(1.0));
     // sdb is in the fixture's tmp/os_disk_io_ignore_devices; sda1 and loop0 match the pattern.
     assert_eq!(v("os_disk_devices", &[]), Some(2.0));
-    assert_eq!(v("os_disk_reads_completed_total", &[("device", "sdb")]), None);
-    assert_eq!(v("os_disk_read_bytes_total", &[("device", "sda")]), Some(1_024_000.0));
+    assert_eq!(
+        v("os_disk_reads_completed_total", &[("device", "sdb")]),
+        None
+    );
+    assert_eq!(
+        v("os_disk_read_bytes_total", &[("device", "sda")]),
+        Some(1_024_000.0)
+    );
     // eth1 is up without carrier.
     assert_eq!(v("os_network_interface_abnormal", &[]), Some(1.0));
-    assert_eq!(v("os_network_receive_errors_total", &[("device", "eth1")]), Some(7.0));
+    assert_eq!(
+        v("os_network_receive_errors_total", &[("device", "eth1")]),
+        Some(7.0)
+    );
     assert_eq!(v("os_tcp_recvq_blocked", &[]), Some(2.0));
     assert_eq!(v("os_tcp_sendq_blocked", &[]), Some(1.0));
     assert_eq!(v("os_process_number", &[]), Some(3.0));
