@@ -11,14 +11,46 @@ pub(crate) struct Target {
     pub(crate) url: String,
 }
 
-/// Fills `<IP>` in `template` with `address`; IPv6 literals get the brackets URLs need.
+/// Fills `<IP>` in `template` with `address`.
+///
+/// IPv6 literals get the brackets URLs need; a `host:port` address also replaces the template's
+/// port, so `/probe?target=10.1.0.2:18088` does what a blackbox user expects.
 pub(crate) fn health_url(template: &str, address: &str) -> String {
-    let host = if address.contains(':') && !address.starts_with('[') {
-        format!("[{address}]")
-    } else {
-        address.to_owned()
+    if address.parse::<std::net::Ipv6Addr>().is_ok() {
+        return template.replace(IP_PLACEHOLDER, &format!("[{address}]"));
+    }
+    let port = address.rsplit_once(':').filter(|(host, port)| {
+        !host.is_empty()
+            && (!host.contains(':') || host.ends_with(']'))
+            && port.parse::<u16>().is_ok()
+    });
+    let Some((host, port)) = port else {
+        return template.replace(IP_PLACEHOLDER, address);
     };
-    template.replace(IP_PLACEHOLDER, &host)
+    let url = template.replace(IP_PLACEHOLDER, host);
+    // Swap the port of the authority (the part between `://` and the next `/` or `?`).
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url;
+    };
+    let auth_end = url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..auth_end];
+    let host_part = match authority.rsplit_once(':') {
+        Some((h, p))
+            if p.parse::<u16>().is_ok()
+                && !h.is_empty()
+                && (!h.contains(':') || h.ends_with(']')) =>
+        {
+            h
+        }
+        _ => authority,
+    };
+    format!(
+        "{}{host_part}:{port}{}",
+        &url[..scheme_end],
+        &url[auth_end..]
+    )
 }
 
 /// The targets of `addresses` under `template`, in configured order.

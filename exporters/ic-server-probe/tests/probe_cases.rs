@@ -355,6 +355,18 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
         Some(1.0),
         "{body}"
     );
+    // `host:port` overrides the template's port, as blackbox users write targets.
+    let host_port = format!("/probe?target={}:{port}", ip(1));
+    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &host_port, 4.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let hp = format!("{}:{port}", ip(1));
+    assert_eq!(
+        value(&body, "ic_server_health", &[("ic_server_address", &hp)]),
+        Some(1.0),
+        "{body}"
+    );
     let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/probe", 4.0))
         .await
         .unwrap()
