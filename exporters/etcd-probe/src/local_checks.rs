@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::statfs::{FsStats, Statfs};
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::config::LocalConfig;
@@ -12,50 +13,17 @@ use crate::process;
 /// The mode document 002 requires for the data directory.
 pub const DATA_DIR_MODE: u32 = 0o700;
 
-/// Filesystem capacity as `statvfs` reports it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FsUsage {
-    /// Total size in bytes.
-    pub size_bytes: f64,
-    /// Bytes available to unprivileged users.
-    pub avail_bytes: f64,
-    /// Bytes free (including the root reserve).
-    pub free_bytes: f64,
-}
-
-impl FsUsage {
-    /// Used fraction as `df` computes it: used / (used + available).
-    pub fn used_ratio(&self) -> f64 {
-        let used = self.size_bytes - self.free_bytes;
-        let denom = used + self.avail_bytes;
-        if denom > 0.0 { used / denom } else { 0.0 }
-    }
-}
-
-/// `statvfs(2)` on `path`.
-#[allow(unsafe_code)]
-pub fn statvfs(path: &Path) -> std::io::Result<FsUsage> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains NUL"))?;
-    let mut out = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c` is a valid NUL-terminated string that outlives the call, and `out` points to
-    // writable memory of exactly `struct statvfs`, which the kernel fills on success; we read it
-    // only when the call returned 0.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), out.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so the structure is initialised.
-    let s = unsafe { out.assume_init() };
+/// Used fraction as `df` computes it: used / (used + available).
+fn used_ratio(fs: &FsStats) -> f64 {
     #[allow(clippy::cast_precision_loss)]
-    let frsize = s.f_frsize as f64;
-    #[allow(clippy::cast_precision_loss)]
-    Ok(FsUsage {
-        size_bytes: s.f_blocks as f64 * frsize,
-        avail_bytes: s.f_bavail as f64 * frsize,
-        free_bytes: s.f_bfree as f64 * frsize,
-    })
+    let (size, free, avail) = (
+        fs.size_bytes as f64,
+        fs.free_bytes as f64,
+        fs.avail_bytes as f64,
+    );
+    let used = size - free;
+    let denom = used + avail;
+    if denom > 0.0 { used / denom } else { 0.0 }
 }
 
 /// The blocking collector of the local checks and the local process status.
@@ -63,12 +31,17 @@ pub fn statvfs(path: &Path) -> std::io::Result<FsUsage> {
 pub struct LocalChecks {
     cfg: LocalConfig,
     paths: SysPaths,
+    statfs: Statfs,
 }
 
 impl LocalChecks {
     /// A collector for `cfg`, reading files under `paths`.
     pub fn new(cfg: LocalConfig, paths: SysPaths) -> Self {
-        Self { cfg, paths }
+        Self {
+            cfg,
+            paths,
+            statfs: Statfs::new(),
+        }
     }
 
     fn rooted(&self, p: &Path) -> PathBuf {
@@ -81,7 +54,7 @@ impl Collector for LocalChecks {
         "local"
     }
 
-    fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut m = MetricSet::new();
         let dir_label = self.cfg.data_dir.to_string_lossy().into_owned();
         let dir = self.rooted(&self.cfg.data_dir);
@@ -107,28 +80,30 @@ impl Collector for LocalChecks {
                     &l,
                     if mode == DATA_DIR_MODE { 1.0 } else { 0.0 },
                 );
-                match statvfs(&dir) {
+                // A hung mount must not hold the scrape: statfs runs under what is left of the deadline.
+                match self.statfs.stat(&dir, ctx.remaining()) {
+                    #[allow(clippy::cast_precision_loss)]
                     Ok(fs) => {
                         m.gauge_with(
                             "etcd_data_dir_filesystem_size_bytes",
                             "Size of the filesystem holding the etcd data directory, in bytes.",
                             &l,
-                            fs.size_bytes,
+                            fs.size_bytes as f64,
                         );
                         m.gauge_with(
                             "etcd_data_dir_filesystem_avail_bytes",
                             "Space available to etcd on the filesystem holding its data directory, in bytes.",
                             &l,
-                            fs.avail_bytes,
+                            fs.avail_bytes as f64,
                         );
                         m.gauge_with(
                             "etcd_data_dir_filesystem_used_ratio",
                             "Used fraction (0-1) of the filesystem holding the etcd data directory, as df computes it.",
                             &l,
-                            fs.used_ratio(),
+                            used_ratio(&fs),
                         );
                     }
-                    Err(e) => log::debug!("statvfs {}: {e}", dir.display()),
+                    Err(e) => log::debug!("{e}"),
                 }
             }
             Ok(_) | Err(_) => {
