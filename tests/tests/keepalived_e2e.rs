@@ -471,6 +471,16 @@ fn keepalived_pair_in_network_namespaces() {
         &vip,
         |v| v == 1.0,
     );
+    // The killed node's own exporter flags the VIP it still carries (keepalived is down, so the
+    // VIPs come from keepalived.conf).
+    a.wait(
+        "a to flag its stale VIP",
+        long,
+        "keepalived_vip_unexpected",
+        &vip,
+        |v| v == 1.0,
+    );
+    assert_eq!(a.value("keepalived_process_status", &[]), Some(0.0));
     let conflict_b = b.scrape();
     assert_eq!(
         sample_value(&conflict_b, "keepalived_process_status", &[]),
@@ -486,6 +496,7 @@ fn keepalived_pair_in_network_namespaces() {
         &vip,
         |v| v == 0.0,
     );
+    assert_eq!(a.value("keepalived_vip_unexpected", &vip), Some(0.0));
 
     // Gates: every documented family appears in a scrape, every dashboard query has data.
     let final_a = a.scrape();

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::vrrp::Garp;
+use crate::vrrp::{Garp, Vip};
 
 /// keepalived's built-in defaults (keepalived.conf(5)): delay 5 s, repeat 5, refresh off,
 /// refresh repeat 1.
@@ -29,6 +29,8 @@ pub struct ConfInstance {
     pub refresh_configured: bool,
     /// `unicast_peer` addresses.
     pub unicast_peers: Vec<IpAddr>,
+    /// `virtual_ipaddress` entries.
+    pub vips: Vec<Vip>,
 }
 
 /// What the file says.
@@ -180,6 +182,13 @@ pub fn parse(text: &str) -> KeepalivedConf {
                             .filter_map(|p| p.words.first()?.parse::<IpAddr>().ok()),
                     );
                 }
+                Some("virtual_ipaddress") => {
+                    inst.vips.extend(
+                        c.children
+                            .iter()
+                            .filter_map(|v| Vip::parse(&v.words.join(" "))),
+                    );
+                }
                 _ => apply_garp(&mut inst.garp, &mut inst.refresh_configured, c, ""),
             }
         }
@@ -257,6 +266,8 @@ vrrp_instance {
         assert_eq!(c.instances.len(), 2);
         let redis = &c.instances[0];
         assert!(redis.refresh_configured);
+        assert_eq!(redis.vips.len(), 1);
+        assert_eq!(redis.vips[0].interface, None);
         assert_eq!(
             redis.garp,
             Garp {

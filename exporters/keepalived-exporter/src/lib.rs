@@ -91,6 +91,7 @@ pub fn setup(ctx: Context<Config>) -> Result<Built, String> {
         set.add(vrrpc::VrrpCollector {
             paths,
             pid_file: cfg.pid_file,
+            conf: cfg.keepalived_conf,
             signals,
             format,
             dump_dir: cfg.dump_dir,

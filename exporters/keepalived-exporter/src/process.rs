@@ -103,9 +103,9 @@ mod tests {
     fn stat_with_odd_comm() {
         assert_eq!(
             parse_stat("42 (keep alived) S 1 42 42 0"),
-            Some(("keep alived", 1))
+            Some(("keep alived", 'S', 1))
         );
-        assert_eq!(parse_stat("42 (a) b) S 7 1"), Some(("a) b", 7)));
+        assert_eq!(parse_stat("42 (a) b) Z 7 1"), Some(("a) b", 'Z', 7)));
         assert_eq!(parse_stat("garbage"), None);
     }
 

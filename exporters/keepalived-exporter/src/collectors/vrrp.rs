@@ -27,6 +27,8 @@ pub struct VrrpCollector {
     pub paths: SysPaths,
     /// Pid file, relative to the root.
     pub pid_file: String,
+    /// keepalived.conf, relative to the root: the VIPs to look for while keepalived is down.
+    pub conf: String,
     /// The signal numbers.
     pub signals: Signals,
     /// Dump format.
@@ -79,6 +81,22 @@ impl VrrpCollector {
                 Ok(text_dump::merge(data, &stats))
             }
         }
+    }
+
+    fn configured_instances(&self) -> Result<Vec<VrrpInstance>, CollectError> {
+        let bytes = self.paths.read_root(&self.conf)?;
+        let conf = crate::conf_file::parse(&String::from_utf8_lossy(&bytes));
+        Ok(conf
+            .instances
+            .into_iter()
+            .map(|c| VrrpInstance {
+                name: c.name,
+                interface: c.interface.unwrap_or_default(),
+                vrid: c.vrid.unwrap_or(0),
+                vips: c.vips,
+                ..VrrpInstance::default()
+            })
+            .collect())
     }
 
     fn interfaces(&self, deadline: Instant) -> Result<Vec<ifaddr::Interface>, String> {
@@ -203,18 +221,21 @@ impl Collector for VrrpCollector {
 
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let deadline = ctx.deadline.min(Instant::now() + self.dump_timeout);
-        let Some(k) = crate::process::find(&self.paths, &self.pid_file) else {
-            return Err(CollectError::Other("keepalived is not running".into()));
-        };
-        let instances = {
-            let _guard = self
-                .lock
-                .lock()
-                .map_err(|_| CollectError::Other("dump lock poisoned".into()))?;
-            self.instances(k.pid, deadline)?
-        };
         let mut m = MetricSet::new();
-        add_instance_metrics(&mut m, &instances);
+        let instances = match crate::process::find(&self.paths, &self.pid_file) {
+            Some(k) => {
+                let _guard = self
+                    .lock
+                    .lock()
+                    .map_err(|_| CollectError::Other("dump lock poisoned".into()))?;
+                let instances = self.instances(k.pid, deadline)?;
+                add_instance_metrics(&mut m, &instances);
+                instances
+            }
+            // With keepalived down nothing here should hold a VIP; the configured ones are checked
+            // so that a VIP left behind by a killed keepalived is reported on this host too.
+            None => self.configured_instances()?,
+        };
         match self.interfaces(ctx.deadline) {
             Ok(ifaces) => {
                 let prober = self.arp_timeout.map(|wait| ArpProber {
