@@ -46,6 +46,18 @@ impl LogState {
 
     /// Reads new lines and records their events as happening `now`.
     pub fn poll(&mut self, now: Instant) -> Result<(), CollectError> {
+        // A log that never existed is a misconfiguration (Debian logs to /var/log/syslog, not
+        // /var/log/messages); reporting 0 failovers from it would hide every event. A log that
+        // vanished after being read is between rotation steps and is not an error.
+        if self.tail.bytes_read() == 0 && !self.tail.path().exists() {
+            return Err(CollectError::io(
+                self.tail.path(),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "log file does not exist (set log_file)",
+                ),
+            ));
+        }
         for line in self.tail.read_lines()? {
             let Some(ev) = classify(&line) else { continue };
             *self.events.entry(ev.kind.label()).or_default() += 1;
@@ -237,6 +249,14 @@ mod tests {
             Some(2.0)
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_log_is_an_error_naming_it() {
+        let path = std::env::temp_dir().join(format!("ka-no-such-log-{}", std::process::id()));
+        let mut s = LogState::new(LogTail::new(&path, StartAt::End), Duration::from_secs(300));
+        let err = s.poll(Instant::now()).unwrap_err();
+        assert!(err.to_string().contains("ka-no-such-log"), "{err}");
     }
 
     #[test]
