@@ -28,6 +28,23 @@ pub struct Options {
     pub heartbeat_ms: u32,
     /// `--election-timeout` in ms.
     pub election_ms: u32,
+    /// Serve clients over TLS and require client certificates signed by this PKI (mTLS).
+    pub client_tls: Option<ClientTls>,
+}
+
+/// PEM files for an mTLS client port: the members' certificate and the CA that signs clients.
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    /// CA that signed the server certificate and the accepted client certificates.
+    pub ca: PathBuf,
+    /// Server certificate (must name 127.0.0.1).
+    pub server_cert: PathBuf,
+    /// Server key.
+    pub server_key: PathBuf,
+    /// A client certificate the helper itself uses (etcdctl, health checks).
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
 }
 
 impl Default for Options {
@@ -37,6 +54,7 @@ impl Default for Options {
             quota_backend_bytes: None,
             heartbeat_ms: 100,
             election_ms: 500,
+            client_tls: None,
         }
     }
 }
@@ -109,9 +127,14 @@ impl EtcdCluster {
         &self.members[i].name
     }
 
-    /// Member `i`'s client URL.
+    /// Member `i`'s client URL (`https://` with client TLS).
     pub fn client_url(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", self.members[i].client_port)
+        let scheme = if self.opts.client_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.members[i].client_port)
     }
 
     /// Every client URL.
@@ -156,7 +179,7 @@ impl EtcdCluster {
             .append(true)
             .open(self.log_path(i))
             .unwrap_or_else(|e| panic!("opening {}: {e}", self.log_path(i).display()));
-        let client = format!("http://127.0.0.1:{}", m.client_port);
+        let client = self.client_url(i);
         let peer = format!("http://127.0.0.1:{}", m.peer_port);
         let logger = match self.opts.logger {
             Logger::Capnslog => "capnslog",
@@ -188,6 +211,15 @@ impl EtcdCluster {
             .args(["--initial-cluster-token", &self.token])
             .args(["--heartbeat-interval", &self.opts.heartbeat_ms.to_string()])
             .args(["--election-timeout", &self.opts.election_ms.to_string()]);
+        if let Some(t) = &self.opts.client_tls {
+            cmd.arg("--cert-file")
+                .arg(&t.server_cert)
+                .arg("--key-file")
+                .arg(&t.server_key);
+            cmd.arg("--trusted-ca-file")
+                .arg(&t.ca)
+                .arg("--client-cert-auth");
+        }
         if let Some(q) = self.opts.quota_backend_bytes {
             cmd.args(["--quota-backend-bytes", &q.to_string()]);
         }
@@ -206,6 +238,9 @@ impl EtcdCluster {
 
     /// Whether member `i` answers `/health` with `{"health":"true"}`.
     pub fn healthy(&self, i: usize) -> bool {
+        if self.opts.client_tls.is_some() {
+            return self.try_etcdctl(i, &["endpoint", "health"]).is_ok();
+        }
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.members[i].client_port));
         crate::http::get_with_timeout(addr, "/health", &[], Duration::from_secs(2))
             .map(|r| r.body.contains("\"health\":\"true\""))
@@ -271,16 +306,24 @@ impl EtcdCluster {
 
     /// Runs `etcdctl` against member `i`.
     pub fn try_etcdctl(&self, i: usize, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .args([
-                "--endpoints",
-                &self.client_url(i),
-                "--command-timeout",
-                "5s",
-                "--dial-timeout",
-                "2s",
-            ])
+        let mut cmd = Command::new("etcdctl");
+        cmd.env("ETCDCTL_API", "3").args([
+            "--endpoints",
+            &self.client_url(i),
+            "--command-timeout",
+            "5s",
+            "--dial-timeout",
+            "2s",
+        ]);
+        if let Some(t) = &self.opts.client_tls {
+            cmd.arg("--cacert")
+                .arg(&t.ca)
+                .arg("--cert")
+                .arg(&t.client_cert)
+                .arg("--key")
+                .arg(&t.client_key);
+        }
+        let out = cmd
             .args(args)
             .output()
             .map_err(|e| format!("running etcdctl (apt-get install etcd-client): {e}"))?;

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use suite_tests::etcd_cluster::{EtcdCluster, Logger, Options};
+use suite_tests::etcd_cluster::{ClientTls, EtcdCluster, Logger, Options};
 use suite_tests::exporter::{Exporter, sample_value};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
@@ -553,4 +553,84 @@ fn zap_json_logs_of_a_killed_member_are_classified_as_connection_refused() {
         Duration::from_secs(20),
     );
     assert_eq!(cause_sum(&exporter, &["m1", "m2"], "io_timeout"), 0.0);
+}
+
+#[test]
+fn mtls_only_etcd_is_probed_with_the_configured_client_certificate() {
+    let pki = workspace_root().join("exporters/etcd-probe/tests/fixtures/pki");
+    let tls = ClientTls {
+        ca: pki.join("ca.pem"),
+        server_cert: pki.join("server.pem"),
+        server_key: pki.join("server.key"),
+        client_cert: pki.join("client.pem"),
+        client_key: pki.join("client.key"),
+    };
+    let dir = TempDir::new("etcd-e2e-tls");
+    let cluster = EtcdCluster::start(
+        1,
+        Options {
+            client_tls: Some(tls),
+            ..Options::default()
+        },
+    );
+    let ep = cluster.client_url(0);
+    assert!(ep.starts_with("https://"));
+    let write = |name: &str, tls: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("endpoints = [\"{ep}\"]\nrequest_timeout = \"2s\"\n\n[tls]\n{tls}\n[local]\nenabled = false\n"),
+        )
+        .unwrap();
+        format!("--config.file={}", path.display())
+    };
+    let with_cert = write(
+        "mtls.toml",
+        &format!(
+            "ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            pki.join("ca.pem").display(),
+            pki.join("client.pem").display(),
+            pki.join("client.key").display()
+        ),
+    );
+    let without_cert = write(
+        "nocert.toml",
+        &format!("ca_file = \"{}\"\n", pki.join("ca.pem").display()),
+    );
+
+    let good = Exporter::start("etcd-probe", &[&with_cert]);
+    let scrape = good.scrape();
+    let l = [("endpoint", ep.as_str())];
+    assert_eq!(
+        sample_value(&scrape, "etcd_health", &l),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_server_has_leader", &l),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_members", &[]),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_endpoint_gateway_up", &l),
+        Some(1.0),
+        "{scrape}"
+    );
+
+    let refused = Exporter::start("etcd-probe", &[&without_cert]);
+    let scrape = refused.scrape();
+    assert_eq!(
+        sample_value(&scrape, "etcd_health", &l),
+        Some(0.0),
+        "{scrape}"
+    );
+    assert!(
+        !scrape.contains("etcd_server_has_leader{"),
+        "no member metrics without a client certificate"
+    );
 }

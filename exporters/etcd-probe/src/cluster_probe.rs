@@ -192,6 +192,12 @@ impl ClusterProbe {
                 &ep,
                 f64::from(u8::from(ok)),
             );
+            m.gauge_with(
+                "etcd_endpoint_gateway_up",
+                "Whether the member's v3 JSON gateway answered a status request (1) or not (0: unreachable, or with mTLS a server certificate without clientAuth).",
+                &ep,
+                f64::from(u8::from(r.status.is_some())),
+            );
             if let Some(s) = &r.status {
                 let is_leader = s.leader != 0 && s.leader == s.header.member_id;
                 m.gauge_with(
