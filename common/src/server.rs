@@ -18,7 +18,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::collector::{CollectorSet, ScrapeContext};
@@ -356,12 +356,17 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `addr` (e.g. `127.0.0.1:9910` or `:9910`).
     pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
-        let addr = if addr.starts_with(':') {
-            format!("0.0.0.0{addr}")
-        } else {
-            addr.to_owned()
-        };
-        let listener = TcpListener::bind(&addr).await?;
+        let addr = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_owned() };
+        let resolved = tokio::net::lookup_host(&addr)
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{addr}: no address")))?;
+        let socket = if resolved.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(resolved)?;
+        // tokio's default backlog (1024) overflows when 1,000 probes arrive at once; the kernel
+        // caps this at net.core.somaxconn anyway, as Go's listener does.
+        let listener = socket.listen(4096)?;
         let scrapes = (opts.max_requests > 0).then(|| Arc::new(Semaphore::new(opts.max_requests)));
         let state = Arc::new(State {
             opts,
