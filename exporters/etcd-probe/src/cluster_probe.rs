@@ -3,6 +3,7 @@
 //! data-loss detector.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -40,6 +41,8 @@ pub struct ClusterProbe {
     key_drop_ratio: f64,
     state_file: Option<PathBuf>,
     state: Arc<Mutex<State>>,
+    /// Set once a save failed, so a read-only disk is logged once, not at every change.
+    save_failed: AtomicBool,
 }
 
 impl std::fmt::Debug for ClusterProbe {
@@ -80,6 +83,7 @@ impl ClusterProbe {
             key_drop_ratio: cfg.key_drop_ratio,
             state_file: cfg.state_file.clone(),
             state: Arc::new(Mutex::new(state)),
+            save_failed: AtomicBool::new(false),
         })
     }
 
@@ -337,8 +341,14 @@ impl ClusterProbe {
         }
         if *state != before {
             if let Some(path) = &self.state_file {
-                if let Err(e) = data_loss::save(path, &state) {
-                    log::warn!("{e}");
+                match data_loss::save(path, &state) {
+                    Err(e) if !self.save_failed.swap(true, Ordering::Relaxed) => {
+                        log::warn!(
+                            "{e} (data-loss evidence will not survive a restart of the probe)"
+                        );
+                    }
+                    Err(e) => log::debug!("{e}"),
+                    Ok(()) => self.save_failed.store(false, Ordering::Relaxed),
                 }
             }
         }

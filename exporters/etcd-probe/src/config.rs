@@ -16,7 +16,8 @@ pub struct Config {
     /// Upper bound for one HTTP request to a member (the scrape deadline may cut it shorter).
     #[serde(with = "common::config::duration")]
     pub request_timeout: Duration,
-    /// Where the data-loss detector remembers what it saw, across restarts of the probe.
+    /// Where the data-loss detector remembers what it saw, across restarts of the probe
+    /// (default `/var/lib/etcd-probe/state.json`; its directory is created with mode 0700).
     pub state_file: Option<PathBuf>,
     /// A key count falling by at least this fraction between two scrapes counts as data loss.
     pub key_drop_ratio: f64,
@@ -32,7 +33,7 @@ impl Default for Config {
             endpoints: vec!["http://127.0.0.1:2379".to_owned()],
             tls: TlsConfig::default(),
             request_timeout: Duration::from_secs(5),
-            state_file: None,
+            state_file: Some(PathBuf::from("/var/lib/etcd-probe/state.json")),
             key_drop_ratio: 0.1,
             local: LocalConfig::default(),
             logs: Vec::new(),
@@ -135,5 +136,46 @@ impl Config {
             return Err("logs: names must be unique".to_owned());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn defaults_and_the_example_file_are_valid() {
+        Config::default().validate().unwrap();
+        let text = include_str!("../etcd-probe.example.toml");
+        let cfg: Config =
+            common::config::parse_toml(Path::new("etcd-probe.example.toml"), text).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.endpoints.len(), 3);
+        assert_eq!(cfg.logs[1].name, "cm_agent");
+        assert_eq!(
+            cfg.local.marker_files,
+            vec!["cluster_manual_start", "etcd_manual_start"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let parse = |t: &str| common::config::parse_toml::<Config>(Path::new("c.toml"), t);
+        assert!(
+            parse("endpoint = [\"x\"]\n")
+                .unwrap_err()
+                .to_string()
+                .contains("endpoint")
+        );
+        let bad = |t: &str| parse(t).unwrap().validate().unwrap_err();
+        assert!(bad("endpoints = []\n").contains("endpoints"));
+        assert!(bad("endpoints = [\"127.0.0.1:2379\"]\n").contains("http://"));
+        assert!(bad("key_drop_ratio = 0.0\n").contains("key_drop_ratio"));
+        assert!(bad("[tls]\ncert_file = \"/x.pem\"\n").contains("key_file"));
+        assert!(
+            bad("[[logs]]\nname = \"a\"\npath = \"/a\"\n[[logs]]\nname = \"a\"\npath = \"/b\"\n")
+                .contains("unique")
+        );
     }
 }

@@ -172,6 +172,17 @@ pub fn save(path: &Path, state: &State) -> Result<(), StateFileError> {
         path: path.to_path_buf(),
         msg: e.to_string(),
     })?;
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -239,7 +250,7 @@ mod tests {
     fn state_survives_a_restart_through_the_file() {
         let dir = std::env::temp_dir().join(format!("etcd-probe-state-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("state.json");
+        let path = dir.join("sub/state.json");
         let _ = std::fs::remove_file(&path);
         assert_eq!(load(&path).unwrap(), State::default());
         let mut s = State::default();
