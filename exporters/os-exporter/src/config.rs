@@ -80,14 +80,29 @@ impl Default for DiskstatsConfig {
 pub(crate) struct SocketsConfig {
     /// A queue over this many bytes is blocked (document: 1,000,000).
     pub(crate) queue_threshold_bytes: u64,
+    /// Where the socket table comes from.
+    pub(crate) source: SocketSource,
 }
 
 impl Default for SocketsConfig {
     fn default() -> Self {
         Self {
             queue_threshold_bytes: 1_000_000,
+            source: SocketSource::Auto,
         }
     }
+}
+
+/// The socket table's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SocketSource {
+    /// Netlink when `--path.procfs` is `/proc`, else the (fixture) files.
+    Auto,
+    /// Netlink `sock_diag`, as `ss` does: listeners and TIME_WAIT are skipped by the kernel.
+    Netlink,
+    /// Streaming `/proc/net/tcp` and `tcp6` under `--path.procfs`.
+    Procfs,
 }
 
 /// `[uptime]`.

@@ -3,6 +3,7 @@
 mod collectors;
 mod config;
 mod disk_filter;
+mod netlink;
 mod parsers;
 mod partitions;
 mod sampler;

@@ -126,10 +126,7 @@ pub(crate) fn register(
         set.add(readonly::ReadonlyCollector::new(partitions));
     }
     if on("sockets") {
-        set.add(sockets::SocketsCollector::new(
-            p(),
-            config.sockets.queue_threshold_bytes,
-        ));
+        set.add(sockets::SocketsCollector::new(p(), config.sockets.clone()));
     }
     if on("tcp") {
         set.add(tcp::TcpCollector::new(p()));

@@ -1,31 +1,85 @@
 //! `os_tcp_recvq_blocked` / `os_tcp_sendq_blocked` (the document's `os_tcp_RecvQ_blocked` /
 //! `os_tcp_SendQ_blocked`, lower-cased): TCP sockets whose receive / send queue is over the
-//! threshold (1,000,000 bytes), streamed from `/proc/net/tcp{,6}` without per-line allocation.
+//! threshold (1,000,000 bytes). By default from netlink `sock_diag` (what `ss` uses, with
+//! listeners and TIME_WAIT filtered in the kernel); from a streamed `/proc/net/tcp{,6}` without
+//! per-line allocation when `--path.procfs` points elsewhere (fixtures) or netlink is refused.
 
 use std::fs::File;
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
+use crate::config::{SocketSource, SocketsConfig};
 use crate::parsers::net_tcp::{self, QueueCounts};
 
-/// Reads `/proc/net/tcp` and `/proc/net/tcp6`.
-pub(crate) struct SocketsCollector {
-    paths: SysPaths,
-    threshold: u64,
+/// A socket over the threshold, as the audit journal lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlockedSocket {
+    /// Where it was seen: `netlink` or the table file.
+    pub(crate) source: &'static str,
+    /// TCP state code.
+    pub(crate) state: u64,
+    /// Local `addr:port`.
+    pub(crate) local: String,
+    /// Remote `addr:port`.
+    pub(crate) remote: String,
+    /// Recv-Q bytes.
+    pub(crate) recv_q: u64,
+    /// Send-Q bytes.
+    pub(crate) send_q: u64,
 }
 
-impl SocketsCollector {
-    /// A collector reading under `paths`, counting queues over `threshold` bytes.
-    pub(crate) fn new(paths: SysPaths, threshold: u64) -> Self {
-        Self { paths, threshold }
+/// Scans the socket table of `config.source`; `on_blocked` sees each blocked socket.
+pub(crate) fn scan(
+    paths: &SysPaths,
+    config: &SocketsConfig,
+    mut on_blocked: impl FnMut(BlockedSocket),
+) -> Result<QueueCounts, CollectError> {
+    let threshold = config.queue_threshold_bytes;
+    let netlink = match config.source {
+        SocketSource::Netlink => true,
+        SocketSource::Procfs => false,
+        SocketSource::Auto => paths.procfs == std::path::Path::new("/proc"),
+    };
+    if netlink {
+        let r = crate::netlink::dump_tcp(threshold, |s| {
+            on_blocked(BlockedSocket {
+                source: "netlink",
+                state: u64::from(s.state),
+                local: s.local.to_string(),
+                remote: s.remote.to_string(),
+                recv_q: s.rx_queue,
+                send_q: s.tx_queue,
+            });
+        });
+        match r {
+            Ok(c) => return Ok(c),
+            Err(e) if config.source == SocketSource::Netlink => {
+                return Err(CollectError::Other(format!("netlink sock_diag: {e}")));
+            }
+            Err(e) => log::debug!("netlink sock_diag failed ({e}); reading /proc/net/tcp instead"),
+        }
     }
+    scan_files(paths, threshold, |table, s| {
+        let line = String::from_utf8_lossy(s.line);
+        let mut f = line.split_whitespace().skip(1);
+        let mut decode = || f.next().and_then(net_tcp::decode_addr).unwrap_or_default();
+        let (local, remote) = (decode(), decode());
+        on_blocked(BlockedSocket {
+            source: table,
+            state: s.state,
+            local,
+            remote,
+            recv_q: s.rx_queue,
+            send_q: s.tx_queue,
+        });
+    })
 }
 
 /// Streams both tables; a missing `tcp6` (IPv6 disabled) is not an error.
-pub(crate) fn scan(
+fn scan_files(
     paths: &SysPaths,
     threshold: u64,
-    mut on_blocked: impl FnMut(&str, &net_tcp::SocketQueues<'_>),
+    mut on_blocked: impl FnMut(&'static str, &net_tcp::SocketQueues<'_>),
 ) -> Result<QueueCounts, CollectError> {
     let mut counts = QueueCounts::default();
     for (table, required) in [("net/tcp", true), ("net/tcp6", false)] {
@@ -41,13 +95,26 @@ pub(crate) fn scan(
     Ok(counts)
 }
 
+/// Counts blocked queues at every scrape.
+pub(crate) struct SocketsCollector {
+    paths: SysPaths,
+    config: SocketsConfig,
+}
+
+impl SocketsCollector {
+    /// A collector reading under `paths` as `config` says.
+    pub(crate) fn new(paths: SysPaths, config: SocketsConfig) -> Self {
+        Self { paths, config }
+    }
+}
+
 impl Collector for SocketsCollector {
     fn name(&self) -> &'static str {
         "sockets"
     }
 
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let c = scan(&self.paths, self.threshold, |_, _| {})?;
+        let c = scan(&self.paths, &self.config, |_| {})?;
         let mut set = MetricSet::new();
         set.gauge(
             "os_tcp_recvq_blocked",
@@ -61,7 +128,7 @@ impl Collector for SocketsCollector {
         );
         set.gauge(
             "os_tcp_sockets",
-            "TCP sockets of /proc/net/tcp and tcp6 (all states), a count.",
+            "TCP sockets examined (netlink: all but listening and TIME_WAIT; files: every line), a count.",
             c.sockets as f64,
         );
         Ok(set)
@@ -73,11 +140,13 @@ mod tests {
     use super::*;
     use crate::collectors::test_support::{ctx, fixture};
 
+    fn collector(tree: &str) -> SocketsCollector {
+        SocketsCollector::new(fixture(tree), SocketsConfig::default())
+    }
+
     #[test]
     fn counts_blocked_queues_in_both_tables() {
-        let set = SocketsCollector::new(fixture("ugly"), 1_000_000)
-            .collect(&ctx())
-            .unwrap();
+        let set = collector("ugly").collect(&ctx()).unwrap();
         assert_eq!(set.value("os_tcp_recvq_blocked", &[]), Some(2.0));
         assert_eq!(set.value("os_tcp_sendq_blocked", &[]), Some(1.0));
         assert_eq!(set.value("os_tcp_sockets", &[]), Some(5.0));
@@ -85,10 +154,34 @@ mod tests {
 
     #[test]
     fn without_tcp6_the_ipv4_table_still_counts() {
-        let set = SocketsCollector::new(fixture("swap"), 1_000_000)
-            .collect(&ctx())
-            .unwrap();
+        let set = collector("swap").collect(&ctx()).unwrap();
         assert_eq!(set.value("os_tcp_recvq_blocked", &[]), Some(0.0));
         assert_eq!(set.value("os_tcp_sockets", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn fixture_sockets_are_decoded_for_the_audit() {
+        let mut seen = Vec::new();
+        scan(&fixture("ugly"), &SocketsConfig::default(), |s| {
+            seen.push(s)
+        })
+        .unwrap();
+        assert_eq!(seen[0].local, "127.0.0.1:3306");
+        assert_eq!(seen[0].recv_q, 1_000_001);
+        assert_eq!(seen[2].local, "[::1]:8080");
+    }
+
+    #[test]
+    fn netlink_sees_this_hosts_sockets() {
+        // A connected loopback pair is ESTABLISHED twice in this namespace.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _s = l.accept().unwrap();
+        let config = SocketsConfig {
+            source: SocketSource::Netlink,
+            ..SocketsConfig::default()
+        };
+        let c = scan(&SysPaths::default(), &config, |_| {}).unwrap();
+        assert!(c.sockets >= 2, "{c:?}");
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod diskstats;
 pub(crate) mod file_nr;
+pub(crate) mod inet_diag;
 pub(crate) mod loadavg;
 pub(crate) mod meminfo;
 pub(crate) mod mountinfo;

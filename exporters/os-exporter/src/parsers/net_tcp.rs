@@ -31,6 +31,32 @@ pub(crate) struct QueueCounts {
     pub(crate) sendq_blocked: u64,
 }
 
+/// Decodes `0100007F:0CEA` (IPv4) or the 32-hex-digit IPv6 form into `addr:port`.
+pub(crate) fn decode_addr(field: &str) -> Option<String> {
+    let (ip, port) = field.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    // The kernel prints each 32-bit word in host (little-endian here) byte order.
+    let words: Option<Vec<[u8; 4]>> = (0..ip.len() / 8)
+        .map(|i| {
+            u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16)
+                .ok()
+                .map(u32::to_le_bytes)
+        })
+        .collect();
+    let bytes: Vec<u8> = words?.concat();
+    match bytes.len() {
+        4 => Some(format!(
+            "{}:{port}",
+            std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])
+        )),
+        16 => {
+            let a: [u8; 16] = bytes.try_into().ok()?;
+            Some(format!("[{}]:{port}", std::net::Ipv6Addr::from(a)))
+        }
+        _ => None,
+    }
+}
+
 fn hex(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
@@ -169,6 +195,19 @@ mod tests {
                 sendq_blocked: 1
             }
         );
+    }
+
+    #[test]
+    fn decodes_v4_and_v6_addresses() {
+        assert_eq!(
+            decode_addr("0100007F:0CEA").as_deref(),
+            Some("127.0.0.1:3306")
+        );
+        assert_eq!(
+            decode_addr("00000000000000000000000001000000:0050").as_deref(),
+            Some("[::1]:80")
+        );
+        assert_eq!(decode_addr("zz:1"), None);
     }
 
     #[test]

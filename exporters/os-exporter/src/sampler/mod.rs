@@ -101,11 +101,7 @@ impl Sampler {
             Ok(r) => records.extend(r),
             Err(e) => log::debug!("audit nics: {e}"),
         }
-        match sockets::check(
-            &self.paths,
-            self.config.sockets.queue_threshold_bytes,
-            checks,
-        ) {
+        match sockets::check(&self.paths, &self.config.sockets, checks) {
             Ok(r) => records.extend(r),
             Err(e) => log::debug!("audit sockets: {e}"),
         }
