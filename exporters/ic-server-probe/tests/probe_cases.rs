@@ -382,7 +382,8 @@ async fn a_thousand_targets_some_hung_are_probed_in_one_scrape() {
             Ipv4Addr::new(
                 127,
                 a,
-                b + u8::try_from(k / 250).unwrap() * 50 % 200,
+                // Four distinct third octets, wrapping inside 0..250 whatever `base` returned.
+                u8::try_from((u16::from(b) + (k / 250) * 50) % 250).unwrap(),
                 u8::try_from(k % 250).unwrap() + 1,
             )
         })
