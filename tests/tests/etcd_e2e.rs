@@ -14,17 +14,18 @@ use suite_tests::exporter::{Exporter, sample_value};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
 
+/// Writes `<name>.toml` for a probe of `cluster` (all members, or only the first with
+/// `local_only`), with every member's log classified and local checks on member 1.
 fn probe_config(
     cluster: &EtcdCluster,
     dir: &Path,
     data_dir: &Path,
     name: &str,
+    local_only: bool,
 ) -> std::path::PathBuf {
-    let endpoints: Vec<String> = cluster
-        .endpoints()
-        .iter()
-        .map(|e| format!("\"{e}\""))
-        .collect();
+    let all = cluster.endpoints();
+    let configured = if local_only { &all[..1] } else { &all[..] };
+    let endpoints: Vec<String> = configured.iter().map(|e| format!("\"{e}\"")).collect();
     let mut cfg = format!(
         "endpoints = [{}]\nrequest_timeout = \"2s\"\nstate_file = \"{}\"\n\n[local]\ndata_dir = \"{}\"\nbinary = \"/usr/bin/etcd\"\n\
          marker_dir = \"{}\"\nprocess_cmdline_contains = \"--name {} \"\n",
@@ -111,7 +112,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
             ..Options::default()
         },
     );
-    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe");
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe", false);
     let config_arg = format!("--config.file={}", config.display());
     let exporter = Exporter::start("etcd-probe", &[&config_arg]);
     let eps = cluster.endpoints();
@@ -395,10 +396,28 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     // A second probe with its own state file sees the cluster once, then is stopped; it must
     // still detect the loss when it starts again after the restore (state persisted). The first
     // probe keeps running for Prometheus and detects it as it happens.
-    let restarted_config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "restarted");
+    let restarted_config = probe_config(
+        &cluster,
+        dir.path(),
+        &cluster.data_dir(0),
+        "restarted",
+        true,
+    );
     let restarted_arg = format!("--config.file={}", restarted_config.display());
     let restarted = Exporter::start("etcd-probe", &[&restarted_arg]);
-    assert!(value(&restarted, "etcd_cluster_revision", &[]).unwrap() > 50.0);
+    // Configured with its local member only, it still counts the whole cluster's health.
+    let scrape = restarted.scrape();
+    assert!(sample_value(&scrape, "etcd_cluster_revision", &[]).unwrap() > 50.0);
+    assert_eq!(
+        sample_value(&scrape, "etcd_cluster_healthy_members", &[]),
+        Some(3.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample_value(&scrape, "etcd_health", &ep(1)),
+        None,
+        "only member 1 is configured"
+    );
     restarted.terminate();
     cluster.restore(&snapshot);
     let restarted = Exporter::start("etcd-probe", &[&restarted_arg]);
@@ -534,7 +553,7 @@ fn zap_json_logs_of_a_killed_member_are_classified_as_connection_refused() {
             ..Options::default()
         },
     );
-    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe");
+    let config = probe_config(&cluster, dir.path(), &cluster.data_dir(0), "probe", false);
     let exporter = Exporter::start(
         "etcd-probe",
         &[&format!("--config.file={}", config.display())],

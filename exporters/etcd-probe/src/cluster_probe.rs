@@ -17,6 +17,9 @@ use crate::gateway::{self, MemberList, RangeCount, Status};
 use crate::health;
 use crate::member_metrics;
 
+/// Most listed-but-unconfigured members asked for /health in one scrape.
+const MAX_UNCONFIGURED: usize = 16;
+
 /// Largest body read from a member (etcd's /metrics is about 150 KiB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
@@ -215,18 +218,42 @@ impl ClusterProbe {
                 member_metrics::reexport(text, &r.endpoint, &mut m);
             }
         }
+        // Members the configuration does not name are asked for /health at their first client
+        // URL, so a probe configured with only its local member still sees the cluster's health.
+        if let Some(list) = results.iter().find_map(|r| r.members.as_ref()) {
+            let extra: Vec<String> = list
+                .members
+                .iter()
+                .filter(|x| !x.is_learner)
+                .filter(|x| {
+                    !x.client_urls
+                        .iter()
+                        .any(|u| self.endpoints.iter().any(|e| e == u.trim_end_matches('/')))
+                })
+                .filter_map(|x| {
+                    x.client_urls
+                        .first()
+                        .map(|u| u.trim_end_matches('/').to_owned())
+                })
+                .take(MAX_UNCONFIGURED)
+                .collect();
+            healthy += self.count_healthy(extra, deadline).await;
+        }
         m.gauge(
             "etcd_cluster_healthy_members",
-            "Configured members whose /health is healthy.",
+            "Members whose /health is healthy: the configured endpoints plus the other listed voting members at their first client URL.",
             f64::from(healthy),
         );
 
         // Cluster view from the members that answered v3 status.
         let statuses: Vec<&Status> = results.iter().filter_map(|r| r.status.as_ref()).collect();
-        let has_leader = statuses.iter().any(|s| s.leader != 0) && healthy > 0;
+        // A member cut off from the majority drops its leader after the election timeout, so any
+        // answering member that names a leader means the cluster has one (also under NOSPACE,
+        // when every /health is false).
+        let has_leader = statuses.iter().any(|s| s.leader != 0);
         m.gauge(
             "etcd_cluster_has_leader",
-            "Whether a healthy member reports a raft leader (1) or no member does (0).",
+            "Whether an answering member reports a raft leader (1) or none does (0).",
             f64::from(u8::from(has_leader)),
         );
         let mut alarms: Vec<String> = statuses
@@ -320,6 +347,25 @@ impl ClusterProbe {
         }
         self.export_data_loss(&mut m);
         Ok(m)
+    }
+
+    /// How many of `urls` answer `/health` with healthy, asked concurrently before `deadline`.
+    async fn count_healthy(&self, urls: Vec<String>, deadline: Instant) -> u32 {
+        let mut set = tokio::task::JoinSet::new();
+        for url in urls {
+            let http = self.http.clone();
+            set.spawn(async move {
+                match http.get(&format!("{url}/health"), deadline).await {
+                    Ok(resp) => health::parse(&resp.body).is_ok_and(|h| h.healthy),
+                    Err(_) => false,
+                }
+            });
+        }
+        let mut n = 0;
+        while let Some(joined) = set.join_next().await {
+            n += u32::from(joined.unwrap_or(false));
+        }
+        n
     }
 
     fn observe(&self, obs: Observation) {
