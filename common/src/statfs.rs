@@ -1,10 +1,12 @@
 //! Hang-safe `statvfs`: a hung NFS or FUSE mount must not hang the scrape.
 //!
 //! Each call runs on its own short-lived thread and is waited for at most a timeout. A mount whose
-//! call timed out is remembered as stuck and skipped (no new thread) until that call returns, so
-//! a mount that never answers costs one parked thread, never a growing pile.
+//! call timed out is remembered as stuck and skipped (no new thread) until a call on it returns,
+//! so a mount that never answers costs the threads that were already waiting on it when it hung
+//! (at most one per concurrent caller), never a pile that grows with every scrape. Concurrent
+//! callers on a healthy mount are not affected by each other.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -58,7 +60,15 @@ pub enum StatfsError {
 /// Runs `statvfs` on mount points under a timeout, remembering mounts that hang.
 #[derive(Debug, Clone, Default)]
 pub struct Statfs {
-    stuck: Arc<Mutex<HashSet<PathBuf>>>,
+    mounts: Arc<Mutex<HashMap<PathBuf, Calls>>>,
+}
+
+/// The calls in flight on one mount point.
+#[derive(Debug, Default)]
+struct Calls {
+    in_flight: usize,
+    /// Set when a caller gave up waiting; cleared when any call on the mount returns.
+    stuck: bool,
 }
 
 /// The raw syscall. The statvfs field types differ between targets (u32 on some 32-bit ones),
@@ -102,45 +112,48 @@ impl Statfs {
         Self::default()
     }
 
-    /// Mount points whose call has not returned yet.
+    /// Mount points marked stuck (a call timed out and has not returned).
     pub fn stuck(&self) -> Vec<PathBuf> {
-        self.stuck
+        self.mounts
             .lock()
-            .map(|s| s.iter().cloned().collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, c)| c.stuck)
+                    .map(|(p, _)| p.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// `statvfs(path)`, waiting at most `timeout`.
     pub fn stat(&self, path: &Path, timeout: Duration) -> Result<FsStats, StatfsError> {
         {
-            let Ok(mut stuck) = self.stuck.lock() else {
+            let Ok(mut mounts) = self.mounts.lock() else {
                 return Err(StatfsError::Stuck {
                     path: path.to_path_buf(),
                 });
             };
-            if !stuck.insert(path.to_path_buf()) {
+            let calls = mounts.entry(path.to_path_buf()).or_default();
+            if calls.stuck {
                 return Err(StatfsError::Stuck {
                     path: path.to_path_buf(),
                 });
             }
+            calls.in_flight += 1;
         }
         let (tx, rx) = mpsc::sync_channel(1);
         let owned = path.to_path_buf();
-        let set = Arc::clone(&self.stuck);
+        let mounts = Arc::clone(&self.mounts);
         let spawned = std::thread::Builder::new()
             .name("statfs".into())
             .spawn(move || {
                 let result = statvfs_raw(&owned);
-                // Unmark before answering, so a caller that got the answer can call again at once.
-                if let Ok(mut s) = set.lock() {
-                    s.remove(&owned);
-                }
+                // The mount answered: it is not stuck (any more); forget it once nobody waits on it.
+                finish(&mounts, &owned);
                 let _ = tx.send(result);
             });
         if let Err(e) = spawned {
-            if let Ok(mut s) = self.stuck.lock() {
-                s.remove(path);
-            }
+            finish(&self.mounts, path);
             return Err(StatfsError::Io {
                 path: path.to_path_buf(),
                 source: e,
@@ -152,10 +165,29 @@ impl Statfs {
                 path: path.to_path_buf(),
                 source,
             }),
-            Err(_) => Err(StatfsError::Timeout {
-                path: path.to_path_buf(),
-                timeout,
-            }),
+            Err(_) => {
+                if let Ok(mut m) = self.mounts.lock() {
+                    if let Some(c) = m.get_mut(path) {
+                        c.stuck = true;
+                    }
+                }
+                Err(StatfsError::Timeout {
+                    path: path.to_path_buf(),
+                    timeout,
+                })
+            }
+        }
+    }
+}
+
+fn finish(mounts: &Mutex<HashMap<PathBuf, Calls>>, path: &Path) {
+    if let Ok(mut m) = mounts.lock() {
+        if let Some(c) = m.get_mut(path) {
+            c.in_flight = c.in_flight.saturating_sub(1);
+            c.stuck = false;
+            if c.in_flight == 0 {
+                m.remove(path);
+            }
         }
     }
 }
@@ -187,13 +219,38 @@ mod tests {
     #[test]
     fn a_marked_mount_is_skipped_without_a_new_call() {
         let s = Statfs::new();
-        s.stuck.lock().unwrap().insert(PathBuf::from("/"));
+        s.mounts.lock().unwrap().insert(
+            PathBuf::from("/"),
+            Calls {
+                in_flight: 1,
+                stuck: true,
+            },
+        );
         assert!(matches!(
             s.stat(Path::new("/"), Duration::from_secs(1)),
             Err(StatfsError::Stuck { .. })
         ));
-        s.stuck.lock().unwrap().clear();
+        assert_eq!(s.stuck(), vec![PathBuf::from("/")]);
+        s.mounts.lock().unwrap().clear();
         assert!(s.stat(Path::new("/"), Duration::from_secs(5)).is_ok());
         assert!(s.stuck().is_empty());
+    }
+
+    #[test]
+    fn concurrent_callers_on_a_healthy_mount_all_succeed() {
+        let s = Statfs::new();
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    (0..20).all(|_| s.stat(Path::new("/"), Duration::from_secs(5)).is_ok())
+                })
+            })
+            .collect();
+        assert!(handles.into_iter().all(|h| h.join().unwrap()));
+        assert!(
+            s.mounts.lock().unwrap().is_empty(),
+            "entries are forgotten once no call is in flight"
+        );
     }
 }

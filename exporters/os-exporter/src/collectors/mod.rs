@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use common::audit::AuditJournal;
 use common::statfs::Statfs;
-use common::{CollectorSet, SysPaths};
+use common::{AsyncCollector, CollectFuture, Collector, CollectorSet, ScrapeContext, SysPaths};
 
 use crate::config::Config;
 use crate::disk_filter::DiskFilter;
@@ -49,6 +49,21 @@ pub(crate) const ALL: &[&str] = &[
     "uptime",
     "vmstat",
 ];
+
+/// Runs a collector that only reads procfs/sysfs files (in-memory, never hung like a network
+/// mount) on the runtime's worker instead of a blocking-pool thread: concurrent scrapes then
+/// cost no extra threads. statfs, the process walk and the socket dump stay on blocking threads.
+struct Inline<C>(C);
+
+impl<C: Collector> AsyncCollector for Inline<C> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a> {
+        Box::pin(async move { self.0.collect(ctx) })
+    }
+}
 
 /// What the collectors share with the background audit sampler.
 pub(crate) struct Shared {
@@ -81,25 +96,25 @@ pub(crate) fn register(
     let p = || paths.clone();
     let partitions = Partitions::new(p(), config.filesystem.clone());
     if on("audit") {
-        set.add(audit::AuditCollector::new(
+        set.add_async(Inline(audit::AuditCollector::new(
             Arc::clone(&shared.journal),
             Arc::clone(&shared.status),
-        ));
+        )));
     }
     if on("conntrack") {
-        set.add(conntrack::ConntrackCollector::new(p()));
+        set.add_async(Inline(conntrack::ConntrackCollector::new(p())));
     }
     if on("cpu") {
-        set.add(cpu::CpuCollector::new(p()));
+        set.add_async(Inline(cpu::CpuCollector::new(p())));
     }
     if on("diskstats") {
-        set.add(diskstats::DiskstatsCollector::new(
+        set.add_async(Inline(diskstats::DiskstatsCollector::new(
             p(),
             DiskFilter::new(paths, &config.diskstats)?,
-        ));
+        )));
     }
     if on("filehandles") {
-        set.add(filehandles::FileHandlesCollector::new(p()));
+        set.add_async(Inline(filehandles::FileHandlesCollector::new(p())));
     }
     if on("filesystem") {
         set.add(filesystem::FilesystemCollector::new(
@@ -108,37 +123,37 @@ pub(crate) fn register(
         ));
     }
     if on("interfaces") {
-        set.add(interfaces::InterfacesCollector::new(p()));
+        set.add_async(Inline(interfaces::InterfacesCollector::new(p())));
     }
     if on("loadavg") {
-        set.add(loadavg::LoadavgCollector::new(p()));
+        set.add_async(Inline(loadavg::LoadavgCollector::new(p())));
     }
     if on("memory") {
-        set.add(memory::MemoryCollector::new(p()));
+        set.add_async(Inline(memory::MemoryCollector::new(p())));
     }
     if on("netdev") {
-        set.add(netdev::NetdevCollector::new(p()));
+        set.add_async(Inline(netdev::NetdevCollector::new(p())));
     }
     if on("processes") {
         set.add(processes::ProcessesCollector::new(p()));
     }
     if on("readonly") {
-        set.add(readonly::ReadonlyCollector::new(partitions));
+        set.add_async(Inline(readonly::ReadonlyCollector::new(partitions)));
     }
     if on("sockets") {
         set.add(sockets::SocketsCollector::new(p(), config.sockets.clone()));
     }
     if on("tcp") {
-        set.add(tcp::TcpCollector::new(p()));
+        set.add_async(Inline(tcp::TcpCollector::new(p())));
     }
     if on("uptime") {
-        set.add(uptime::UptimeCollector::new(
+        set.add_async(Inline(uptime::UptimeCollector::new(
             p(),
             config.uptime.reboot_window,
-        ));
+        )));
     }
     if on("vmstat") {
-        set.add(vmstat::VmstatCollector::new(p()));
+        set.add_async(Inline(vmstat::VmstatCollector::new(p())));
     }
     Ok(())
 }
