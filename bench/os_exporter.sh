@@ -124,6 +124,18 @@ echo "== os-exporter vs node_exporter $("$NODE" --version 2>&1 | head -1 | awk '
 python3 "$WORK/load.py" "$OS_PORT" "$OS_PID" "$NODE_PORT" "$NODE_PID" "$N" "$C"
 
 # ---- socket-queue collector with SOCKETS sockets open --------------------------------------
+[ "$SOCKETS" -gt 0 ] || exit 0
+# A second os-exporter reads the text tables instead of netlink, for comparison.
+PROCFS_PORT=$(free_port)
+cat > "$WORK/procfs.toml" <<EOF
+disabled_collectors = ["audit"]
+[audit]
+enabled = false
+[sockets]
+source = "procfs"
+EOF
+"$OS_BIN" --web.listen-address="127.0.0.1:$PROCFS_PORT" --config.file="$WORK/procfs.toml" --log.level=warn 2>"$WORK/procfs.log" &
+PIDS+=($!); PROCFS_PID=$!
 cat > "$WORK/hold.py" <<'PY'
 # Holds `n` loopback connections (2n sockets) until stdin closes; prints "ready" once open.
 import resource, socket, sys
@@ -159,24 +171,25 @@ for i in $(seq 1 "$HOLDERS"); do
   for _ in $(seq 1 1200); do grep -q ready "$WORK/ready$i" 2>/dev/null && break; sleep 0.1; done
   grep -q ready "$WORK/ready$i" || { echo "holder $i did not open its sockets" >&2; exit 1; }
 done
-python3 - "$OS_PORT" "$OS_PID" <<'PY'
+python3 - "$OS_PORT" "$OS_PID" "$PROCFS_PORT" "$PROCFS_PID" <<'PY'
 import http.client, re, statistics, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-def cpu():
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / 100.0
-c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-durs, lats, socks = [], [], 0
-c.request("GET", "/metrics"); c.getresponse().read()
-c0 = cpu()
-for _ in range(20):
-    t = time.perf_counter(); c.request("GET", "/metrics"); body = c.getresponse().read().decode(); lats.append(time.perf_counter() - t)
-    durs.append(float(re.search(r'os_scrape_collector_duration_seconds\{collector="sockets"\} (\S+)', body).group(1)))
-    socks = float(re.search(r'^os_tcp_sockets (\S+)', body, re.M).group(1))
-cpu_per = (cpu() - c0) / 20
-print(f"sockets seen by the collector: {socks:.0f}")
-print(f"sockets collector duration: median {statistics.median(durs)*1e3:.1f} ms, max {max(durs)*1e3:.1f} ms")
-print(f"whole os-exporter scrape: median {statistics.median(lats)*1e3:.1f} ms; CPU per scrape {cpu_per*1e3:.1f} ms")
+def measure(label, port, pid):
+    def cpu():
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / 100.0
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    durs, lats, socks = [], [], 0
+    c.request("GET", "/metrics"); c.getresponse().read()
+    c0 = cpu()
+    for _ in range(20):
+        t = time.perf_counter(); c.request("GET", "/metrics"); body = c.getresponse().read().decode(); lats.append(time.perf_counter() - t)
+        durs.append(float(re.search(r'os_scrape_collector_duration_seconds\{collector="sockets"\} (\S+)', body).group(1)))
+        socks = float(re.search(r'^os_tcp_sockets (\S+)', body, re.M).group(1))
+    cpu_per = (cpu() - c0) / 20
+    print(f"{label}: sockets examined {socks:.0f}; collector median {statistics.median(durs)*1e3:.1f} ms (max {max(durs)*1e3:.1f}); "
+          f"whole scrape median {statistics.median(lats)*1e3:.1f} ms; CPU per scrape {cpu_per*1e3:.1f} ms")
+measure("netlink sock_diag (default)", int(sys.argv[1]), int(sys.argv[2]))
+measure("/proc/net/tcp{,6} streamed ", int(sys.argv[3]), int(sys.argv[4]))
 PY
 t0=$(date +%s.%N); ss -tn | wc -l >/dev/null; t1=$(date +%s.%N)
 echo "for comparison, the document's method 'ss -tn' over the same sockets: $(python3 -c "print(f'{($t1-$t0)*1e3:.1f}')") ms"

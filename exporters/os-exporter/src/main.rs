@@ -53,13 +53,13 @@ fn setup(ctx: Context<config::Config>) -> Result<Built, String> {
     Ok(Built::collectors(set))
 }
 
-/// Caps glibc's malloc arenas at two: each thread otherwise gets its own arena and keeps freed
+/// Uses a single glibc malloc arena: each thread otherwise gets its own arena and keeps freed
 /// pages, which for an exporter of a few MiB is most of its resident memory.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn limit_malloc_arenas() {
     // SAFETY: mallopt only sets an allocator tunable; it is called before any thread exists.
-    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

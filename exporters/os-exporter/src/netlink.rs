@@ -35,11 +35,12 @@ pub(crate) fn dump_tcp(
 ) -> std::io::Result<QueueCounts> {
     let mut sock = open()?;
     let mut counts = QueueCounts::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    // The kernel fills at most 32 KiB per dump read, so a bigger buffer would only cost memory.
+    let mut buf = vec![0u8; 32 * 1024];
     for (seq, family) in [(1, libc::AF_INET), (2, libc::AF_INET6)] {
         let family = u8::try_from(family).unwrap_or(2);
         sock.write_all(&inet_diag::request(family, seq))?;
-        // Bounded: a dump ends with NLMSG_DONE; 1M reads of 64 KiB would be 64 GiB of sockets.
+        // Bounded: a dump ends with NLMSG_DONE; 1M reads of 32 KiB would be 32 GiB of sockets.
         for _ in 0..1_000_000 {
             let n = sock.read(&mut buf)?;
             if n == 0 {

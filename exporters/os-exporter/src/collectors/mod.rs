@@ -50,9 +50,10 @@ pub(crate) const ALL: &[&str] = &[
     "vmstat",
 ];
 
-/// Runs a collector that only reads procfs/sysfs files (in-memory, never hung like a network
-/// mount) on the runtime's worker instead of a blocking-pool thread: concurrent scrapes then
-/// cost no extra threads. statfs, the process walk and the socket dump stay on blocking threads.
+/// Runs a collector that only reads procfs/sysfs files or the netlink socket dump (in-memory
+/// kernel state that never hangs like a network mount) on the runtime's worker instead of a
+/// blocking-pool thread, so concurrent scrapes cost no extra threads. Only statfs, which can
+/// hang on NFS/FUSE, stays on blocking threads.
 struct Inline<C>(C);
 
 impl<C: Collector> AsyncCollector for Inline<C> {
@@ -135,13 +136,16 @@ pub(crate) fn register(
         set.add_async(Inline(netdev::NetdevCollector::new(p())));
     }
     if on("processes") {
-        set.add(processes::ProcessesCollector::new(p()));
+        set.add_async(Inline(processes::ProcessesCollector::new(p())));
     }
     if on("readonly") {
         set.add_async(Inline(readonly::ReadonlyCollector::new(partitions)));
     }
     if on("sockets") {
-        set.add(sockets::SocketsCollector::new(p(), config.sockets.clone()));
+        set.add_async(Inline(sockets::SocketsCollector::new(
+            p(),
+            config.sockets.clone(),
+        )));
     }
     if on("tcp") {
         set.add_async(Inline(tcp::TcpCollector::new(p())));

@@ -17,21 +17,25 @@ impl ProcessesCollector {
     }
 }
 
-/// Visits the stat of every process; processes that exit mid-walk are skipped.
+/// Visits the stat of every process; processes that exit mid-walk are skipped. One reused
+/// buffer and a single read per process: procfs produces the whole line at the first read.
 pub(crate) fn for_each_process(
     paths: &SysPaths,
     mut f: impl FnMut(u32, pid_stat::PidStat),
 ) -> Result<(), CollectError> {
+    use std::io::Read as _;
     let dir = paths.proc("");
     let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))?;
+    let mut buf = [0u8; 4096];
     for e in entries.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(bytes) = std::fs::read(e.path().join("stat")) else {
+        let Ok(mut file) = std::fs::File::open(e.path().join("stat")) else {
             continue;
         };
-        if let Some(s) = pid_stat::parse(&bytes) {
+        let Ok(n) = file.read(&mut buf) else { continue };
+        if let Some(s) = pid_stat::parse(&buf[..n]) {
             f(pid, s);
         }
     }
