@@ -490,8 +490,42 @@ fn hung_fuse_mount_costs_the_filesystem_collector_not_the_scrape() {
             "no maximum that silently skipped a partition"
         );
     }
+    // Never a pile of threads: more scrapes and sampler passes on the hung mount start none.
+    let pid = exporter_pid(dir.path());
+    for _ in 0..3 {
+        exp.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let statfs_threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "statfs")
+        })
+        .count();
+    // One call is parked on the mount (it blocks until the FUSE server goes away); no more.
+    assert!(
+        (1..=2).contains(&statfs_threads),
+        "{statfs_threads} statfs threads are parked on the hung mount"
+    );
     drop(exp);
     drop(fuse);
+}
+
+/// The pid of the os-exporter started with a config file under `dir`.
+fn exporter_pid(dir: &Path) -> u32 {
+    let needle = dir.join("os.toml");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .any(|a| a == needle.as_os_str().as_encoded_bytes())
+            })
+        })
+        .expect("the exporter process")
 }
 
 #[test]

@@ -171,3 +171,42 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_matches_the_defaults() {
+        let text = include_str!("../os-exporter.example.toml");
+        let c: Config =
+            common::config::parse_toml(std::path::Path::new("os-exporter.example.toml"), text)
+                .unwrap();
+        c.validate().unwrap();
+        let d = Config::default();
+        assert_eq!(c.diskstats.ignore_pattern, d.diskstats.ignore_pattern);
+        assert_eq!(c.audit_checks.interval, d.audit_checks.interval);
+        assert_eq!(c.sockets.source, SocketSource::Auto);
+        assert_eq!(c.audit.max_file_bytes, d.audit.max_file_bytes);
+    }
+
+    #[test]
+    fn a_bad_pattern_or_zero_interval_is_rejected_naming_the_field() {
+        let mut c = Config::default();
+        c.diskstats.ignore_pattern = "(".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("diskstats.ignore_pattern")
+        );
+        let mut c = Config::default();
+        c.audit_checks.interval = Duration::ZERO;
+        assert!(c.validate().unwrap_err().contains("audit_checks.interval"));
+        let err = common::config::parse_toml::<Config>(
+            std::path::Path::new("x.toml"),
+            "[sockets]\nsource = \"magic\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}

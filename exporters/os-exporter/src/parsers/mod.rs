@@ -14,3 +14,94 @@ pub(crate) mod pid_stat;
 pub(crate) mod stat;
 pub(crate) mod uptime;
 pub(crate) mod vmstat;
+
+/// Every parser against mutated real captures and random bytes: items may be skipped, nothing
+/// may panic (DESIGN §5: parsers are tolerant). A fixed-seed xorshift keeps it reproducible.
+#[cfg(test)]
+mod robustness {
+    use std::path::PathBuf;
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
+        }
+    }
+
+    fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+        let mut v = input.to_vec();
+        for _ in 0..=rng.below(8) {
+            let at = rng.below(v.len() + 1);
+            match rng.below(4) {
+                0 if at < v.len() => {
+                    let ugly = b" :\n\\0x9\t()-";
+                    v[at] = ugly[rng.below(ugly.len())];
+                }
+                1 if at < v.len() => {
+                    let end = (at + rng.below(40)).min(v.len());
+                    v.drain(at..end);
+                }
+                2 => v.insert(at.min(v.len()), rng.next().to_le_bytes()[0]),
+                _ => v.truncate(at),
+            }
+        }
+        v
+    }
+
+    fn all(b: &[u8]) {
+        let _ = super::diskstats::parse(b);
+        let _ = super::file_nr::parse(b);
+        let _ = super::loadavg::parse(b);
+        let _ = super::meminfo::parse(b);
+        let _ = super::mountinfo::parse(b);
+        let _ = super::net_dev::parse(b);
+        let _ = super::netstat::parse(b, b);
+        let _ = super::pid_stat::parse(b);
+        let _ = super::stat::parse(b);
+        let _ = super::uptime::parse_uptime(b);
+        let _ = super::uptime::parse_btime(b);
+        let _ = super::vmstat::parse(b);
+        let _ = super::netclass::parse(Some(b), Some(b), Some(b));
+        let mut c = super::net_tcp::QueueCounts::default();
+        let _ = super::net_tcp::count_blocked(b, 1, &mut c, |_| {});
+        let _ = super::inet_diag::parse(b, 1, &mut c, &mut |_| {});
+    }
+
+    #[test]
+    fn parsers_survive_mutated_captures_and_noise() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ugly/proc");
+        let files = [
+            "stat",
+            "self/mountinfo",
+            "diskstats",
+            "net/dev",
+            "net/netstat",
+            "net/tcp",
+            "net/tcp6",
+            "42/stat",
+            "meminfo",
+            "uptime",
+        ];
+        let inputs: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| std::fs::read(root.join(f)).unwrap())
+            .collect();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..3000 {
+            let base = &inputs[round % inputs.len()];
+            all(&mutate(&mut rng, base));
+        }
+        for len in 0..200 {
+            let noise: Vec<u8> = (0..len).map(|_| rng.next().to_le_bytes()[0]).collect();
+            all(&noise);
+        }
+    }
+}
