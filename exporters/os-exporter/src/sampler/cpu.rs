@@ -81,3 +81,49 @@ pub(super) fn check(
         evidence: json!({"cpus": cpus, "top_by_cpu": by_cpu, "top_by_memory": by_mem}),
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, busy: u64, idle: u64, ticks: [u64; 2]) {
+        std::fs::write(
+            dir.join("proc/stat"),
+            format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\n"),
+        )
+        .unwrap();
+        for (pid, t) in [(100, ticks[0]), (200, ticks[1])] {
+            std::fs::create_dir_all(dir.join(format!("proc/{pid}"))).unwrap();
+            let line = format!(
+                "{pid} (worker {pid}) R 1 1 1 0 -1 0 0 0 0 0 {t} 0 0 0 20 0 1 0 10 1000 {pid} 0\n"
+            );
+            std::fs::write(dir.join(format!("proc/{pid}/stat")), line).unwrap();
+        }
+    }
+
+    #[test]
+    fn busy_cpu_records_processes_that_used_cpu_and_memory() {
+        let dir = std::env::temp_dir().join(format!("os-cpu-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        let paths = SysPaths::fixture(&dir);
+        let cfg = AuditChecksConfig::default();
+        let mut state = State::default();
+        write(&dir, 100, 900, [10, 10]);
+        assert!(check(&paths, &cfg, &mut state).unwrap().is_empty());
+        // 50 % busy since the last pass: below the CPU rule's 80 %, nothing recorded.
+        write(&dir, 600, 1400, [400, 10]);
+        assert!(check(&paths, &cfg, &mut state).unwrap().is_empty());
+        // 95 % busy: the process that used CPU is listed, the idle one is not.
+        write(&dir, 1550, 1450, [1300, 10]);
+        let r = check(&paths, &cfg, &mut state).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, "cpu_top_processes");
+        assert_eq!(r[0].observed, 95.0);
+        let top = r[0].evidence["top_by_cpu"].as_array().unwrap();
+        assert_eq!(top.len(), 1, "{top:?}");
+        assert_eq!(top[0]["comm"], "worker 100");
+        assert!(top[0]["cpu_percent"].as_f64().unwrap() > 0.0);
+        assert_eq!(r[0].evidence["top_by_memory"][0]["pid"], 100);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

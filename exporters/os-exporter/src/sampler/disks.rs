@@ -101,3 +101,40 @@ mod tests {
         assert_eq!(await_ms(&c, &c), 0.0);
     }
 }
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use crate::config::DiskstatsConfig;
+
+    #[test]
+    fn a_slow_interval_is_recorded_with_device_and_await() {
+        let dir = std::env::temp_dir().join(format!("os-disks-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        let paths = SysPaths::fixture(&dir);
+        let filter = DiskFilter::new(&paths, &DiskstatsConfig::default()).unwrap();
+        let cfg = AuditChecksConfig::default();
+        let mut state = State::default();
+        std::fs::write(
+            dir.join("proc/diskstats"),
+            "8 0 sda 10 0 80 50 10 0 80 50 0 100 100\n8 16 sdb 10 0 80 10 10 0 80 10 0 20 20\n",
+        )
+        .unwrap();
+        assert!(
+            check(&paths, &filter, &cfg, &mut state).unwrap().is_empty(),
+            "the first pass has nothing to compare with"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        // sda: 20 more I/Os took 400 ms (20 ms each); sdb: 20 more took 100 ms (5 ms each).
+        std::fs::write(dir.join("proc/diskstats"), "8 0 sda 20 0 160 250 20 0 160 250 0 500 500\n8 16 sdb 20 0 160 60 20 0 160 60 0 120 120\n").unwrap();
+        let r = check(&paths, &filter, &cfg, &mut state).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, "disk_await");
+        assert_eq!(r[0].threshold, "10ms");
+        assert_eq!(r[0].observed, 20.0);
+        let devs = r[0].evidence["devices"].as_array().unwrap();
+        assert_eq!(devs.len(), 1);
+        assert_eq!(devs[0]["device"], "sda");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

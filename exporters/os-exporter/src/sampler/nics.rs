@@ -59,3 +59,50 @@ pub(super) fn check(paths: &SysPaths, state: &mut State) -> Result<Vec<AuditReco
         }]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(tag: &str, dev: &str) -> (std::path::PathBuf, SysPaths) {
+        let dir = std::env::temp_dir().join(format!("os-nics-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc/net")).unwrap();
+        std::fs::write(dir.join("proc/net/dev"), dev).unwrap();
+        (dir.clone(), SysPaths::fixture(&dir))
+    }
+
+    const HEAD: &str = "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes\n";
+
+    #[test]
+    fn only_counters_that_moved_are_recorded_with_the_raw_line() {
+        let (dir, paths) = tree(
+            "moved",
+            &format!(
+                "{HEAD}  eth0: 1 1 5 0 0 0 0 0 1 1 0 0 0 0 0 0\n  eth1: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n"
+            ),
+        );
+        let mut state = State::default();
+        // Old errors at start are not news.
+        assert!(check(&paths, &mut state).unwrap().is_empty());
+        std::fs::write(dir.join("proc/net/dev"), format!("{HEAD}  eth0: 1 1 5 0 0 0 0 0 1 1 0 0 0 0 0 0\n  eth1: 1 1 0 2 0 0 0 0 1 1 1 0 0 0 0 0\n")).unwrap();
+        let r = check(&paths, &mut state).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, "network_errors");
+        assert_eq!(r[0].observed, 3.0);
+        let ifs = r[0].evidence["interfaces"].as_array().unwrap();
+        assert_eq!(ifs.len(), 1);
+        assert_eq!(ifs[0]["device"], "eth1");
+        assert_eq!(ifs[0]["rx_dropped_delta"], 2);
+        assert!(
+            ifs[0]["proc_net_dev"]
+                .as_str()
+                .unwrap()
+                .starts_with("eth1:")
+        );
+        assert!(
+            check(&paths, &mut state).unwrap().is_empty(),
+            "no movement, no record"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
