@@ -28,7 +28,8 @@ fn open() -> std::io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-/// Dumps the TCP sockets of both families of this network namespace, counting blocked queues.
+/// Dumps the TCP sockets of both families of this network namespace, counting blocked queues:
+/// one compat request walking the hash once, or one request per family if that is refused.
 pub(crate) fn dump_tcp(
     threshold: u64,
     mut on_blocked: impl FnMut(&DiagSocket),
@@ -37,27 +38,59 @@ pub(crate) fn dump_tcp(
     let mut counts = QueueCounts::default();
     // The kernel fills at most 32 KiB per dump read, so a bigger buffer would only cost memory.
     let mut buf = vec![0u8; 32 * 1024];
-    for (seq, family) in [(1, libc::AF_INET), (2, libc::AF_INET6)] {
+    match dump(
+        &mut sock,
+        &inet_diag::request_both_families(1),
+        threshold,
+        &mut counts,
+        &mut buf,
+        &mut on_blocked,
+    ) {
+        Ok(()) => return Ok(counts),
+        Err(e) if counts.sockets == 0 => {
+            log::debug!("compat inet_diag dump refused ({e}); asking per family")
+        }
+        Err(e) => return Err(e),
+    }
+    for (seq, family) in [(2, libc::AF_INET), (3, libc::AF_INET6)] {
         let family = u8::try_from(family).unwrap_or(2);
-        sock.write_all(&inet_diag::request(family, seq))?;
-        // Bounded: a dump ends with NLMSG_DONE; 1M reads of 32 KiB would be 32 GiB of sockets.
-        for _ in 0..1_000_000 {
-            let n = sock.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            match inet_diag::parse(&buf[..n], threshold, &mut counts, &mut on_blocked) {
-                Ok(true) => break,
-                Ok(false) => {}
-                // No IPv6 in this kernel: nothing to count there.
-                Err(inet_diag::DiagError::Kernel(e))
-                    if family == 10 && (e == -libc::ENOENT || e == -libc::EAFNOSUPPORT) =>
-                {
-                    break;
-                }
-                Err(e) => return Err(std::io::Error::other(e.to_string())),
-            }
+        match dump(
+            &mut sock,
+            &inet_diag::request(family, seq),
+            threshold,
+            &mut counts,
+            &mut buf,
+            &mut on_blocked,
+        ) {
+            Ok(()) => {}
+            // No IPv6 in this kernel: nothing to count there.
+            Err(_) if family == 10 => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(counts)
+}
+
+fn dump(
+    sock: &mut File,
+    request: &[u8],
+    threshold: u64,
+    counts: &mut QueueCounts,
+    buf: &mut [u8],
+    on_blocked: &mut impl FnMut(&DiagSocket),
+) -> std::io::Result<()> {
+    sock.write_all(request)?;
+    // Bounded: a dump ends with NLMSG_DONE; 1M reads of 32 KiB would be 32 GiB of sockets.
+    for _ in 0..1_000_000 {
+        let n = sock.read(buf)?;
+        if n == 0 {
+            break;
+        }
+        match inet_diag::parse(&buf[..n], threshold, counts, on_blocked) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => return Err(std::io::Error::other(e.to_string())),
+        }
+    }
+    Ok(())
 }

@@ -183,6 +183,17 @@ pub(crate) mod test_support {
         )
     }
 
+    /// Polls `f` (the kernel needs a moment to queue loopback bytes) for up to 2 s.
+    pub(crate) fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        for _ in 0..40 {
+            if let Some(v) = f() {
+                return Some(v);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// A scrape context with a generous deadline.
     pub(crate) fn ctx() -> ScrapeContext {
         ScrapeContext::with_timeout(Duration::from_secs(5))

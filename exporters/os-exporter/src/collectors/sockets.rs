@@ -172,16 +172,32 @@ mod tests {
     }
 
     #[test]
-    fn netlink_sees_this_hosts_sockets() {
-        // A connected loopback pair is ESTABLISHED twice in this namespace.
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let _s = l.accept().unwrap();
+    fn netlink_sees_queued_bytes_on_ipv4_and_ipv6_loopback() {
+        use std::io::Write as _;
+        let mut ports = Vec::new();
+        let mut keep = Vec::new();
+        for addr in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(l) = std::net::TcpListener::bind(addr) else {
+                continue;
+            };
+            let mut c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (s, _) = l.accept().unwrap();
+            c.write_all(&[7u8; 64]).unwrap();
+            ports.push(s.local_addr().unwrap().to_string());
+            keep.push((l, c, s));
+        }
         let config = SocketsConfig {
             source: SocketSource::Netlink,
-            ..SocketsConfig::default()
+            queue_threshold_bytes: 32,
         };
-        let c = scan(&SysPaths::default(), &config, |_| {}).unwrap();
-        assert!(c.sockets >= 2, "{c:?}");
+        let seen = crate::collectors::test_support::wait_for(|| {
+            let mut seen = Vec::new();
+            scan(&SysPaths::default(), &config, |s| seen.push(s.local)).ok()?;
+            ports.iter().all(|p| seen.contains(p)).then_some(seen)
+        });
+        assert!(
+            seen.is_some(),
+            "unread bytes on {ports:?} not seen by the netlink dump"
+        );
     }
 }

@@ -6,6 +6,10 @@ use super::net_tcp::QueueCounts;
 
 /// `SOCK_DIAG_BY_FAMILY`, the request and answer message type.
 pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// `TCPDIAG_GETSOCK`, the original request type: the kernel answers it with IPv4 and IPv6
+/// sockets in one walk of the established hash (the per-family request walks it once per family,
+/// and that walk over every bucket is most of the cost on a quiet host).
+pub(crate) const TCPDIAG_GETSOCK: u16 = 18;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -61,6 +65,19 @@ pub(crate) fn request(family: u8, seq: u32) -> [u8; HEADER + 56] {
     r
 }
 
+/// The compat (`inet_diag_req`) dump request covering both address families.
+pub(crate) fn request_both_families(seq: u32) -> [u8; HEADER + 60] {
+    let mut r = [0u8; HEADER + 60];
+    r[0..4].copy_from_slice(&76u32.to_ne_bytes());
+    r[4..6].copy_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
+    r[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    r[8..12].copy_from_slice(&seq.to_ne_bytes());
+    // inet_diag_req: family, src_len, dst_len, ext, 48-byte sockid, states, dbs.
+    r[HEADER] = 2;
+    r[HEADER + 52..HEADER + 56].copy_from_slice(&STATES.to_ne_bytes());
+    r
+}
+
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
@@ -111,7 +128,7 @@ pub(crate) fn parse(
                     return Err(DiagError::Kernel(code));
                 }
             }
-            SOCK_DIAG_BY_FAMILY => {
+            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => {
                 let m = &buf[at + HEADER..at + len];
                 if m.len() < DIAG_MSG {
                     return Err(DiagError::Malformed(at));
@@ -209,6 +226,19 @@ mod tests {
             parse(&bad, 1, &mut c, &mut |_| {}),
             Err(DiagError::Malformed(0))
         );
+    }
+
+    #[test]
+    fn compat_request_has_the_v1_layout() {
+        let r = request_both_families(3);
+        assert_eq!(u32::from_ne_bytes(r[0..4].try_into().unwrap()), 76);
+        assert_eq!(u16::from_ne_bytes([r[4], r[5]]), TCPDIAG_GETSOCK);
+        assert_eq!(u32::from_ne_bytes(r[68..72].try_into().unwrap()), STATES);
+        let mut m = msg(10, 1, 2_000_000, 0);
+        m[4..6].copy_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
+        let mut c = QueueCounts::default();
+        parse(&m, 1_000_000, &mut c, &mut |_| {}).unwrap();
+        assert_eq!(c.recvq_blocked, 1);
     }
 
     #[test]
