@@ -1,32 +1,32 @@
-//! Which block devices the disk I/O metrics leave out: a pattern, a config list, and the
-//! document's `/tmp/os_disk_io_ignore_devices` file (one device per line, `#` comments).
+//! Which block devices the disk I/O metrics leave out: partitions (their I/O is already counted
+//! on the whole disk; `/sys/class/block/<dev>/partition` says which), name patterns, a config
+//! list, and the document's `/tmp/os_disk_io_ignore_devices` file (one device per line).
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use common::SysPaths;
-use regex::Regex;
 
 use crate::config::DiskstatsConfig;
 
 /// The ignore rules; the file is re-read on every check so edits apply without a restart.
 #[derive(Debug, Clone)]
 pub(crate) struct DiskFilter {
-    pattern: Regex,
+    patterns: Vec<String>,
     listed: Vec<String>,
-    file: std::path::PathBuf,
+    file: PathBuf,
+    partitions: Option<PathBuf>,
 }
 
 impl DiskFilter {
-    /// Builds the filter; `config.ignore_pattern` was validated at start-up.
-    pub(crate) fn new(paths: &SysPaths, config: &DiskstatsConfig) -> Result<Self, String> {
-        let pattern = Regex::new(&config.ignore_pattern)
-            .map_err(|e| format!("diskstats.ignore_pattern: {e}"))?;
-        let file = paths.root(&config.ignore_devices_file.to_string_lossy());
-        Ok(Self {
-            pattern,
+    /// Builds the filter from `config`, resolving its files under `paths`.
+    pub(crate) fn new(paths: &SysPaths, config: &DiskstatsConfig) -> Self {
+        Self {
+            patterns: config.ignore_patterns.clone(),
             listed: config.ignore_devices.clone(),
-            file,
-        })
+            file: paths.root(&config.ignore_devices_file.to_string_lossy()),
+            partitions: config.ignore_partitions.then(|| paths.sys("class/block")),
+        }
     }
 
     /// The set of ignored names for one pass (config list plus the file, when present).
@@ -36,7 +36,7 @@ impl DiskFilter {
             names.extend(parse_ignore_file(&text));
         }
         IgnoreSet {
-            pattern: &self.pattern,
+            filter: self,
             names,
         }
     }
@@ -52,17 +52,47 @@ pub(crate) fn parse_ignore_file(text: &str) -> impl Iterator<Item = String> + '_
         .map(|l| l.trim_start_matches("/dev/").to_owned())
 }
 
+/// Shell-style match: `*` is any run of characters, `?` exactly one.
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            // Let the last `*` swallow one more character and retry.
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 /// The ignore rules resolved for one pass.
 #[derive(Debug)]
 pub(crate) struct IgnoreSet<'a> {
-    pattern: &'a Regex,
+    filter: &'a DiskFilter,
     names: HashSet<String>,
 }
 
 impl IgnoreSet<'_> {
     /// Whether `device` is left out.
     pub(crate) fn ignored(&self, device: &str) -> bool {
-        self.names.contains(device) || self.pattern.is_match(device)
+        self.names.contains(device)
+            || self.filter.patterns.iter().any(|p| glob(p, device))
+            || self
+                .filter
+                .partitions
+                .as_ref()
+                .is_some_and(|dir| dir.join(device).join("partition").exists())
     }
 }
 
@@ -78,17 +108,28 @@ mod tests {
     }
 
     #[test]
-    fn default_pattern_skips_partitions_loops_and_ram() {
+    fn globs_match_like_the_shell() {
+        assert!(glob("loop*", "loop0"));
+        assert!(glob("*", ""));
+        assert!(glob("sd?", "sdb"));
+        assert!(!glob("sd?", "sdb1"));
+        assert!(glob("*p?", "nvme0n1p1"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxbyy"));
+        assert!(!glob("ram*", "xram0"));
+    }
+
+    #[test]
+    fn default_patterns_and_sysfs_partitions() {
         let f = DiskFilter::new(
-            &SysPaths::fixture("/nonexistent"),
+            &crate::collectors::test_support::fixture("ugly"),
             &DiskstatsConfig::default(),
-        )
-        .unwrap();
+        );
         let s = f.snapshot();
-        for d in ["loop0", "ram1", "sda1", "vda2", "nvme0n1p1", "sr0", "zram0"] {
+        for d in ["loop0", "ram1", "zram0", "sr0", "sda1", "sdb"] {
             assert!(s.ignored(d), "{d}");
         }
-        for d in ["sda", "vda", "nvme0n1", "dm-0", "md0", "xvdb"] {
+        for d in ["sda", "vda", "nvme0n1", "dm-0", "md0"] {
             assert!(!s.ignored(d), "{d}");
         }
     }

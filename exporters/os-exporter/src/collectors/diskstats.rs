@@ -109,11 +109,11 @@ mod tests {
             ignore_devices: vec!["sdc".into()],
             ..DiskstatsConfig::default()
         };
-        let set = DiskstatsCollector::new(paths.clone(), DiskFilter::new(&paths, &config).unwrap())
+        let set = DiskstatsCollector::new(paths.clone(), DiskFilter::new(&paths, &config))
             .collect(&ctx())
             .unwrap();
         // sda stays; sdb is in tests/fixtures/ugly/tmp/os_disk_io_ignore_devices; sdc in config;
-        // sda1 and loop0 by pattern.
+        // sda1 is a partition (sysfs), loop0 matches a pattern.
         assert_eq!(set.value("os_disk_devices", &[]), Some(1.0));
         assert_eq!(
             set.value("os_disk_read_bytes_total", &[("device", "sda")]),

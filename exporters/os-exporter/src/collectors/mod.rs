@@ -111,7 +111,7 @@ pub(crate) fn register(
     if on("diskstats") {
         set.add_async(Inline(diskstats::DiskstatsCollector::new(
             p(),
-            DiskFilter::new(paths, &config.diskstats)?,
+            DiskFilter::new(paths, &config.diskstats),
         )));
     }
     if on("filehandles") {

@@ -112,7 +112,7 @@ mod check_tests {
         let dir = std::env::temp_dir().join(format!("os-disks-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("proc")).unwrap();
         let paths = SysPaths::fixture(&dir);
-        let filter = DiskFilter::new(&paths, &DiskstatsConfig::default()).unwrap();
+        let filter = DiskFilter::new(&paths, &DiskstatsConfig::default());
         let cfg = AuditChecksConfig::default();
         let mut state = State::default();
         std::fs::write(

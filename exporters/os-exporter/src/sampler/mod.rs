@@ -64,7 +64,7 @@ impl Sampler {
         journal: Arc<AuditJournal>,
         status: Arc<SamplerStatus>,
     ) -> Result<Self, String> {
-        let filter = DiskFilter::new(&paths, &config.diskstats)?;
+        let filter = DiskFilter::new(&paths, &config.diskstats);
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         Ok(Self {
             paths,
