@@ -17,29 +17,45 @@ impl ProcessesCollector {
     }
 }
 
-/// Visits the stat of every process; processes that exit mid-walk are skipped. One reused
-/// buffer and a single read per process: procfs produces the whole line at the first read.
-pub(crate) fn for_each_process(
+/// Visits the raw `stat` line of every process; processes that exit mid-walk are skipped. One
+/// reused buffer and path, and a single read per process: procfs produces the whole line at the
+/// first read.
+pub(crate) fn for_each_stat(
     paths: &SysPaths,
-    mut f: impl FnMut(u32, pid_stat::PidStat),
+    mut f: impl FnMut(u32, &[u8]),
 ) -> Result<(), CollectError> {
     use std::io::Read as _;
     let dir = paths.proc("");
     let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))?;
     let mut buf = [0u8; 4096];
+    let mut path = dir.clone();
     for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(mut file) = std::fs::File::open(e.path().join("stat")) else {
-            continue;
-        };
-        let Ok(n) = file.read(&mut buf) else { continue };
-        if let Some(s) = pid_stat::parse(&buf[..n]) {
-            f(pid, s);
+        path.push(&name);
+        path.push("stat");
+        let read = std::fs::File::open(&path).and_then(|mut file| file.read(&mut buf));
+        path.pop();
+        path.pop();
+        if let Ok(n) = read {
+            f(pid, &buf[..n]);
         }
     }
     Ok(())
+}
+
+/// Visits the parsed stat of every process.
+pub(crate) fn for_each_process(
+    paths: &SysPaths,
+    mut f: impl FnMut(u32, pid_stat::PidStat),
+) -> Result<(), CollectError> {
+    for_each_stat(paths, |pid, bytes| {
+        if let Some(s) = pid_stat::parse(bytes) {
+            f(pid, s);
+        }
+    })
 }
 
 impl Collector for ProcessesCollector {
@@ -49,10 +65,12 @@ impl Collector for ProcessesCollector {
 
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let (mut total, mut blocked) = (0.0, 0.0);
-        for_each_process(&self.paths, |_, s| {
-            total += 1.0;
-            if s.state == 'D' {
-                blocked += 1.0;
+        for_each_stat(&self.paths, |_, bytes| {
+            if let Some(state) = pid_stat::state(bytes) {
+                total += 1.0;
+                if state == 'D' {
+                    blocked += 1.0;
+                }
             }
         })?;
         let mut set = MetricSet::new();

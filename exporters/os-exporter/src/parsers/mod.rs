@@ -65,6 +65,7 @@ mod robustness {
         let _ = super::net_dev::parse(b);
         let _ = super::netstat::parse(b, b);
         let _ = super::pid_stat::parse(b);
+        let _ = super::pid_stat::state(b);
         let _ = super::stat::parse(b);
         let _ = super::uptime::parse_uptime(b);
         let _ = super::uptime::parse_btime(b);

@@ -13,6 +13,15 @@ pub(crate) struct PidStat {
     pub(crate) rss_pages: u64,
 }
 
+/// Just the state letter, without allocating: what the per-scrape process count needs.
+pub(crate) fn state(bytes: &[u8]) -> Option<char> {
+    let close = bytes.iter().rposition(|b| *b == b')')?;
+    bytes[close + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .map(|b| char::from(*b))
+}
+
 /// Parses one stat line; the name is delimited by the first `(` and the last `)`.
 pub(crate) fn parse(bytes: &[u8]) -> Option<PidStat> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -42,5 +51,7 @@ mod tests {
         assert_eq!(s.cpu_ticks, 10);
         assert_eq!(s.rss_pages, 55);
         assert_eq!(parse(b"42 (x"), None);
+        assert_eq!(state(b"42 (a) b) D 1 2"), Some('D'));
+        assert_eq!(state(b"42 (x"), None);
     }
 }
