@@ -600,3 +600,105 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     assert_eq!(v("os_swap_used", &[]), Some(-1.0));
     assert_eq!(v("os_tcp_listen_overflows_total", &[]), Some(5.0));
 }
+
+/// A veth whose peer sits, down, in a network namespace made for the test: the host end is up
+/// without carrier, and packets sent to it are dropped. Both are deleted on drop.
+struct DeadVeth {
+    host: String,
+    netns: String,
+}
+
+impl DeadVeth {
+    fn new() -> DeadVeth {
+        let id = std::process::id() % 100_000;
+        let me = DeadVeth {
+            host: format!("osh{id}"),
+            netns: format!("os-e2e-{id}"),
+        };
+        run(&["ip", "netns", "add", &me.netns]).unwrap();
+        run(&[
+            "ip",
+            "link",
+            "add",
+            &me.host,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &format!("osp{id}"),
+            "netns",
+            &me.netns,
+        ])
+        .unwrap();
+        run(&["ip", "link", "set", &me.host, "up"]).unwrap();
+        let net = format!("169.254.{}.1/30", id % 250);
+        run(&["ip", "addr", "add", &net, "dev", &me.host]).unwrap();
+        me
+    }
+
+    /// Pings the (down) peer's address: every packet is dropped on the host end.
+    fn send(&self) {
+        let id = std::process::id() % 100_000;
+        let peer = format!("169.254.{}.2", id % 250);
+        let _ = Command::new("ping")
+            .args(["-c", "3", "-i", "0.2", "-W", "1", "-I", &self.host, &peer])
+            .output();
+    }
+}
+
+impl Drop for DeadVeth {
+    fn drop(&mut self) {
+        let _ = run(&["ip", "link", "del", &self.host]);
+        let _ = run(&["ip", "netns", "del", &self.netns]);
+    }
+}
+
+#[test]
+fn interface_without_carrier_is_abnormal_and_its_drops_are_audited() {
+    let veth = DeadVeth::new();
+    let dir = TempDir::new("os-nic");
+    let exp = start(&dir, "");
+    let s = wait_value(
+        &exp,
+        "os_network_interface_down",
+        &[("device", &veth.host)],
+        |v| v == 1.0,
+    );
+    assert!(
+        sample_value(&s, "os_network_interface_abnormal", &[]).unwrap() >= 1.0,
+        "{s}"
+    );
+    // The sampler's first pass is the baseline; drops after it are news.
+    wait_value(&exp, "os_audit_last_run_timestamp_seconds", &[], |v| {
+        v > 0.0
+    });
+    veth.send();
+    let s = wait_value(
+        &exp,
+        "os_network_transmit_drop_total",
+        &[("device", &veth.host)],
+        |v| v >= 1.0,
+    );
+    assert_eq!(
+        sample_value(
+            &s,
+            "os_network_interface_carrier",
+            &[("device", &veth.host)]
+        ),
+        Some(0.0)
+    );
+    let rec = wait_audit(&dir, "network_errors", &veth.host);
+    let ifs = rec["evidence"]["interfaces"].as_array().unwrap();
+    let mine = ifs
+        .iter()
+        .find(|i| i["device"] == veth.host.as_str())
+        .unwrap();
+    assert!(mine["tx_dropped_delta"].as_u64().unwrap() >= 1, "{rec}");
+    assert!(
+        mine["proc_net_dev"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}:", veth.host)),
+        "{rec}"
+    );
+}
