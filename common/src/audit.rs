@@ -260,6 +260,16 @@ impl AuditJournal {
         Ok(())
     }
 
+    /// Declares the checks this exporter can write, so their counters start at 0 (and exist
+    /// before the first record, as Prometheus counters should).
+    pub fn declare_checks(&self, checks: &[&str]) {
+        if let Ok(mut st) = self.state.lock() {
+            for c in checks {
+                st.written.entry((*c).to_owned()).or_insert(0);
+            }
+        }
+    }
+
     /// Records written so far, by check.
     pub fn records_written(&self) -> BTreeMap<String, u64> {
         self.state
@@ -411,6 +421,24 @@ mod tests {
         let mut set = MetricSet::new();
         j.collect("os", &mut set);
         assert_eq!(set.value("os_audit_write_errors_total", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn declared_checks_start_at_zero() {
+        let j = AuditJournal::new(
+            AuditConfig {
+                enabled: false,
+                ..AuditConfig::default()
+            },
+            Path::new("/proc/no/such"),
+        );
+        j.declare_checks(&["disk_usage", "tcp_queue_blocked"]);
+        let mut set = MetricSet::new();
+        j.collect("os", &mut set);
+        assert_eq!(
+            set.value("os_audit_records_total", &[("check", "tcp_queue_blocked")]),
+            Some(0.0)
+        );
     }
 
     #[test]

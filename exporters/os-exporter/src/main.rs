@@ -26,6 +26,7 @@ fn setup(ctx: Context<config::Config>) -> Result<Built, String> {
         ctx.config.audit.clone(),
         Path::new(DEFAULT_AUDIT_PATH),
     ));
+    journal.declare_checks(sampler::CHECKS);
     let shared = collectors::Shared {
         journal,
         status: Arc::default(),

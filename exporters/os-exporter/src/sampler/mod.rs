@@ -20,6 +20,17 @@ use crate::config::Config;
 use crate::disk_filter::DiskFilter;
 use crate::partitions::Partitions;
 
+/// Every `check` the sampler writes.
+pub(crate) const CHECKS: &[&str] = &[
+    "cpu_top_processes",
+    "disk_await",
+    "disk_inode_usage",
+    "disk_usage",
+    "filesystem_readonly",
+    "network_errors",
+    "tcp_queue_blocked",
+];
+
 /// When the sampler last finished, shared with the `audit` collector.
 #[derive(Debug, Default)]
 pub(crate) struct SamplerStatus {
