@@ -121,6 +121,9 @@ impl Drop for RunGuard {
     }
 }
 
+/// A running collector that reports its own result and how long it took.
+type Timed = tokio::task::JoinHandle<(Result<MetricSet, CollectError>, Duration)>;
+
 enum Kind {
     Blocking(Arc<dyn Collector>),
     Async(Arc<dyn AsyncCollector>),
@@ -209,46 +212,55 @@ impl CollectorSet {
         let mut handles = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
             let start = Instant::now();
-            let handle: Option<tokio::task::JoinHandle<Result<MetricSet, CollectError>>> =
-                match &entry.kind {
-                    Kind::Blocking(c) => {
-                        let start_run = entry.runs.lock().is_ok_and(|mut r| {
-                            if r.stuck {
-                                return false;
-                            }
-                            r.in_flight += 1;
-                            true
-                        });
-                        if start_run {
-                            let c = Arc::clone(c);
-                            let guard = RunGuard(Arc::clone(&entry.runs));
-                            Some(tokio::task::spawn_blocking(move || {
-                                let _guard = guard;
-                                c.collect(&ctx)
-                            }))
-                        } else {
-                            None
+            // Each task times itself: outcomes are awaited in order, so timing at the await
+            // would charge a fast collector with the wait for a slow one before it.
+            let handle: Option<Timed> = match &entry.kind {
+                Kind::Blocking(c) => {
+                    let start_run = entry.runs.lock().is_ok_and(|mut r| {
+                        if r.stuck {
+                            return false;
                         }
-                    }
-                    Kind::Async(c) => {
+                        r.in_flight += 1;
+                        true
+                    });
+                    if start_run {
                         let c = Arc::clone(c);
-                        Some(tokio::spawn(async move { c.collect(&ctx).await }))
+                        let guard = RunGuard(Arc::clone(&entry.runs));
+                        Some(tokio::task::spawn_blocking(move || {
+                            let _guard = guard;
+                            let result = c.collect(&ctx);
+                            (result, start.elapsed())
+                        }))
+                    } else {
+                        None
                     }
-                };
+                }
+                Kind::Async(c) => {
+                    let c = Arc::clone(c);
+                    Some(tokio::spawn(async move {
+                        let result = c.collect(&ctx).await;
+                        (result, start.elapsed())
+                    }))
+                }
+            };
             handles.push((entry, start, handle));
         }
 
         let mut outcomes = Vec::with_capacity(handles.len());
         for (entry, start, handle) in handles {
-            let result = match handle {
-                None => Err("previous run is still in progress (stuck source)".to_owned()),
+            let (result, duration) = match handle {
+                None => (
+                    Err("previous run is still in progress (stuck source)".to_owned()),
+                    Duration::ZERO,
+                ),
                 Some(mut h) => match tokio::time::timeout_at(deadline, &mut h).await {
-                    Ok(Ok(Ok(set))) => Ok(set),
-                    Ok(Ok(Err(e))) => Err(e.to_string()),
-                    Ok(Err(join)) if join.is_panic() => {
-                        Err(format!("panicked: {}", panic_message(join)))
-                    }
-                    Ok(Err(join)) => Err(format!("task failed: {join}")),
+                    Ok(Ok((Ok(set), took))) => (Ok(set), took),
+                    Ok(Ok((Err(e), took))) => (Err(e.to_string()), took),
+                    Ok(Err(join)) if join.is_panic() => (
+                        Err(format!("panicked: {}", panic_message(join))),
+                        start.elapsed(),
+                    ),
+                    Ok(Err(join)) => (Err(format!("task failed: {join}")), start.elapsed()),
                     Err(_) => {
                         // Async work is cancelled; a blocking thread cannot be, so mark it stuck.
                         h.abort();
@@ -258,7 +270,8 @@ impl CollectorSet {
                         {
                             r.stuck = true;
                         }
-                        Err(format!("deadline exceeded after {:?}", start.elapsed()))
+                        let took = start.elapsed();
+                        (Err(format!("deadline exceeded after {took:?}")), took)
                     }
                 },
             };
@@ -266,7 +279,7 @@ impl CollectorSet {
             outcomes.push(Outcome {
                 name: entry.name,
                 result,
-                duration: start.elapsed(),
+                duration,
             });
         }
         outcomes
@@ -394,6 +407,41 @@ mod tests {
                 crate::metrics::Value::Number(v) => Some(v),
                 _ => None,
             })
+    }
+
+    struct Quick;
+    impl Collector for Quick {
+        fn name(&self) -> &'static str {
+            "quick"
+        }
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            Ok(MetricSet::new())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fast_collector_is_not_charged_with_a_slow_ones_time() {
+        let mut set = CollectorSet::new("t");
+        set.add(Sleeps(Duration::from_millis(400))).add(Quick);
+        let outcomes = set
+            .run(ScrapeContext::with_timeout(Duration::from_secs(2)))
+            .await;
+        let quick = outcomes
+            .iter()
+            .find(|o| o.name == "quick")
+            .map(|o| o.duration);
+        let slow = outcomes
+            .iter()
+            .find(|o| o.name == "sleeps")
+            .map(|o| o.duration);
+        assert!(
+            quick.is_some_and(|d| d < Duration::from_millis(200)),
+            "{quick:?}"
+        );
+        assert!(
+            slow.is_some_and(|d| d >= Duration::from_millis(400)),
+            "{slow:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

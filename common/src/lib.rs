@@ -19,6 +19,8 @@ pub mod statfs;
 pub mod web_config;
 
 pub use cli::{Built, Context, Spec};
-pub use collector::{AsyncCollector, CollectError, CollectFuture, Collector, CollectorSet, ScrapeContext};
+pub use collector::{
+    AsyncCollector, CollectError, CollectFuture, Collector, CollectorSet, ScrapeContext,
+};
 pub use metrics::{MetricFamily, MetricSet, MetricType};
 pub use paths::SysPaths;

@@ -356,12 +356,25 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `addr` (e.g. `127.0.0.1:9910` or `:9910`).
     pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
-        let addr = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_owned() };
+        let addr = if addr.starts_with(':') {
+            format!("0.0.0.0{addr}")
+        } else {
+            addr.to_owned()
+        };
         let resolved = tokio::net::lookup_host(&addr)
             .await?
             .next()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{addr}: no address")))?;
-        let socket = if resolved.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{addr}: no address"),
+                )
+            })?;
+        let socket = if resolved.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
         socket.set_reuseaddr(true)?;
         socket.bind(resolved)?;
         // tokio's default backlog (1024) overflows when 1,000 probes arrive at once; the kernel

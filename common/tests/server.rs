@@ -1,6 +1,9 @@
 //! The server against real sockets: stuck and panicking collectors, the scrape limit,
 //! content negotiation, TLS and basic auth.
 
+// Test code: a failed setup step should abort the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ffi::CString;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -100,7 +100,8 @@ fn the_lint_reports_each_kind_of_mistake() {
         alertname: "os_cpu_high".into(),
         exp_labels: vec![[("instance".to_owned(), "a".to_owned())].into()],
     };
-    let problems = rules::lint(&root, std::slice::from_ref(&bad), &[firing_without_device]).join("\n");
+    let problems =
+        rules::lint(&root, std::slice::from_ref(&bad), &[firing_without_device]).join("\n");
     for expected in [
         "not CamelCase",
         "severity must be",
