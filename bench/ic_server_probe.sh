@@ -11,27 +11,17 @@
 #
 # Usage: bench/ic_server_probe.sh [dir with release binaries, default target/release]
 # Needs: prometheus-blackbox-exporter, python3 (load generator and target server). Loopback only.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.bash"
 BIN_DIR=${1:-target/release}
 PROBE_BIN="$BIN_DIR/ic-server-probe"
 BLACKBOX=${BLACKBOX:-prometheus-blackbox-exporter}
 N=${N:-2000}
 TARGETS=${TARGETS:-1000}
 [ -x "$PROBE_BIN" ] || { echo "missing $PROBE_BIN: run 'make release' first" >&2; exit 1; }
-command -v "$BLACKBOX" >/dev/null || { echo "missing $BLACKBOX (apt-get install prometheus-blackbox-exporter)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
+need "$BLACKBOX" "apt-get install prometheus-blackbox-exporter"
+need python3 "apt-get install python3"
 
-WORK=$(mktemp -d /tmp/ic-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_init ic-bench
 
 # 1,000 loopback addresses 127.77.<x>.<y> (plus 127.0.0.1) share the target port.
 TARGET_PORT=$(free_port)

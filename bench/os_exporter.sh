@@ -10,8 +10,7 @@
 # Usage: bench/os_exporter.sh [dir with release binaries, default target/release]
 # Env: N (sequential scrapes, default 300), C (concurrent clients, default 8), SOCKETS (100000).
 # Needs: prometheus-node-exporter, python3. Loopback only; everything started is stopped on exit.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.bash"
 BIN_DIR=${1:-target/release}
 OS_BIN="$BIN_DIR/os-exporter"
 NODE=${NODE_EXPORTER:-prometheus-node-exporter}
@@ -19,19 +18,10 @@ N=${N:-300}
 C=${C:-8}
 SOCKETS=${SOCKETS:-100000}
 [ -x "$OS_BIN" ] || { echo "missing $OS_BIN: run 'make release' first" >&2; exit 1; }
-command -v "$NODE" >/dev/null || { echo "missing $NODE (apt-get install prometheus-node-exporter)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
+need "$NODE" "apt-get install prometheus-node-exporter"
+need python3 "apt-get install python3"
 
-WORK=$(mktemp -d /tmp/os-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_init os-bench
 
 OS_PORT=$(free_port)
 NODE_PORT=$(free_port)
