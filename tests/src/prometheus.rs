@@ -55,6 +55,8 @@ pub struct Setup {
     pub rule_files: Vec<PathBuf>,
     /// Global evaluation interval (groups with their own `interval` keep it).
     pub evaluation_interval: String,
+    /// Alertmanagers (`host:port`) that firing alerts are sent to.
+    pub alertmanagers: Vec<String>,
 }
 
 impl Setup {
@@ -64,6 +66,7 @@ impl Setup {
             jobs,
             rule_files: crate::rules::rule_files(),
             evaluation_interval: "1s".to_owned(),
+            alertmanagers: Vec::new(),
         }
     }
 }
@@ -124,11 +127,15 @@ impl Prometheus {
                 })
             })
             .collect();
-        let config = json!({
+        let mut config = json!({
             "global": {"scrape_interval": "1s", "evaluation_interval": setup.evaluation_interval},
             "rule_files": setup.rule_files,
             "scrape_configs": scrape_configs,
         });
+        if !setup.alertmanagers.is_empty() {
+            config["alerting"] =
+                json!({"alertmanagers": [{"static_configs": [{"targets": setup.alertmanagers}]}]});
+        }
         // JSON is YAML, so the config needs no YAML writer.
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config.to_string())
