@@ -71,6 +71,23 @@ impl Exporter {
         r.body
     }
 
+    /// The value of `name{labels}` in a fresh scrape.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        sample_value(&self.scrape(), name, labels)
+    }
+
+    /// Scrapes until `name{labels}` satisfies `pred` (see [`wait_sample`]).
+    pub fn wait_sample(
+        &self,
+        what: &str,
+        timeout: Duration,
+        name: &str,
+        labels: &[(&str, &str)],
+        pred: impl Fn(f64) -> bool,
+    ) -> String {
+        wait_sample(what, timeout, || self.scrape(), name, labels, pred)
+    }
+
     /// A GET with headers.
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> http::Response {
         http::get(self.addr, path, headers)
@@ -96,6 +113,24 @@ impl Drop for Exporter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Calls `scrape` every 100 ms until `name{labels}` satisfies `pred`, at most `timeout` (then
+/// panics naming `what`); returns the scrape in which it did, for further assertions.
+pub fn wait_sample(
+    what: &str,
+    timeout: Duration,
+    mut scrape: impl FnMut() -> String,
+    name: &str,
+    labels: &[(&str, &str)],
+    pred: impl Fn(f64) -> bool,
+) -> String {
+    crate::wait_until(what, timeout, || {
+        let s = scrape();
+        sample_value(&s, name, labels)
+            .filter(|v| pred(*v))
+            .map(|_| s)
+    })
 }
 
 /// Names of the metric families in a classic-format scrape (from `# TYPE` lines).

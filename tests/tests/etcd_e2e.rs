@@ -48,24 +48,6 @@ fn probe_config(
     path
 }
 
-fn value(exporter: &Exporter, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    sample_value(&exporter.scrape(), name, labels)
-}
-
-/// Waits until the probe reports `name{labels}` satisfying `pred`.
-fn wait_value(
-    exporter: &Exporter,
-    what: &str,
-    timeout: Duration,
-    name: &str,
-    labels: &[(&str, &str)],
-    pred: impl Fn(f64) -> bool,
-) -> f64 {
-    wait_until(what, timeout, || {
-        value(exporter, name, labels).filter(|v| pred(*v))
-    })
-}
-
 /// Sum of a log-cause counter over the logs of the given members.
 fn cause_sum(exporter: &Exporter, logs: &[&str], detail: &str) -> f64 {
     let scrape = exporter.scrape();
@@ -216,8 +198,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     let refused_before = cause_sum(&exporter, &peers, "connection_refused");
     let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
     cluster.kill(2);
-    wait_value(
-        &exporter,
+    exporter.wait_sample(
         "m3 reported down",
         Duration::from_secs(10),
         "etcd_health",
@@ -258,8 +239,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     // 2b. SIGSTOP m3 longer than etcd's 5 s stream read timeout: "i/o timeout" (host or network).
     let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
     cluster.pause(2);
-    wait_value(
-        &exporter,
+    exporter.wait_sample(
         "paused m3 reported unhealthy",
         Duration::from_secs(10),
         "etcd_health",
@@ -296,12 +276,9 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         let leader = wait_until("a leader", Duration::from_secs(10), || cluster.leader());
         let leader_log = cluster.name(leader).to_owned();
         let hb_before = cause_sum(&exporter, &[&leader_log], "heartbeat_late");
-        let failures_before = value(
-            &exporter,
-            "etcd_server_heartbeat_send_failures_total",
-            &ep(leader),
-        )
-        .unwrap();
+        let failures_before = exporter
+            .value("etcd_server_heartbeat_send_failures_total", &ep(leader))
+            .unwrap();
         cluster.pause(leader);
         std::thread::sleep(Duration::from_millis(350));
         cluster.resume(leader);
@@ -320,8 +297,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     }
     let (leader, leader_log, failures_before) =
         seen.expect("a paused leader never logged a late heartbeat");
-    wait_value(
-        &exporter,
+    exporter.wait_sample(
         "heartbeat send failures counted by the paused leader",
         Duration::from_secs(10),
         "etcd_server_heartbeat_send_failures_total",
@@ -334,8 +310,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     // 2c. Two members down: no leader, quorum lost.
     cluster.kill(2);
     cluster.kill(1);
-    wait_value(
-        &exporter,
+    exporter.wait_sample(
         "no leader",
         Duration::from_secs(15),
         "etcd_cluster_has_leader",
@@ -377,8 +352,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     for i in 0..30 {
         cluster.etcdctl(0, &["put", &format!("/suite/new/{i}"), "y"]);
     }
-    wait_value(
-        &exporter,
+    exporter.wait_sample(
         "revision seen",
         Duration::from_secs(10),
         "etcd_cluster_keys",
@@ -386,8 +360,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         |v| v >= 51.0,
     );
     assert_eq!(
-        value(
-            &exporter,
+        exporter.value(
             "etcd_data_loss_events_total",
             &[("kind", "revision_backwards")]
         ),
@@ -456,8 +429,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     );
     // Counted once, not at every scrape.
     assert_eq!(
-        value(
-            &exporter,
+        exporter.value(
             "etcd_data_loss_events_total",
             &[("kind", "revision_backwards")]
         ),
@@ -476,8 +448,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     }
     assert!(filled, "the quota was never reached");
     for i in 0..3 {
-        wait_value(
-            &exporter,
+        exporter.wait_sample(
             "NOSPACE makes /health 0",
             Duration::from_secs(10),
             "etcd_health",

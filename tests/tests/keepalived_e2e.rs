@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use suite_tests::exporter::sample_value;
+use suite_tests::exporter::{sample_value, wait_sample};
 use suite_tests::netns::{Lan, unique_tag};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{
@@ -75,9 +75,8 @@ impl Node {
         labels: &[(&str, &str)],
         pred: impl Fn(f64) -> bool,
     ) -> f64 {
-        wait_until(what, timeout, || {
-            self.value(name, labels).filter(|v| pred(*v))
-        })
+        let scrape = wait_sample(what, timeout, || self.scrape(), name, labels, pred);
+        sample_value(&scrape, name, labels).unwrap_or(f64::NAN)
     }
 
     fn state(&self, state: &str) -> Option<f64> {

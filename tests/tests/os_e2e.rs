@@ -102,13 +102,12 @@ fn wait_value(
     labels: &[(&str, &str)],
     ok: impl Fn(f64) -> bool,
 ) -> String {
-    wait_until(
+    exp.wait_sample(
         &format!("{name}{labels:?} to satisfy the check"),
         Duration::from_secs(15),
-        || {
-            let s = exp.scrape();
-            sample_value(&s, name, labels).filter(|v| ok(*v)).map(|_| s)
-        },
+        name,
+        labels,
+        ok,
     )
 }
 
