@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod parse;
 pub mod paths;
+pub mod proc_table;
 pub mod self_metrics;
 pub mod server;
 pub mod statfs;

@@ -36,20 +36,14 @@ pub(crate) fn is_match(name: &str, comm: &str, cmdline: &[u8]) -> bool {
 
 /// Counts the processes of `name` under `paths`' procfs, skipping `own_pid`.
 pub(crate) fn count(paths: &SysPaths, name: &str, own_pid: u32) -> Result<u32, CollectError> {
-    let dir = paths.proc("");
-    let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))?;
     let mut n = 0;
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
+    for pid in common::proc_table::pids(paths)? {
         if pid == own_pid {
             continue;
         }
         // A process that exits between readdir and read simply is not counted.
-        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let comm = std::fs::read_to_string(paths.proc(&format!("{pid}/comm"))).unwrap_or_default();
+        let cmdline = std::fs::read(paths.proc(&format!("{pid}/cmdline"))).unwrap_or_default();
         if is_match(name, &comm, &cmdline) {
             n += 1;
         }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use common::SysPaths;
+use common::proc_table::{PidStat, parse_pid_stat, pids};
 
 /// The keepalived process tree as seen in `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,23 +17,12 @@ pub struct Keepalived {
     pub children: u32,
 }
 
-/// `(comm, state, ppid)` from `/proc/<pid>/stat`; `comm` may contain spaces and parentheses.
-pub fn parse_stat(stat: &str) -> Option<(&str, char, u32)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat.get(open + 1..close)?;
-    let mut rest = stat.get(close + 1..)?.split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((comm, state, ppid))
-}
-
 /// `(comm, ppid)` of a live process: a zombie (exited, not yet reaped) is not running.
 fn stat_of(paths: &SysPaths, pid: u32) -> Option<(String, u32)> {
     let text = std::fs::read_to_string(paths.proc(&format!("{pid}/stat"))).ok()?;
-    parse_stat(&text)
-        .filter(|(_, s, _)| !matches!(s, 'Z' | 'X' | 'x'))
-        .map(|(c, _, p)| (c.to_owned(), p))
+    parse_pid_stat(&text)
+        .filter(PidStat::is_alive)
+        .map(|s| (s.comm.to_owned(), s.ppid))
 }
 
 fn same_netns(paths: &SysPaths, pid: u32) -> bool {
@@ -45,18 +35,9 @@ fn same_netns(paths: &SysPaths, pid: u32) -> bool {
     }
 }
 
-fn pids(paths: &SysPaths) -> Vec<u32> {
-    std::fs::read_dir(paths.proc(""))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Finds the running keepalived parent; `None` when keepalived is not running.
 pub fn find(paths: &SysPaths, pid_file: &str) -> Option<Keepalived> {
-    let all = pids(paths);
+    let all = pids(paths).unwrap_or_default();
     let stats: Vec<(u32, String, u32)> = all
         .iter()
         .filter_map(|&p| stat_of(paths, p).map(|(c, pp)| (p, c, pp)))
@@ -97,16 +78,6 @@ mod tests {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
-    }
-
-    #[test]
-    fn stat_with_odd_comm() {
-        assert_eq!(
-            parse_stat("42 (keep alived) S 1 42 42 0"),
-            Some(("keep alived", 'S', 1))
-        );
-        assert_eq!(parse_stat("42 (a) b) Z 7 1"), Some(("a) b", 'Z', 7)));
-        assert_eq!(parse_stat("garbage"), None);
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Collector for UptimeCollector {
             .read_proc("stat")
             .ok()
             .as_deref()
-            .and_then(uptime::parse_btime)
+            .and_then(common::proc_table::boot_time)
         {
             set.gauge(
                 "os_boot_time_seconds",

@@ -68,7 +68,7 @@ mod robustness {
         let _ = super::pid_stat::state(b);
         let _ = super::stat::parse(b);
         let _ = super::uptime::parse_uptime(b);
-        let _ = super::uptime::parse_btime(b);
+        let _ = common::proc_table::boot_time(b);
         let _ = super::vmstat::parse(b);
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));
         let mut c = super::net_tcp::QueueCounts::default();
