@@ -1,8 +1,14 @@
 //! `--web.config.file`: the Prometheus exporter-toolkit web configuration (TLS, mTLS, basic auth).
+//!
+//! Like exporter-toolkit, which re-reads the file on every connection, a changed file (or a
+//! rotated certificate, key or CA it names) takes effect without a restart: [`Reloader`] notices
+//! the change by `stat` alone and re-reads only then; a broken new config is logged and ignored.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
@@ -113,6 +119,9 @@ pub struct WebSettings {
     pub users: BTreeMap<String, String>,
     /// Headers added to every response.
     pub headers: Vec<(String, String)>,
+    /// The file these settings came from, and the state of every file read; `None` when they
+    /// were not loaded from a file (then nothing is re-read).
+    pub source: Option<Source>,
 }
 
 impl std::fmt::Debug for WebSettings {
@@ -120,7 +129,94 @@ impl std::fmt::Debug for WebSettings {
         f.debug_struct("WebSettings")
             .field("tls", &self.tls.is_some())
             .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("source", &self.source.as_ref().map(|s| &s.path))
             .finish()
+    }
+}
+
+/// Where loaded settings came from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The web config file.
+    pub path: PathBuf,
+    /// The config file and the certificate, key and CA files it names, as they were when read.
+    pub fingerprint: Fingerprint,
+}
+
+/// What `stat` says about one file: enough to notice an in-place rewrite or a rename over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    mtime: Option<SystemTime>,
+    len: u64,
+    dev: u64,
+    ino: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    // Metadata of the file a symlink points to, so a Kubernetes-style `..data` swap counts.
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        mtime: m.modified().ok(),
+        len: m.len(),
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// The state of a set of files (a missing file is a state too), taken before they were read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint(Vec<(PathBuf, Option<Stamp>)>);
+
+impl Fingerprint {
+    fn add(&mut self, path: PathBuf) {
+        if !self.0.iter().any(|(p, _)| *p == path) {
+            let s = stamp(&path);
+            self.0.push((path, s));
+        }
+    }
+
+    /// Whether any of the files differs now (a `stat` of each, nothing read).
+    pub fn changed(&self) -> bool {
+        self.0.iter().any(|(p, s)| stamp(p) != *s)
+    }
+}
+
+/// Re-reads a web config when it or a file it names changed, keeping the last good settings.
+#[derive(Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    /// The files as of the last attempt, good or bad, so a broken config is reported once.
+    seen: Fingerprint,
+}
+
+impl Reloader {
+    /// Watches the file `settings` came from; `None` when they came from no file.
+    pub fn new(settings: &WebSettings) -> Option<Reloader> {
+        settings.source.as_ref().map(|s| Reloader {
+            path: s.path.clone(),
+            seen: s.fingerprint.clone(),
+        })
+    }
+
+    /// Blocking (stats, and on a change reads, files): new settings when something changed and
+    /// the new config is valid. An invalid one is logged once per change and `None` returned,
+    /// so the caller keeps serving with what it has.
+    pub fn poll(&mut self) -> Option<WebSettings> {
+        if !self.seen.changed() {
+            return None;
+        }
+        let (fingerprint, result) = load_fingerprinted(&self.path, Reload::Running);
+        self.seen = fingerprint;
+        match result {
+            Ok(s) => {
+                log::info!("web config {} re-read", self.path.display());
+                Some(s)
+            }
+            Err(e) => {
+                log::error!("{e}; keeping the previous web config");
+                None
+            }
+        }
     }
 }
 
@@ -156,12 +252,62 @@ fn tls_version(
 
 /// Loads and validates a web config file; relative paths are relative to its directory.
 pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
+    load_fingerprinted(path, Reload::Start).1
+}
+
+/// Whether a load is the first one or a re-read while serving.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    Start,
+    Running,
+}
+
+/// Loads like [`load`], also returning the state of every file it read (or tried to), each
+/// taken before the read so a change during the read is seen by the next check.
+fn load_fingerprinted(
+    path: &Path,
+    when: Reload,
+) -> (Fingerprint, Result<WebSettings, WebConfigError>) {
+    let mut fingerprint = Fingerprint::default();
+    fingerprint.add(path.to_path_buf());
+    let file = match parse_file(path, when) {
+        Ok(f) => f,
+        Err(e) => return (fingerprint, Err(e)),
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    if let Some(t) = &file.tls_server_config {
+        for f in [&t.cert_file, &t.key_file, &t.client_ca_file]
+            .into_iter()
+            .flatten()
+        {
+            fingerprint.add(resolve(base, f));
+        }
+    }
+    let result = build(path, base, file).map(|mut s| {
+        s.source = Some(Source {
+            path: path.to_path_buf(),
+            fingerprint: fingerprint.clone(),
+        });
+        s
+    });
+    (fingerprint, result)
+}
+
+fn parse_file(path: &Path, when: Reload) -> Result<WebConfigFile, WebConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let file: WebConfigFile = if text.trim().is_empty() {
-        WebConfigFile::default()
+    if text.trim().is_empty() {
+        // While serving, an empty file is far more likely a rewrite caught between truncate and
+        // write than a wish to drop TLS and auth: taking it would open the server up.
+        if when == Reload::Running {
+            return Err(semantic(
+                path,
+                "the file is empty; restart the exporter to serve without TLS and basic auth",
+            ));
+        }
+        Ok(WebConfigFile::default())
     } else {
         serde_yaml_ng::from_str(&text).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
@@ -177,10 +323,8 @@ pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
                 column,
                 message,
             }
-        })?
-    };
-    let base = path.parent().unwrap_or(Path::new("."));
-    build(path, base, file)
+        })
+    }
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -212,6 +356,7 @@ fn build(path: &Path, base: &Path, file: WebConfigFile) -> Result<WebSettings, W
         tls,
         users: file.basic_auth_users,
         headers,
+        source: None,
     })
 }
 
@@ -418,5 +563,33 @@ mod tests {
         let p = write(&d, "web.yml", "");
         let s = load(&p).unwrap();
         assert!(s.tls.is_none() && s.users.is_empty());
+    }
+
+    fn poll_after_change(r: &mut Reloader, p: &Path, text: &str) -> Option<WebSettings> {
+        // A different length, so the change is seen even where mtimes are coarse.
+        std::fs::write(p, text).unwrap();
+        r.poll()
+    }
+
+    #[test]
+    fn the_reloader_rereads_only_changed_valid_files() {
+        let d = tmpdir("reload");
+        let hash = bcrypt::hash("x", 4).unwrap();
+        let p = write(&d, "web.yml", &format!("basic_auth_users:\n  a: {hash}\n"));
+        let s = load(&p).unwrap();
+        let mut r = Reloader::new(&s).unwrap();
+        assert!(r.poll().is_none(), "nothing changed");
+        let two = format!("basic_auth_users:\n  a: {hash}\n  bb: {hash}\n");
+        let s = poll_after_change(&mut r, &p, &two).unwrap();
+        assert_eq!(s.users.len(), 2);
+        assert!(r.poll().is_none(), "read once per change");
+        assert!(poll_after_change(&mut r, &p, "basic_auth_users: [").is_none());
+        assert!(
+            poll_after_change(&mut r, &p, "\n").is_none(),
+            "empty while running"
+        );
+        let s = poll_after_change(&mut r, &p, &format!("basic_auth_users:\n  ccc: {hash}\n"));
+        assert_eq!(s.unwrap().users.keys().collect::<Vec<_>>(), ["ccc"]);
+        assert!(Reloader::new(&WebSettings::default()).is_none());
     }
 }

@@ -1,5 +1,5 @@
 //! The server against real sockets: stuck and panicking collectors, the scrape limit,
-//! content negotiation, TLS and basic auth.
+//! content negotiation, gzip, dual-stack `:PORT`, TLS and basic auth, and web config re-reads.
 
 // Test code: a failed setup step should abort the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -100,7 +100,25 @@ async fn start(
     (addr, tx)
 }
 
+/// A server with the [`Healthy`] collector and the given web settings.
+async fn start_with_web(web: WebSettings) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let mut set = CollectorSet::new("t");
+    set.add(Healthy);
+    start(
+        set,
+        ServerOptions {
+            web,
+            ..ServerOptions::default()
+        },
+    )
+    .await
+}
+
 async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    split_response(&get_raw(addr, path, headers).await)
+}
+
+async fn get_raw(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let mut req = format!("GET {path} HTTP/1.0\r\n");
     for (k, v) in headers {
@@ -110,7 +128,33 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, St
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
-    split_response(&raw)
+    raw
+}
+
+/// Head (lower-cased) and the body bytes as sent, for bodies that are not text.
+fn split_raw(raw: &[u8]) -> (String, Vec<u8>) {
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    (
+        String::from_utf8_lossy(&raw[..at]).to_lowercase(),
+        raw[at + 4..].to_vec(),
+    )
+}
+
+fn gunzip(body: &[u8]) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body), &mut text).unwrap();
+    text
+}
+
+/// The samples of a scrape that do not change between two scrapes (no process_* or durations).
+fn stable_lines(body: &str) -> Vec<String> {
+    body.lines()
+        .filter(|l| !l.contains("process_") && !l.contains("_duration_seconds"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn split_response(raw: &[u8]) -> (u16, String, String) {
@@ -204,9 +248,7 @@ async fn a_stuck_or_panicking_collector_costs_only_its_own_series() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classic_format_by_default_and_openmetrics_when_asked() {
-    let mut set = CollectorSet::new("t");
-    set.add(Healthy);
-    let (addr, stop) = start(set, ServerOptions::default()).await;
+    let (addr, stop) = start_with_web(WebSettings::default()).await;
     let (status, head, body) = get(addr, "/metrics", &[]).await;
     assert_eq!(status, 200);
     assert!(
@@ -350,12 +392,12 @@ mod tls {
         }
     }
 
-    async fn tls_get(
+    /// A TLS connection to `localhost` at `addr`, trusting the test CA.
+    async fn tls_connect(
         addr: SocketAddr,
         pki: &Pki,
         client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
-        auth: Option<&str>,
-    ) -> std::io::Result<u16> {
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(pki.ca.der().clone()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -368,9 +410,18 @@ mod tls {
             None => builder.with_no_client_auth(),
         };
         let stream = TcpStream::connect(addr).await?;
-        let mut tls = TlsConnector::from(Arc::new(cfg))
+        TlsConnector::from(Arc::new(cfg))
             .connect(ServerName::try_from("localhost").unwrap(), stream)
-            .await?;
+            .await
+    }
+
+    async fn tls_get(
+        addr: SocketAddr,
+        pki: &Pki,
+        client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+        auth: Option<&str>,
+    ) -> std::io::Result<u16> {
+        let mut tls = tls_connect(addr, pki, client).await?;
         let mut req = "GET /metrics HTTP/1.0\r\n".to_owned();
         if let Some(a) = auth {
             req.push_str(&format!("Authorization: Basic {a}\r\n"));
@@ -380,6 +431,47 @@ mod tls {
         let mut raw = Vec::new();
         let _ = tls.read_to_end(&mut raw).await;
         Ok(split_response(&raw).0)
+    }
+
+    /// The certificate the server presents in a TLS handshake.
+    async fn presented_cert(addr: SocketAddr, pki: &Pki) -> std::io::Result<Vec<u8>> {
+        let tls = tls_connect(addr, pki, None).await?;
+        let certs = tls.get_ref().1.peer_certificates().unwrap_or_default();
+        Ok(certs.first().map(|c| c.to_vec()).unwrap_or_default())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replaced_certificate_is_presented_without_restart() {
+        let pki = Pki::new("rotate");
+        let (cert_a, _) = pki.issue("server", "localhost");
+        let web = web_config(&pki, "");
+        let (addr, stop) = start_with_web(web).await;
+        assert_eq!(presented_cert(addr, &pki).await.unwrap(), cert_a.to_vec());
+
+        // Rewritten in place, as cert-manager or certbot hooks do.
+        let (cert_b, _) = pki.issue("server", "localhost");
+        assert_ne!(cert_a, cert_b);
+        eventually("certificate B presented", || async {
+            presented_cert(addr, &pki)
+                .await
+                .is_ok_and(|c| c == cert_b.to_vec())
+        })
+        .await;
+        assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
+
+        // Garbage, or a config naming a missing key: still TLS with cert B and the same users.
+        let web_yml = pki.dir.join("web.yml");
+        for garbage in [
+            "tls_server_config: {cert_file: server.pem, key_file: nope.key}\n",
+            "\u{0}\u{1}not yaml: [",
+        ] {
+            std::fs::write(&web_yml, garbage).unwrap();
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            assert_eq!(presented_cert(addr, &pki).await.unwrap(), cert_b.to_vec());
+            assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
+            assert_eq!(tls_get(addr, &pki, None, None).await.unwrap(), 401);
+        }
+        let _ = stop.send(());
     }
 
     fn web_config(pki: &Pki, extra: &str) -> WebSettings {
@@ -401,16 +493,7 @@ mod tls {
         let pki = Pki::new("auth");
         pki.issue("server", "localhost");
         let web = web_config(&pki, "");
-        let mut set = CollectorSet::new("t");
-        set.add(Healthy);
-        let (addr, stop) = start(
-            set,
-            ServerOptions {
-                web,
-                ..ServerOptions::default()
-            },
-        )
-        .await;
+        let (addr, stop) = start_with_web(web).await;
 
         assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
         assert_eq!(tls_get(addr, &pki, None, Some(WRONG)).await.unwrap(), 401);
@@ -432,16 +515,7 @@ mod tls {
             &pki,
             "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  min_version: TLS13\n",
         );
-        let mut set = CollectorSet::new("t");
-        set.add(Healthy);
-        let (addr, stop) = start(
-            set,
-            ServerOptions {
-                web,
-                ..ServerOptions::default()
-            },
-        )
-        .await;
+        let (addr, stop) = start_with_web(web).await;
         assert_eq!(
             tls_get(addr, &pki, Some(client), Some(RIGHT))
                 .await
@@ -455,4 +529,203 @@ mod tls {
         );
         let _ = stop.send(());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_gzipped_only_when_the_scraper_accepts_gzip() {
+    let (addr, stop) = start_with_web(WebSettings::default()).await;
+
+    let (status, head, plain) = get(addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert!(head.contains("vary: accept-encoding"), "{head}");
+    assert!(plain.contains("t_answer{kind=\"fixed\"} 42"), "{plain}");
+
+    // What Prometheus sends, and spellings a proper parser must also take.
+    for accept in [
+        "gzip",
+        "GZip;q=0.5, identity",
+        "deflate, *",
+        "br;q=1.0, gzip;q=0.1",
+    ] {
+        let raw = get_raw(addr, "/metrics", &[("Accept-Encoding", accept)]).await;
+        let (head, body) = split_raw(&raw);
+        assert!(
+            head.starts_with("http/1.") && head.contains(" 200 "),
+            "{head}"
+        );
+        assert!(head.contains("content-encoding: gzip"), "{accept}: {head}");
+        assert!(head.contains("vary: accept-encoding"), "{head}");
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "{accept}: not a gzip stream");
+        let text = gunzip(&body);
+        assert_eq!(stable_lines(&text), stable_lines(&plain), "{accept}");
+        assert!(text.contains("process_resident_memory_bytes "), "{text}");
+    }
+
+    // Refused (q=0 for gzip, even if `*` is welcome) or unsupported codings only: plain.
+    for accept in [
+        "gzip;q=0",
+        "gzip;q=0, *",
+        "*;q=0",
+        "identity",
+        "br, deflate",
+        "gzip;q=x",
+    ] {
+        let (status, head, body) = get(addr, "/metrics", &[("Accept-Encoding", accept)]).await;
+        assert_eq!(status, 200);
+        assert!(!head.contains("content-encoding"), "{accept}: {head}");
+        assert_eq!(stable_lines(&body), stable_lines(&plain), "{accept}");
+    }
+    let _ = stop.send(());
+}
+
+/// Answers every probe with the target it was given.
+struct EchoProbe;
+impl common::server::ProbeHandler for EchoProbe {
+    fn probe<'a>(
+        &'a self,
+        params: &'a [(String, String)],
+        _: ScrapeContext,
+    ) -> common::server::ProbeFuture<'a> {
+        Box::pin(async move {
+            let target = params
+                .iter()
+                .find(|(k, _)| k == "target")
+                .map_or("", |(_, v)| v.as_str());
+            let mut s = MetricSet::new();
+            s.gauge_with(
+                "probe_success",
+                "Whether the probe worked, 1 or 0.",
+                &[("target", target)],
+                1.0,
+            );
+            Ok(s)
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_answers_are_gzipped_when_accepted() {
+    let app = Arc::new(App {
+        collectors: CollectorSet::new("t"),
+        probe: Some(Arc::new(EchoProbe)),
+        build: BUILD,
+    });
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default(), app)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    let path = "/probe?target=db1";
+    let (status, head, plain) = get(addr, path, &[("Accept-Encoding", "gzip;q=0")]).await;
+    assert_eq!(status, 200);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert!(plain.contains("probe_success{target=\"db1\"} 1"), "{plain}");
+    let (head, body) = split_raw(&get_raw(addr, path, &[("Accept-Encoding", "gzip")]).await);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let text = gunzip(&body);
+    assert_eq!(text, plain);
+    let _ = tx.send(());
+}
+
+/// Whether this host has an IPv6 loopback address to connect to.
+fn has_ipv6_loopback() -> bool {
+    std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.starts_with("00000000000000000000000000000001"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_without_host_is_served_on_ipv4_and_ipv6() {
+    let mut set = CollectorSet::new("t");
+    set.add(Healthy);
+    let app = Arc::new(App {
+        collectors: set,
+        probe: None,
+        build: BUILD,
+    });
+    let server = Server::bind(":0", ServerOptions::default(), app)
+        .await
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    let v4 = SocketAddr::from(([127, 0, 0, 1], port));
+    let (status, _, body) = get(v4, "/-/healthy", &[]).await;
+    assert_eq!((status, body.as_str()), (200, "OK\n"));
+    if has_ipv6_loopback() {
+        let v6: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+        let (status, _, body) = get(v6, "/-/healthy", &[]).await;
+        assert_eq!((status, body.as_str()), (200, "OK\n"));
+    } else {
+        println!("note: no IPv6 loopback on this host (/proc/net/if_inet6); ::1 half skipped");
+    }
+    let _ = tx.send(());
+}
+
+/// Retries `check` for up to 5 s: a changed web config is noticed within a second.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: not within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_basic_auth_users_apply_without_restart_and_garbage_is_ignored() {
+    let dir = std::env::temp_dir().join(format!("webreload-auth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("web.yml");
+    let users = |pass: &str| {
+        format!(
+            "basic_auth_users:\n  alice: {}\n",
+            bcrypt::hash(pass, 4).unwrap()
+        )
+    };
+    std::fs::write(&path, users("s3cret")).unwrap();
+    let web = common::web_config::load(&path).unwrap();
+    let (addr, stop) = start_with_web(web).await;
+    // base64("alice:s3cret"), base64("alice:n3w")
+    let old = [("Authorization", "Basic YWxpY2U6czNjcmV0")];
+    let new = [("Authorization", "Basic YWxpY2U6bjN3")];
+    assert_eq!(get(addr, "/metrics", &old).await.0, 200);
+    assert_eq!(get(addr, "/metrics", &new).await.0, 401);
+
+    std::fs::write(&path, users("n3w")).unwrap();
+    // The old password was verified and cached: the cache must not outlive the config.
+    eventually("old password refused", || async {
+        get(addr, "/metrics", &old).await.0 == 401
+    })
+    .await;
+    assert_eq!(get(addr, "/metrics", &new).await.0, 200);
+
+    // A broken file neither stops the server nor opens it up: the last good users stay.
+    for garbage in [
+        "basic_auth_users: [\n",
+        "basic_auth_users:\n  alice: plaintext\n",
+        "",
+    ] {
+        std::fs::write(&path, garbage).unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(get(addr, "/metrics", &[]).await.0, 401, "{garbage:?}");
+        assert_eq!(get(addr, "/metrics", &old).await.0, 401, "{garbage:?}");
+        assert_eq!(get(addr, "/metrics", &new).await.0, 200, "{garbage:?}");
+    }
+    let _ = stop.send(());
+    let _ = std::fs::remove_dir_all(&dir);
 }
