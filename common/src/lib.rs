@@ -7,6 +7,7 @@ pub mod collector;
 pub mod command;
 pub mod config;
 pub mod encode;
+pub mod glob;
 pub mod http_probe;
 pub mod log_tail;
 pub mod logging;

@@ -108,14 +108,23 @@ impl Node {
     }
 }
 
-fn keepalived_conf(dir: &Path, me: &str, peer: &str, priority: u32) -> String {
+/// The main file; the instance lives in `conf.d/vi_1.conf` (see [`instance_conf`]), included by a
+/// relative glob as packaged deployments do, so both keepalived and the exporter must follow it.
+fn keepalived_conf(dir: &Path) -> String {
     format!(
-        "global_defs {{\n  router_id {me}\n  script_user root\n  enable_script_security\n  vrrp_garp_master_refresh 60\n}}\n\
+        "global_defs {{\n  router_id {name}\n  script_user root\n  enable_script_security\n  vrrp_garp_master_refresh 60\n}}\n\
          vrrp_script chk {{\n  script \"/usr/bin/test ! -e {fail}\"\n  interval 1\n  fall 1\n  rise 1\n}}\n\
-         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n\
-           unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n\
-           track_script {{\n    chk\n  }}\n}}\n",
+         include conf.d/*.conf\n",
+        name = dir.file_name().unwrap().to_string_lossy(),
         fail = dir.join("fail").display()
+    )
+}
+
+fn instance_conf(me: &str, peer: &str, priority: u32) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n\
+           unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n\
+           track_script {{\n    chk\n  }}\n}}\n"
     )
 }
 
@@ -155,9 +164,11 @@ fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let me = lan.addr(i);
     let peer = lan.addr(1 - i);
+    std::fs::write(dir.join("keepalived.conf"), keepalived_conf(&dir)).unwrap();
+    std::fs::create_dir_all(dir.join("conf.d")).unwrap();
     std::fs::write(
-        dir.join("keepalived.conf"),
-        keepalived_conf(&dir, &me, &peer, priority),
+        dir.join("conf.d/vi_1.conf"),
+        instance_conf(&me, &peer, priority),
     )
     .unwrap();
     let cfg = format!(
@@ -256,6 +267,15 @@ fn keepalived_pair_in_network_namespaces() {
         sample_value(&sa, "keepalived_config_garp_master_refresh_seconds", &[]),
         Some(60.0)
     );
+    // The instance came from the included file, read by keepalived and the exporter alike.
+    for (name, want) in [
+        ("keepalived_config_includes", 1.0),
+        ("keepalived_config_include_files", 1.0),
+        ("keepalived_config_include_errors", 0.0),
+        ("keepalived_config_instances", 1.0),
+    ] {
+        assert_eq!(sample_value(&sa, name, &[]), Some(want), "{name}");
+    }
     a.wait(
         "a to reach b",
         long,

@@ -36,10 +36,8 @@ pub struct ConfInstance {
 /// What the file says.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KeepalivedConf {
-    /// The VRRP instances, in file order.
+    /// The VRRP instances, in file order (includes are spliced in by `conf_include` first).
     pub instances: Vec<ConfInstance>,
-    /// `include` directives seen (not followed: their instances are not linted).
-    pub includes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -147,15 +145,12 @@ pub fn parse(text: &str) -> KeepalivedConf {
     let mut global = DEFAULT_GARP;
     let mut global_refresh_set = false;
     let mut conf = KeepalivedConf::default();
-    for b in &top {
-        match b.words.first().map(String::as_str) {
-            Some("global_defs") => {
-                for c in &b.children {
-                    apply_garp(&mut global, &mut global_refresh_set, c, "vrrp_");
-                }
-            }
-            Some("include") => conf.includes += 1,
-            _ => {}
+    for b in top
+        .iter()
+        .filter(|b| b.words.first().is_some_and(|w| w == "global_defs"))
+    {
+        for c in &b.children {
+            apply_garp(&mut global, &mut global_refresh_set, c, "vrrp_");
         }
     }
     for b in top
@@ -262,7 +257,6 @@ vrrp_instance {
 }
 "#;
         let c = parse(text);
-        assert_eq!(c.includes, 1);
         assert_eq!(c.instances.len(), 2);
         let redis = &c.instances[0];
         assert!(redis.refresh_configured);

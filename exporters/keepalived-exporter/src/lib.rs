@@ -4,6 +4,7 @@
 pub mod arp;
 pub mod collectors;
 pub mod conf_file;
+pub mod conf_include;
 pub mod config;
 pub mod dump;
 pub mod icmp;

@@ -52,30 +52,6 @@ pub(crate) fn parse_ignore_file(text: &str) -> impl Iterator<Item = String> + '_
         .map(|l| l.trim_start_matches("/dev/").to_owned())
 }
 
-/// Shell-style match: `*` is any run of characters, `?` exactly one.
-pub(crate) fn glob(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            // Let the last `*` swallow one more character and retry.
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// The ignore rules resolved for one pass.
 #[derive(Debug)]
 pub(crate) struct IgnoreSet<'a> {
@@ -87,7 +63,11 @@ impl IgnoreSet<'_> {
     /// Whether `device` is left out.
     pub(crate) fn ignored(&self, device: &str) -> bool {
         self.names.contains(device)
-            || self.filter.patterns.iter().any(|p| glob(p, device))
+            || self
+                .filter
+                .patterns
+                .iter()
+                .any(|p| common::glob::matches(p, device))
             || self
                 .filter
                 .partitions
@@ -105,18 +85,6 @@ mod tests {
         let names: Vec<String> =
             parse_ignore_file("# fast disks\n/dev/sdb\nsdc, nvme1n1\n\n").collect();
         assert_eq!(names, vec!["sdb", "sdc", "nvme1n1"]);
-    }
-
-    #[test]
-    fn globs_match_like_the_shell() {
-        assert!(glob("loop*", "loop0"));
-        assert!(glob("*", ""));
-        assert!(glob("sd?", "sdb"));
-        assert!(!glob("sd?", "sdb1"));
-        assert!(glob("*p?", "nvme0n1p1"));
-        assert!(glob("a*b*c", "axxbyyc"));
-        assert!(!glob("a*b*c", "axxbyy"));
-        assert!(!glob("ram*", "xram0"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
-use crate::conf_file;
+use crate::{conf_file, conf_include};
 
 /// Reads and lints keepalived.conf at each scrape (a few KiB).
 #[derive(Debug)]
@@ -20,18 +20,27 @@ impl Collector for ConfCollector {
     }
 
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let bytes = self.paths.read_root(&self.conf)?;
-        let conf = conf_file::parse(&String::from_utf8_lossy(&bytes));
+        let (conf, includes) = conf_include::read_conf(&self.paths, &self.conf)?;
         let mut m = MetricSet::new();
         m.gauge(
             "keepalived_config_instances",
-            "Number of vrrp_instance blocks in keepalived.conf (included files are not followed).",
+            "Number of vrrp_instance blocks in keepalived.conf and the files it includes.",
             conf.instances.len() as f64,
         );
         m.gauge(
             "keepalived_config_includes",
-            "Number of include directives in keepalived.conf, whose instances are not linted.",
-            conf.includes as f64,
+            "Number of include directives in keepalived.conf and the files it includes.",
+            includes.directives as f64,
+        );
+        m.gauge(
+            "keepalived_config_include_files",
+            "Number of files read through include directives.",
+            includes.files as f64,
+        );
+        m.gauge(
+            "keepalived_config_include_errors",
+            "Number of include directives that named no readable file or went past the depth (8), file (256) or size (4 MiB) bound.",
+            includes.errors as f64,
         );
         for i in &conf.instances {
             let l = [("vrrp_instance", i.name.as_str())];

@@ -27,8 +27,7 @@ impl ConnectivityCollector {
         if !self.peers.is_empty() {
             return Ok(self.peers.clone());
         }
-        let bytes = self.paths.read_root(&self.conf)?;
-        let conf = crate::conf_file::parse(&String::from_utf8_lossy(&bytes));
+        let (conf, _) = crate::conf_include::read_conf(&self.paths, &self.conf)?;
         let mut peers: Vec<IpAddr> = conf
             .instances
             .iter()

@@ -84,8 +84,7 @@ impl VrrpCollector {
     }
 
     fn configured_instances(&self) -> Result<Vec<VrrpInstance>, CollectError> {
-        let bytes = self.paths.read_root(&self.conf)?;
-        let conf = crate::conf_file::parse(&String::from_utf8_lossy(&bytes));
+        let (conf, _) = crate::conf_include::read_conf(&self.paths, &self.conf)?;
         Ok(conf
             .instances
             .into_iter()
