@@ -125,12 +125,28 @@ fn first_group(pattern: &str) -> Option<(usize, usize, Vec<usize>)> {
     None
 }
 
+/// Resolves `.` and `..` lexically, clamped at `/`, so a path cannot climb out of a rooted view.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// Files matching an absolute pattern (braces, then wildcards per component), looked up under
 /// `root` and returned as paths in the pattern's own view (without `root`), sorted as glob(3)
 /// sorts, at most `limit` of them. A leading `.` is only matched by a pattern that spells it.
 pub fn find(root: &Path, pattern: &str, limit: usize) -> Vec<String> {
     let mut found = Vec::new();
     for alternative in expand_braces(pattern) {
+        let alternative = normalize(&alternative);
         let components: Vec<&str> = alternative.split('/').filter(|c| !c.is_empty()).collect();
         let mut partial = vec![String::new()];
         for (i, component) in components.iter().enumerate() {
@@ -215,6 +231,13 @@ mod tests {
     }
 
     #[test]
+    fn dot_dot_is_resolved_lexically_and_cannot_climb_above_the_root() {
+        assert_eq!(normalize("/etc/k/conf.d/../snip/./g"), "/etc/k/snip/g");
+        assert_eq!(normalize("/../../etc/shadow"), "/etc/shadow");
+        assert_eq!(normalize("/"), "/");
+    }
+
+    #[test]
     fn find_walks_components_under_the_root_sorted_and_bounded() {
         let root = std::env::temp_dir().join(format!("glob-find-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -248,6 +271,11 @@ mod tests {
         );
         assert_eq!(find(&root, "/etc/k/conf.d/*.conf", 1).len(), 1);
         assert!(find(&root, "/etc/missing/*.conf", 100).is_empty());
+        assert_eq!(
+            find(&root, "/../../etc/k/other/../other/x.conf", 100),
+            vec!["/etc/k/other/x.conf"],
+            "`..` cannot leave the root"
+        );
         assert_eq!(
             find(&root, "/etc/k/conf.d/c.txt", 100),
             vec!["/etc/k/conf.d/c.txt"]

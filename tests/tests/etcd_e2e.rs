@@ -207,13 +207,12 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     );
     // When m3 was the leader, m1 and m2 are truly unhealthy (no leader) until they have elected
     // one of themselves, about one election timeout later; then exactly two are healthy.
-    let scrape = wait_until(
+    let scrape = exporter.wait_sample(
         "the two survivors healthy again",
         Duration::from_secs(10),
-        || {
-            let s = exporter.scrape();
-            (sample_value(&s, "etcd_cluster_healthy_members", &[]) == Some(2.0)).then_some(s)
-        },
+        "etcd_cluster_healthy_members",
+        &[],
+        |v| v == 2.0,
     );
     assert_eq!(sample_value(&scrape, "etcd_endpoint_up", &ep(2)), Some(0.0));
     assert_eq!(
@@ -322,13 +321,12 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
         &[],
         |v| v == 0.0,
     );
-    let scrape = wait_until(
+    let scrape = exporter.wait_sample(
         "m1 re-exports has_leader 0",
         Duration::from_secs(15),
-        || {
-            let s = exporter.scrape();
-            (sample_value(&s, "etcd_server_has_leader", &ep(0)) == Some(0.0)).then_some(s)
-        },
+        "etcd_server_has_leader",
+        &ep(0),
+        |v| v == 0.0,
     );
     let healthy = sample_value(&scrape, "etcd_cluster_healthy_members", &[]).unwrap();
     let quorum = sample_value(&scrape, "etcd_cluster_quorum", &[]).unwrap();
