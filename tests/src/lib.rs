@@ -45,6 +45,19 @@ pub fn bin_path(name: &str) -> PathBuf {
     p
 }
 
+/// Runs a built binary to completion: (exit code, stdout, stderr).
+pub fn run_bin(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(bin_path(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,19 +1,9 @@
 //! Start-up behaviour of a real exporter binary: flags, config errors, config check.
 
-use std::process::Command;
-
-use suite_tests::{TempDir, bin_path};
+use suite_tests::{TempDir, run_bin};
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(bin_path("os-exporter"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_bin("os-exporter", args)
 }
 
 fn config_error(text: &str) -> String {

@@ -7,9 +7,8 @@
 //! the defaults is not checked here (the example files say which keys differ on purpose).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use suite_tests::{TempDir, bin_path, workspace_root};
+use suite_tests::{TempDir, run_bin, workspace_root};
 
 /// `(exporter directory name, its *.example.toml files)` for every exporter crate.
 fn exporters_and_examples() -> Vec<(String, Vec<PathBuf>)> {
@@ -41,19 +40,9 @@ fn exporters_and_examples() -> Vec<(String, Vec<PathBuf>)> {
 
 /// Runs `bin --config.file=<config> --config.check`: (exit code, stdout + stderr).
 fn config_check(bin: &str, config: &Path) -> (Option<i32>, String) {
-    let out = Command::new(bin_path(bin))
-        .arg(format!("--config.file={}", config.display()))
-        .arg("--config.check")
-        .output()
-        .unwrap_or_else(|e| panic!("running {bin}: {e}"));
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let file = format!("--config.file={}", config.display());
+    let (code, stdout, stderr) = run_bin(bin, &[&file, "--config.check"]);
+    (code, format!("{stdout}{stderr}"))
 }
 
 /// Uncommented `key = value` lines (table headers and comments do not count).
