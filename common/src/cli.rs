@@ -1,6 +1,9 @@
-//! The command line every exporter shares, and the start-up sequence built on it.
+//! The exporter skeleton: the command line every exporter shares, the [`Exporter`] trait an
+//! exporter implements, and the start-up sequence built on them (flags, config and its
+//! validation, the collector registry, background jobs, serving). An exporter's `main.rs` is
+//! `common::cli::run::<TheExporter>()`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +12,10 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 use serde::de::DeserializeOwned;
 
 use crate::collector::CollectorSet;
+use crate::job::Job;
 use crate::logging::{LogFormat, LogLevel};
 use crate::paths::SysPaths;
+use crate::registry::{CollectorDef, CollectorsConfig, SetupError};
 use crate::self_metrics::BuildInfo;
 use crate::server::{App, ProbeHandler, Server, ServerOptions};
 use crate::web_config::WebSettings;
@@ -64,7 +69,7 @@ pub struct CommonArgs {
 pub struct Spec {
     /// Binary name.
     pub name: &'static str,
-    /// Metric prefix, e.g. `os`.
+    /// Metric prefix, e.g. `os`: the one place it is written.
     pub prefix: &'static str,
     /// Default listen address.
     pub default_listen: &'static str,
@@ -74,43 +79,114 @@ pub struct Spec {
     pub build: BuildInfo,
 }
 
-/// What an exporter's setup function receives.
+/// What an exporter's constructor receives.
 #[derive(Debug)]
 pub struct Context<C> {
-    /// The parsed config (defaults when no file was given).
+    /// The parsed and validated config (defaults when no file was given).
     pub config: C,
     /// The config file, when one was given.
     pub config_path: Option<PathBuf>,
     /// Rooted paths for `/proc`, `/sys` and `/`.
     pub paths: SysPaths,
-    /// True under `--config.check`: validate only, start no background work.
+    /// True under `--config.check`: validate only; constructors must not touch the monitored
+    /// service (no signals, no commands), and jobs are not started.
     pub check_only: bool,
 }
 
-/// What an exporter's setup function returns.
-pub struct Built {
-    /// The collectors run at each scrape.
+/// An exporter's configuration: TOML with unknown keys rejected, defaults for everything.
+pub trait ExporterConfig: DeserializeOwned + Default + Send + 'static {
+    /// The `[collectors]` table.
+    fn collectors(&self) -> &CollectorsConfig;
+    /// Checks what types cannot; the message names the field. The skeleton adds the file.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// One exporter: its identity, configuration, collector table and shared state.
+pub trait Exporter: Sized + Send + Sync + 'static {
+    /// The TOML configuration.
+    type Config: ExporterConfig;
+    /// Name, prefix, default port.
+    const SPEC: Spec;
+    /// The collector table, read by the skeleton.
+    fn collectors() -> &'static [CollectorDef<Self>];
+    /// Builds the state the collector constructors share, from a validated config.
+    fn new(ctx: Context<Self::Config>) -> Result<Self, SetupError>;
+    /// Background jobs not tied to one collector; started only when serving.
+    fn jobs(&self) -> Vec<Job> {
+        Vec::new()
+    }
+    /// The `/probe` handler, for probe-style exporters.
+    fn probe(&self) -> Option<Arc<dyn ProbeHandler>> {
+        None
+    }
+}
+
+/// An exporter assembled from its configuration, ready to serve.
+pub struct Assembled<E> {
+    /// The exporter's shared state.
+    pub exporter: Arc<E>,
+    /// Its enabled collectors and declared jobs (not started).
     pub collectors: CollectorSet,
-    /// The `/probe` handler, if the exporter offers one.
+    /// Its `/probe` handler.
     pub probe: Option<Arc<dyn ProbeHandler>>,
 }
 
-impl std::fmt::Debug for Built {
+impl<E> std::fmt::Debug for Assembled<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Built")
+        f.debug_struct("Assembled")
             .field("collectors", &self.collectors)
-            .finish()
+            .field("probe", &self.probe.is_some())
+            .finish_non_exhaustive()
     }
 }
 
-impl Built {
-    /// Collectors only, no probe endpoint.
-    pub fn collectors(collectors: CollectorSet) -> Self {
-        Self {
-            collectors,
-            probe: None,
-        }
+/// A configuration the exporter cannot start with: one line, naming the file and, where known,
+/// the line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+/// Validates the config, selects and builds the collectors, declares the jobs. `config_text` is
+/// the config file's text (for line numbers). Runs constructors, so call it inside a runtime.
+pub fn assemble<E: Exporter>(
+    ctx: Context<E::Config>,
+    config_text: Option<&str>,
+) -> Result<Assembled<E>, StartError> {
+    let where_ = |msg: String| match &ctx.config_path {
+        Some(p) => StartError(format!("config file {}: {msg}", p.display())),
+        None => StartError(format!("configuration: {msg}")),
+    };
+    ctx.config.validate().map_err(where_)?;
+    let selected =
+        crate::registry::select(E::collectors(), ctx.config.collectors()).map_err(|e| {
+            let line = config_text.map(|t| crate::config::line_column(t, e.span.start));
+            match (&ctx.config_path, line) {
+                (Some(p), Some((line, column))) => StartError(format!(
+                    "config file {}, line {line}, column {column}, {e}",
+                    p.display()
+                )),
+                _ => where_(e.to_string()),
+            }
+        })?;
+    let config_path = ctx.config_path.clone();
+    let in_file = |e: SetupError| match &config_path {
+        Some(p) => StartError(format!("config file {}: {e}", p.display())),
+        None => StartError(e.to_string()),
+    };
+    let exporter = E::new(ctx).map_err(in_file)?;
+    let mut collectors = CollectorSet::new(E::SPEC.prefix);
+    crate::registry::build_into(&selected, &exporter, &mut collectors).map_err(in_file)?;
+    for job in exporter.jobs() {
+        collectors.add_job(job);
     }
+    let probe = exporter.probe();
+    Ok(Assembled {
+        exporter: Arc::new(exporter),
+        collectors,
+        probe,
+    })
 }
 
 /// Exit code for bad configuration, flags or files (as clap uses for bad flags).
@@ -132,12 +208,36 @@ async fn shutdown_signal() {
     log::info!("shutting down");
 }
 
-/// Parses flags, loads config, builds the collectors with `setup` and serves until SIGTERM/SIGINT.
-pub fn main<C, F>(spec: Spec, setup: F) -> ExitCode
-where
-    C: DeserializeOwned + Default,
-    F: FnOnce(Context<C>) -> Result<Built, String>,
-{
+/// Uses a single glibc malloc arena: each thread otherwise gets its own arena and keeps freed
+/// pages, which for an exporter of a few MiB is most of its resident memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only sets an allocator tunable; it is called before any thread exists
+    // (first thing in `run`, before the runtime is built).
+    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
+fn read_config<C: DeserializeOwned + Default>(
+    path: Option<&Path>,
+) -> Result<(C, Option<String>), String> {
+    let Some(p) = path else {
+        return Ok((C::default(), None));
+    };
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("config file {}: {e}", p.display()))?;
+    let config = crate::config::parse_toml(p, &text).map_err(|e| e.to_string())?;
+    Ok((config, Some(text)))
+}
+
+/// The whole life of an exporter binary: flags, config, collectors, serving until SIGTERM or
+/// SIGINT. Bad flags, config or files exit with [`EXIT_CONFIG`] before anything starts.
+pub fn run<E: Exporter>() -> ExitCode {
+    limit_malloc_arenas();
+    let spec = E::SPEC;
     let cmd = CommonArgs::command()
         .name(spec.name)
         .version(spec.build.version)
@@ -149,15 +249,12 @@ where
     };
     crate::logging::init(args.log_format, args.log_level);
 
-    let config: C = match &args.config_file {
-        None => C::default(),
-        Some(p) => match crate::config::load_toml(p) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{}: {e}", spec.name);
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        },
+    let (config, config_text) = match read_config::<E::Config>(args.config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", spec.name);
+            return ExitCode::from(EXIT_CONFIG);
+        }
     };
     let web = match &args.web_config_file {
         None => WebSettings::default(),
@@ -182,24 +279,23 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let paths = SysPaths {
-        procfs: args.procfs.clone(),
-        sysfs: args.sysfs.clone(),
-        rootfs: args.rootfs.clone(),
-    };
     let ctx = Context {
         config,
         config_path: args.config_file.clone(),
-        paths,
+        paths: SysPaths {
+            procfs: args.procfs.clone(),
+            sysfs: args.sysfs.clone(),
+            rootfs: args.rootfs.clone(),
+        },
         check_only: args.config_check,
     };
-    // Setup may spawn background tasks, so it runs inside the runtime.
-    let built = {
+    // Constructors may create runtime resources (timers, sockets), so they run inside it.
+    let assembled = {
         let _guard = runtime.enter();
-        setup(ctx)
+        assemble::<E>(ctx, config_text.as_deref())
     };
-    let built = match built {
-        Ok(b) => b,
+    let assembled = match assembled {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("{}: {e}", spec.name);
             return ExitCode::from(EXIT_CONFIG);
@@ -209,6 +305,16 @@ where
         println!("{}: configuration is valid", spec.name);
         return ExitCode::SUCCESS;
     }
+    serve(spec, &args, web, &runtime, assembled)
+}
+
+fn serve<E>(
+    spec: Spec,
+    args: &CommonArgs,
+    web: WebSettings,
+    runtime: &tokio::runtime::Runtime,
+    assembled: Assembled<E>,
+) -> ExitCode {
     let listen = args
         .listen_address
         .clone()
@@ -222,23 +328,25 @@ where
         ..ServerOptions::default()
     };
     let app = Arc::new(App {
-        collectors: built.collectors,
-        probe: built.probe,
+        collectors: assembled.collectors,
+        probe: assembled.probe,
         build: spec.build,
     });
     runtime.block_on(async move {
-        let server = match Server::bind(&listen, opts, app).await {
+        let server = match Server::bind(&listen, opts, Arc::clone(&app)).await {
             Ok(s) => s,
             Err(e) => {
                 log::error!("listening on {listen}: {e}");
                 return ExitCode::FAILURE;
             }
         };
-        let scheme = if server_is_tls(&args) {
-            "https"
-        } else {
-            "http"
-        };
+        // Jobs start only once the exporter can serve their results.
+        app.collectors.start_jobs();
+        let jobs = app.collectors.job_names();
+        if !jobs.is_empty() {
+            log::info!("background jobs started: {}", jobs.join(", "));
+        }
+        let scheme = if server_is_tls(args) { "https" } else { "http" };
         log::info!(
             "{} {} listening on {scheme}://{}{}",
             spec.name,

@@ -5,6 +5,9 @@
 //! reports `<prefix>_scrape_collector_success{collector} 0` and serves the rest. A blocking
 //! collector that is still stuck from an earlier scrape is not started again (that would pile up
 //! stuck threads); it reports failure until its old run returns.
+//!
+//! Collectors are added under the name of their registry entry ([`crate::registry`]); the
+//! set also holds the exporter's background jobs ([`crate::job`]) and reports their status.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,6 +15,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::job::{Job, JobSlot};
+use crate::lock::MutexExt as _;
 use crate::metrics::{MetricFamily, MetricSet, MetricType};
 
 /// What one scrape gives every collector: the instant by which it must be done.
@@ -81,10 +86,10 @@ impl CollectError {
     }
 }
 
-/// A collector that does blocking work (file reads, syscalls); it runs on a blocking thread.
+/// A collector that works synchronously: file reads and syscalls. Registered as *inline* it runs
+/// on the runtime's worker (for in-memory kernel files that never hang), as *blocking* on a
+/// blocking thread with a stuck guard (for anything that can hang: statfs, signals, dumps).
 pub trait Collector: Send + Sync + 'static {
-    /// Stable name, used as the `collector` label.
-    fn name(&self) -> &'static str;
     /// Produces this collector's families for one scrape.
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError>;
 }
@@ -95,8 +100,6 @@ pub type CollectFuture<'a> =
 
 /// A collector that waits on the network; it runs as a task and is cancelled at the deadline.
 pub trait AsyncCollector: Send + Sync + 'static {
-    /// Stable name, used as the `collector` label.
-    fn name(&self) -> &'static str;
     /// Produces this collector's families for one scrape.
     fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a>;
 }
@@ -112,11 +115,10 @@ struct RunGuard(Arc<Mutex<Runs>>);
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        if let Ok(mut r) = self.0.lock() {
-            r.in_flight = r.in_flight.saturating_sub(1);
-            if r.in_flight == 0 {
-                r.stuck = false;
-            }
+        let mut r = self.0.lock_or_recover();
+        r.in_flight = r.in_flight.saturating_sub(1);
+        if r.in_flight == 0 {
+            r.stuck = false;
         }
     }
 }
@@ -125,6 +127,7 @@ impl Drop for RunGuard {
 type Timed = tokio::task::JoinHandle<(Result<MetricSet, CollectError>, Duration)>;
 
 enum Kind {
+    Inline(Arc<dyn Collector>),
     Blocking(Arc<dyn Collector>),
     Async(Arc<dyn AsyncCollector>),
 }
@@ -153,14 +156,17 @@ pub struct Outcome {
 pub struct CollectorSet {
     prefix: String,
     entries: Vec<Entry>,
+    jobs: Vec<JobSlot>,
 }
 
 impl std::fmt::Debug for CollectorSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.entries.iter().map(|e| e.name).collect();
+        let jobs: Vec<_> = self.jobs.iter().map(|j| j.name).collect();
         f.debug_struct("CollectorSet")
             .field("prefix", &self.prefix)
             .field("collectors", &names)
+            .field("jobs", &jobs)
             .finish()
     }
 }
@@ -171,19 +177,69 @@ impl CollectorSet {
         Self {
             prefix: prefix.into(),
             entries: Vec::new(),
+            jobs: Vec::new(),
         }
     }
 
-    /// Adds a blocking collector.
-    pub fn add(&mut self, c: impl Collector) -> &mut Self {
-        let name = c.name();
+    /// Adds a synchronous collector that never blocks for long; it runs on the runtime's worker,
+    /// so concurrent scrapes cost no extra threads.
+    pub fn add_inline(&mut self, name: &'static str, c: impl Collector) -> &mut Self {
+        self.push(name, Kind::Inline(Arc::new(c)))
+    }
+
+    /// Adds a collector whose work can block or hang; it runs on a blocking thread.
+    pub fn add_blocking(&mut self, name: &'static str, c: impl Collector) -> &mut Self {
         self.push(name, Kind::Blocking(Arc::new(c)))
     }
 
     /// Adds an async collector.
-    pub fn add_async(&mut self, c: impl AsyncCollector) -> &mut Self {
-        let name = c.name();
+    pub fn add_async(&mut self, name: &'static str, c: impl AsyncCollector) -> &mut Self {
         self.push(name, Kind::Async(Arc::new(c)))
+    }
+
+    pub(crate) fn push_boxed_sync(
+        &mut self,
+        name: &'static str,
+        c: Box<dyn Collector>,
+        inline: bool,
+    ) -> &mut Self {
+        let c: Arc<dyn Collector> = Arc::from(c);
+        self.push(
+            name,
+            if inline {
+                Kind::Inline(c)
+            } else {
+                Kind::Blocking(c)
+            },
+        )
+    }
+
+    pub(crate) fn push_boxed_async(
+        &mut self,
+        name: &'static str,
+        c: Box<dyn AsyncCollector>,
+    ) -> &mut Self {
+        self.push(name, Kind::Async(Arc::from(c)))
+    }
+
+    /// Declares a background job; it runs once [`CollectorSet::start_jobs`] is called, and its
+    /// status is reported by every scrape from now on.
+    pub fn add_job(&mut self, job: Job) -> &mut Self {
+        self.jobs.push(JobSlot::new(job));
+        self
+    }
+
+    /// Starts every declared job on the current Tokio runtime (the skeleton does this only when
+    /// it serves, never under `--config.check`).
+    pub fn start_jobs(&self) {
+        for j in &self.jobs {
+            j.start();
+        }
+    }
+
+    /// Names of the declared jobs.
+    pub fn job_names(&self) -> Vec<&'static str> {
+        self.jobs.iter().map(|j| j.name).collect()
     }
 
     fn push(&mut self, name: &'static str, kind: Kind) -> &mut Self {
@@ -215,14 +271,23 @@ impl CollectorSet {
             // Each task times itself: outcomes are awaited in order, so timing at the await
             // would charge a fast collector with the wait for a slow one before it.
             let handle: Option<Timed> = match &entry.kind {
+                Kind::Inline(c) => {
+                    let c = Arc::clone(c);
+                    Some(tokio::spawn(async move {
+                        let result = c.collect(&ctx);
+                        (result, start.elapsed())
+                    }))
+                }
                 Kind::Blocking(c) => {
-                    let start_run = entry.runs.lock().is_ok_and(|mut r| {
+                    let start_run = {
+                        let mut r = entry.runs.lock_or_recover();
                         if r.stuck {
-                            return false;
+                            false
+                        } else {
+                            r.in_flight += 1;
+                            true
                         }
-                        r.in_flight += 1;
-                        true
-                    });
+                    };
                     if start_run {
                         let c = Arc::clone(c);
                         let guard = RunGuard(Arc::clone(&entry.runs));
@@ -264,11 +329,11 @@ impl CollectorSet {
                     Err(_) => {
                         // Async work is cancelled; a blocking thread cannot be, so mark it stuck.
                         h.abort();
-                        if matches!(entry.kind, Kind::Blocking(_))
-                            && let Ok(mut r) = entry.runs.lock()
-                            && r.in_flight > 0
-                        {
-                            r.stuck = true;
+                        if matches!(entry.kind, Kind::Blocking(_)) {
+                            let mut r = entry.runs.lock_or_recover();
+                            if r.in_flight > 0 {
+                                r.stuck = true;
+                            }
                         }
                         let took = start.elapsed();
                         (Err(format!("deadline exceeded after {took:?}")), took)
@@ -286,9 +351,7 @@ impl CollectorSet {
     }
 
     fn log_transition(&self, entry: &Entry, result: &Result<MetricSet, String>) {
-        let Ok(mut last) = entry.last_error.lock() else {
-            return;
-        };
+        let mut last = entry.last_error.lock_or_recover();
         match result {
             Err(e) if last.as_deref() != Some(e.as_str()) => {
                 log::warn!("collector={} failed: {e}", entry.name);
@@ -327,6 +390,9 @@ impl CollectorSet {
                 all.extend(set);
             }
         }
+        for j in &self.jobs {
+            j.status.collect(&self.prefix, j.name, &mut all);
+        }
         let mut families = all.into_families();
         families.push(durations);
         families.push(successes);
@@ -351,9 +417,6 @@ mod tests {
 
     struct Fixed;
     impl Collector for Fixed {
-        fn name(&self) -> &'static str {
-            "fixed"
-        }
         fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
             let mut s = MetricSet::new();
             s.gauge("t_fixed", "A fixed value.", 7.0);
@@ -363,9 +426,6 @@ mod tests {
 
     struct Panics;
     impl Collector for Panics {
-        fn name(&self) -> &'static str {
-            "panics"
-        }
         #[allow(clippy::panic)]
         fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
             panic!("boom")
@@ -374,9 +434,6 @@ mod tests {
 
     struct Sleeps(Duration);
     impl Collector for Sleeps {
-        fn name(&self) -> &'static str {
-            "sleeps"
-        }
         fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
             std::thread::sleep(self.0);
             Ok(MetricSet::new())
@@ -385,9 +442,6 @@ mod tests {
 
     struct AsyncHang;
     impl AsyncCollector for AsyncHang {
-        fn name(&self) -> &'static str {
-            "async_hang"
-        }
         fn collect<'a>(&'a self, _: &'a ScrapeContext) -> CollectFuture<'a> {
             Box::pin(async {
                 std::future::pending::<()>().await;
@@ -411,9 +465,6 @@ mod tests {
 
     struct Quick;
     impl Collector for Quick {
-        fn name(&self) -> &'static str {
-            "quick"
-        }
         fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
             Ok(MetricSet::new())
         }
@@ -422,7 +473,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fast_collector_is_not_charged_with_a_slow_ones_time() {
         let mut set = CollectorSet::new("t");
-        set.add(Sleeps(Duration::from_millis(400))).add(Quick);
+        set.add_blocking("sleeps", Sleeps(Duration::from_millis(400)))
+            .add_inline("quick", Quick);
         let outcomes = set
             .run(ScrapeContext::with_timeout(Duration::from_secs(2)))
             .await;
@@ -448,7 +500,7 @@ mod tests {
     async fn concurrent_scrapes_both_run_a_slow_collector() {
         // Two Prometheus replicas scraping at once must both get the data.
         let mut set = CollectorSet::new("t");
-        set.add(Sleeps(Duration::from_millis(300)));
+        set.add_blocking("sleeps", Sleeps(Duration::from_millis(300)));
         let set = Arc::new(set);
         let (a, b) = tokio::join!(
             set.gather(ScrapeContext::with_timeout(Duration::from_secs(2))),
@@ -461,10 +513,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failing_collectors_cost_only_their_own_series() {
         let mut set = CollectorSet::new("t");
-        set.add(Fixed)
-            .add(Panics)
-            .add(Sleeps(Duration::from_secs(3)))
-            .add_async(AsyncHang);
+        set.add_inline("fixed", Fixed)
+            .add_blocking("panics", Panics)
+            .add_blocking("sleeps", Sleeps(Duration::from_secs(3)))
+            .add_async("async_hang", AsyncHang);
         let started = Instant::now();
         let fams = set
             .gather(ScrapeContext::with_timeout(Duration::from_millis(300)))
@@ -485,5 +537,44 @@ mod tests {
             .await;
         assert_eq!(success(&fams, "sleeps"), Some(0.0));
         assert_eq!(success(&fams, "fixed"), Some(1.0));
+    }
+
+    /// A collector whose state sits behind a mutex and which panics while holding it once.
+    struct PanicsUnderLock {
+        state: Mutex<u32>,
+    }
+    impl Collector for PanicsUnderLock {
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            use crate::lock::MutexExt as _;
+            let mut n = self.state.lock_or_recover();
+            *n += 1;
+            #[allow(clippy::panic)]
+            if *n == 1 {
+                panic!("bug on the first scrape, under the lock");
+            }
+            let mut s = MetricSet::new();
+            s.gauge("t_scrapes", "Scrapes seen.", f64::from(*n));
+            Ok(s)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_under_a_collectors_lock_costs_one_scrape_only() {
+        let mut set = CollectorSet::new("t");
+        set.add_blocking(
+            "locked",
+            PanicsUnderLock {
+                state: Mutex::new(0),
+            },
+        );
+        let first = set
+            .gather(ScrapeContext::with_timeout(Duration::from_secs(2)))
+            .await;
+        assert_eq!(success(&first, "locked"), Some(0.0));
+        let second = set
+            .gather(ScrapeContext::with_timeout(Duration::from_secs(2)))
+            .await;
+        assert_eq!(success(&second, "locked"), Some(1.0));
+        assert!(second.iter().any(|f| f.name == "t_scrapes"));
     }
 }

@@ -9,20 +9,26 @@ pub mod config;
 pub mod encode;
 pub mod glob;
 pub mod http_probe;
+pub mod job;
+pub mod lock;
 pub mod log_tail;
 pub mod logging;
 pub mod metrics;
 pub mod parse;
 pub mod paths;
 pub mod proc_table;
+pub mod registry;
 pub mod self_metrics;
 pub mod server;
 pub mod statfs;
 pub mod web_config;
 
-pub use cli::{Built, Context, Spec};
+pub use cli::{Context, Exporter, ExporterConfig, Spec};
 pub use collector::{
     AsyncCollector, CollectError, CollectFuture, Collector, CollectorSet, ScrapeContext,
 };
-pub use metrics::{MetricFamily, MetricSet, MetricType};
+pub use job::{Job, Latest};
+pub use lock::{MutexExt, RwLockExt};
+pub use metrics::{Desc, MetricFamily, MetricSet, MetricType};
 pub use paths::SysPaths;
+pub use registry::{Build, CollectorDef, CollectorsConfig, SetupError};

@@ -16,6 +16,63 @@ pub enum MetricType {
     Info,
 }
 
+/// A metric family's declaration, written once as a constant next to the collector that fills
+/// it, so name, help, type and unit have one source (and the registry can list what each
+/// collector emits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Desc {
+    /// Full family name (counters include `_total`).
+    pub name: &'static str,
+    /// HELP text; states the unit.
+    pub help: &'static str,
+    /// Family type.
+    pub kind: MetricType,
+    /// Unit as in `docs/metrics.md`: `seconds`, `bytes`, `ratio`, `percent`, `1`...
+    pub unit: &'static str,
+}
+
+impl Desc {
+    /// A gauge declaration.
+    pub const fn gauge(name: &'static str, unit: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            kind: MetricType::Gauge,
+            unit,
+        }
+    }
+
+    /// A counter declaration; `name` ends in `_total`.
+    pub const fn counter(name: &'static str, unit: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            kind: MetricType::Counter,
+            unit,
+        }
+    }
+
+    /// An `_info` declaration (constant 1, the information is in the labels).
+    pub const fn info(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            kind: MetricType::Info,
+            unit: "1",
+        }
+    }
+
+    /// A histogram declaration.
+    pub const fn histogram(name: &'static str, unit: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            kind: MetricType::Histogram,
+            unit,
+        }
+    }
+}
+
 /// One sample's value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -133,6 +190,16 @@ impl MetricSet {
         self.families.push(MetricFamily::new(name, help, kind));
         let last = self.families.len() - 1;
         &mut self.families[last]
+    }
+
+    /// Starts (or continues) the family declared by `desc`.
+    pub fn of(&mut self, desc: &Desc) -> &mut MetricFamily {
+        self.family(desc.name, desc.help, desc.kind)
+    }
+
+    /// Adds one sample to the family declared by `desc`.
+    pub fn add(&mut self, desc: &Desc, labels: &[(&str, &str)], value: f64) {
+        self.of(desc).push(labels, value);
     }
 
     /// Adds one unlabelled gauge.

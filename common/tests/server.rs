@@ -26,9 +26,6 @@ const BUILD: BuildInfo = BuildInfo {
 /// Blocks forever in `open(2)` of a FIFO nobody writes to, like a read of a hung mount.
 struct FifoReader(PathBuf);
 impl Collector for FifoReader {
-    fn name(&self) -> &'static str {
-        "fifo"
-    }
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = std::fs::read(&self.0).map_err(|e| CollectError::io(&self.0, e))?;
         let mut s = MetricSet::new();
@@ -43,9 +40,6 @@ impl Collector for FifoReader {
 
 struct Panicking;
 impl Collector for Panicking {
-    fn name(&self) -> &'static str {
-        "panicking"
-    }
     #[allow(clippy::panic)]
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         panic!("collector bug")
@@ -54,9 +48,6 @@ impl Collector for Panicking {
 
 struct Healthy;
 impl Collector for Healthy {
-    fn name(&self) -> &'static str {
-        "healthy"
-    }
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut s = MetricSet::new();
         s.gauge_with(
@@ -73,9 +64,6 @@ impl Collector for Healthy {
 /// A collector that takes a while, so concurrent scrapes overlap.
 struct Slow;
 impl Collector for Slow {
-    fn name(&self) -> &'static str {
-        "slow"
-    }
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         std::thread::sleep(Duration::from_millis(300));
         Ok(MetricSet::new())
@@ -103,7 +91,7 @@ async fn start(
 /// A server with the [`Healthy`] collector and the given web settings.
 async fn start_with_web(web: WebSettings) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let mut set = CollectorSet::new("t");
-    set.add(Healthy);
+    set.add_blocking("healthy", Healthy);
     start(
         set,
         ServerOptions {
@@ -192,9 +180,9 @@ fn release(fifo: &PathBuf) {
 async fn a_stuck_or_panicking_collector_costs_only_its_own_series() {
     let fifo = mkfifo("stuck");
     let mut set = CollectorSet::new("t");
-    set.add(FifoReader(fifo.clone()))
-        .add(Panicking)
-        .add(Healthy);
+    set.add_blocking("fifo", FifoReader(fifo.clone()))
+        .add_blocking("panicking", Panicking)
+        .add_blocking("healthy", Healthy);
     let (addr, stop) = start(set, ServerOptions::default()).await;
 
     for round in 0..2 {
@@ -289,7 +277,8 @@ async fn classic_format_by_default_and_openmetrics_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_concurrent_scrapes_against_a_limit_of_eight_are_all_answered() {
     let mut set = CollectorSet::new("t");
-    set.add(Slow).add(Healthy);
+    set.add_blocking("slow", Slow)
+        .add_blocking("healthy", Healthy);
     let opts = ServerOptions {
         max_requests: 8,
         ..ServerOptions::default()
@@ -325,7 +314,7 @@ async fn sixty_four_concurrent_scrapes_against_a_limit_of_eight_are_all_answered
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_sends_no_headers_is_disconnected() {
     let mut set = CollectorSet::new("t");
-    set.add(Healthy);
+    set.add_blocking("healthy", Healthy);
     let opts = ServerOptions {
         header_read_timeout: Duration::from_millis(300),
         ..ServerOptions::default()
@@ -642,7 +631,7 @@ fn has_ipv6_loopback() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_port_without_host_is_served_on_ipv4_and_ipv6() {
     let mut set = CollectorSet::new("t");
-    set.add(Healthy);
+    set.add_blocking("healthy", Healthy);
     let app = Arc::new(App {
         collectors: set,
         probe: None,

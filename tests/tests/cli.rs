@@ -31,11 +31,8 @@ fn an_unknown_key_is_a_one_line_error_with_file_and_line_and_exit_2() {
 
 #[test]
 fn a_wrong_type_is_a_one_line_error_with_file_line_and_field() {
-    let e = config_error("disabled_collectors = 5\n");
-    assert!(
-        e.contains("line 1") && e.contains("disabled_collectors"),
-        "{e}"
-    );
+    let e = config_error("[collectors]\ndisabled = 5\n");
+    assert!(e.contains("line 2") && e.contains("disabled"), "{e}");
 }
 
 #[test]

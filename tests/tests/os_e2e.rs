@@ -535,7 +535,7 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     // No sampler and no statfs: the fixture's mount points do not exist on this host.
     std::fs::write(
         &cfg,
-        "disabled_collectors = [\"filesystem\"]\n[audit]\nenabled = false\n",
+        "[collectors]\ndisabled = [\"filesystem\"]\n[audit]\nenabled = false\n",
     )
     .unwrap();
     let (procfs, sysfs) = (fx.join("proc"), fx.join("sys"));

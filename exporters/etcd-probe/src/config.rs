@@ -9,6 +9,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Which collectors run (`[collectors] enabled / disabled`).
+    pub collectors: common::CollectorsConfig,
     /// Client URLs of the members to probe (each gets an `endpoint` label).
     pub endpoints: Vec<String>,
     /// Client TLS towards etcd (CA and client certificate for mTLS).
@@ -30,6 +32,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            collectors: common::CollectorsConfig::default(),
             endpoints: vec!["http://127.0.0.1:2379".to_owned()],
             tls: TlsConfig::default(),
             request_timeout: Duration::from_secs(5),
@@ -108,9 +111,13 @@ pub struct LogConfig {
     pub from_beginning: bool,
 }
 
-impl Config {
+impl common::ExporterConfig for Config {
+    fn collectors(&self) -> &common::CollectorsConfig {
+        &self.collectors
+    }
+
     /// Checks what serde cannot: returns a message naming the field.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.endpoints.is_empty() {
             return Err("endpoints: at least one endpoint is required".to_owned());
         }
@@ -142,6 +149,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::ExporterConfig as _;
     use std::path::Path;
 
     #[test]

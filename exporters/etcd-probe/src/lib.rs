@@ -2,15 +2,47 @@
 //! cluster view with data-loss detection, local installation checks and the log-based cause of
 //! an etcd alarm (documents 001 section 3.3 and 002).
 
-pub mod cluster_probe;
+pub mod collectors;
 pub mod config;
 pub mod data_loss;
 pub mod exposition;
 pub mod gateway;
 pub mod health;
-pub mod local_checks;
-pub mod log_causes;
 pub mod log_classifier;
 pub mod log_line;
 pub mod member_metrics;
 pub mod process;
+
+use common::{CollectorDef, Context, Exporter, SetupError, Spec, SysPaths};
+
+use crate::config::Config;
+
+/// The state etcd-probe's collectors share.
+#[derive(Debug)]
+pub struct EtcdProbe {
+    cfg: Config,
+    paths: SysPaths,
+}
+
+impl Exporter for EtcdProbe {
+    type Config = Config;
+
+    const SPEC: Spec = Spec {
+        name: "etcd-probe",
+        prefix: "etcd",
+        default_listen: ":9913",
+        about: "etcd cluster health, key metrics, data-loss detection and log-based alarm cause",
+        build: common::build_info!(),
+    };
+
+    fn collectors() -> &'static [CollectorDef<Self>] {
+        collectors::ALL
+    }
+
+    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
+        Ok(Self {
+            cfg: ctx.config,
+            paths: ctx.paths,
+        })
+    }
+}

@@ -15,7 +15,9 @@ pub(crate) const IP_PLACEHOLDER: &str = "<IP>";
 /// Top-level configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct Config {
+pub struct Config {
+    /// Which collectors run (`[collectors] enabled / disabled`).
+    pub(crate) collectors: common::CollectorsConfig,
     /// The OCP node this exporter speaks for (`ocp_address` label); default the host name.
     pub(crate) ocp_address: Option<String>,
     /// IC-Server addresses (IP or host name) to probe at every scrape.
@@ -42,6 +44,7 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            collectors: common::CollectorsConfig::default(),
             ocp_address: None,
             ic_servers: Vec::new(),
             health_url: DEFAULT_HEALTH_URL.to_owned(),
@@ -100,9 +103,13 @@ impl Default for LocalConfig {
     }
 }
 
-impl Config {
+impl common::ExporterConfig for Config {
+    fn collectors(&self) -> &common::CollectorsConfig {
+        &self.collectors
+    }
+
     /// Checks what serde cannot: names the offending field.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if !self.health_url.contains(IP_PLACEHOLDER) {
             return Err(format!(
                 "health_url {:?} must contain {IP_PLACEHOLDER}",
@@ -152,7 +159,9 @@ impl Config {
         }
         Ok(())
     }
+}
 
+impl Config {
     /// What a healthy answer looks like.
     pub(crate) fn expect(&self) -> Expect {
         let body = match (&self.expected_body, &self.expected_body_contains) {
@@ -181,6 +190,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::ExporterConfig as _;
     use std::path::Path;
 
     fn parse(text: &str) -> Result<Config, String> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use common::server::{ProbeError, ProbeFuture, ProbeHandler};
 use common::{MetricSet, ScrapeContext};
 
-use crate::health::{self, Prober};
+use crate::collectors::health::{self, Prober};
 use crate::target;
 
 /// Serves `/probe`.

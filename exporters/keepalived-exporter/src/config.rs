@@ -35,6 +35,8 @@ pub enum LogStart {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Which collectors run (`[collectors] enabled / disabled`).
+    pub collectors: common::CollectorsConfig,
     /// Log keepalived writes to (through syslog), relative to `--path.rootfs`.
     pub log_file: String,
     /// Where to start reading `log_file` at start-up.
@@ -79,6 +81,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            collectors: common::CollectorsConfig::default(),
             log_file: "/var/log/messages".into(),
             log_start: LogStart::End,
             log_poll_interval: Duration::from_secs(5),
@@ -99,9 +102,13 @@ impl Default for Config {
     }
 }
 
-impl Config {
+impl common::ExporterConfig for Config {
+    fn collectors(&self) -> &common::CollectorsConfig {
+        &self.collectors
+    }
+
     /// Rejects values that parse but make no sense.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.event_window.is_zero() {
             return Err("event_window must be positive".into());
         }
@@ -130,6 +137,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::ExporterConfig as _;
 
     #[test]
     fn defaults_are_valid_and_a_full_file_parses() {

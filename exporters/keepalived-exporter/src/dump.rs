@@ -54,6 +54,16 @@ impl Default for Signals {
     }
 }
 
+impl std::fmt::Display for Signals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.json {
+            Some(j) => write!(f, "json signal {j}, ")?,
+            None => write!(f, "no json signal, ")?,
+        }
+        write!(f, "data signal {}, stats signal {}", self.data, self.stats)
+    }
+}
+
 impl Signals {
     /// Asks `keepalived --signum=X` for each; a build without JSON answers `Unknown sigfunc` or
     /// nothing, and then has no JSON signal.

@@ -10,98 +10,76 @@ pub mod dump;
 pub mod icmp;
 pub mod ifaddr;
 pub mod json_dump;
-pub mod log_events;
+pub mod log_classifier;
 pub mod process;
 pub mod text_dump;
 pub mod vrrp;
 
-use std::sync::atomic::AtomicU16;
 use std::sync::{Arc, Mutex};
 
 use common::log_tail::{LogTail, StartAt};
-use common::{Built, CollectorSet, Context};
+use common::{CollectorDef, Context, Exporter, Job, SetupError, Spec, SysPaths};
 
-use crate::collectors::{conf, connectivity, log as logc, process as procc, vrrp as vrrpc};
-use crate::config::{Config, DumpMode, LogStart};
+use crate::collectors::log_events::{LogCollector, LogState};
+use crate::config::{Config, LogStart};
 
-/// Builds the collectors from the configuration (the exporter's start-up).
-pub fn setup(ctx: Context<Config>) -> Result<Built, String> {
-    let cfg = ctx.config;
-    cfg.validate().map_err(|e| match &ctx.config_path {
-        Some(p) => format!("config file {}: {e}", p.display()),
-        None => e,
-    })?;
-    let paths = ctx.paths;
-    let mut set = CollectorSet::new("keepalived");
+/// The state keepalived-exporter's collectors share.
+#[derive(Debug)]
+pub struct KeepalivedExporter {
+    cfg: Config,
+    paths: SysPaths,
+    /// The log reader, shared by the `log_events` collector and the background poller.
+    log: LogCollector,
+    check_only: bool,
+}
 
-    let start = match cfg.log_start {
-        LogStart::End => StartAt::End,
-        LogStart::Beginning => StartAt::Beginning,
+impl Exporter for KeepalivedExporter {
+    type Config = Config;
+
+    const SPEC: Spec = Spec {
+        name: "keepalived-exporter",
+        prefix: "keepalived",
+        default_listen: ":9911",
+        about: "Prometheus exporter for keepalived: VRRP state, failovers, faults, peer reachability, VIP conflicts",
+        build: common::build_info!(),
     };
-    let log_state = logc::LogState::new(
-        LogTail::new(paths.root(&cfg.log_file), start),
-        cfg.event_window,
-    );
-    let log_collector = logc::LogCollector {
-        state: Arc::new(Mutex::new(log_state)),
-    };
-    if !ctx.check_only {
-        let poller = log_collector.clone();
-        let every = cfg.log_poll_interval;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let p = poller.clone();
-                // Errors surface as `success 0` at the next scrape; here they would only repeat.
-                let _ = tokio::task::spawn_blocking(move || p.poll()).await;
-            }
-        });
+
+    fn collectors() -> &'static [CollectorDef<Self>] {
+        collectors::ALL
     }
-    set.add(log_collector);
-    set.add(procc::ProcessCollector {
-        paths: paths.clone(),
-        pid_file: cfg.pid_file.clone(),
-    });
-    set.add(conf::ConfCollector {
-        paths: paths.clone(),
-        conf: cfg.keepalived_conf.clone(),
-    });
-    set.add(connectivity::ConnectivityCollector {
-        paths: paths.clone(),
-        conf: cfg.keepalived_conf.clone(),
-        peers: cfg.peers.clone(),
-        timeout: cfg.ping_timeout,
-        seq: AtomicU16::new(0),
-    });
 
-    if cfg.dump != DumpMode::None && !ctx.check_only {
-        let signals = dump::Signals::query(&cfg.keepalived_bin);
-        let format = match (cfg.dump, signals.json) {
-            (DumpMode::Json, None) => {
-                return Err(format!(
-                    "dump = \"json\" but `{} --signum=JSON` gives no signal (built without JSON?)",
-                    cfg.keepalived_bin
-                ));
-            }
-            (DumpMode::Json, Some(_)) | (DumpMode::Auto, Some(_)) => vrrpc::Format::Json,
-            _ => vrrpc::Format::Text,
-        };
-        log::info!("reading keepalived state from its {format:?} dumps (signals {signals:?})");
-        set.add(vrrpc::VrrpCollector {
+    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
+        let Context {
+            config: cfg,
             paths,
-            pid_file: cfg.pid_file,
-            conf: cfg.keepalived_conf,
-            signals,
-            format,
-            dump_dir: cfg.dump_dir,
-            data_file: cfg.data_file,
-            dump_timeout: cfg.dump_timeout,
-            arp_timeout: cfg.arp_probe.then_some(cfg.arp_timeout),
-            ip_bin: cfg.ip_bin,
-            lock: Mutex::new(()),
-        });
+            check_only,
+            ..
+        } = ctx;
+        let start = match cfg.log_start {
+            LogStart::End => StartAt::End,
+            LogStart::Beginning => StartAt::Beginning,
+        };
+        let state = LogState::new(
+            LogTail::new(paths.root(&cfg.log_file), start),
+            cfg.event_window,
+        );
+        Ok(Self {
+            log: LogCollector {
+                state: Arc::new(Mutex::new(state)),
+            },
+            cfg,
+            paths,
+            check_only,
+        })
     }
-    Ok(Built::collectors(set))
+
+    /// The log is also read between scrapes, so an event's time is at most one poll late.
+    fn jobs(&self) -> Vec<Job> {
+        let poller = self.log.clone();
+        vec![Job::new(
+            "log_poll",
+            self.cfg.log_poll_interval,
+            move || poller.poll().map_err(|e| e.to_string()),
+        )]
+    }
 }

@@ -1,18 +1,5 @@
-//! keepalived-exporter binary.
+//! The keepalived-exporter binary: everything is in the `keepalived_exporter` library.
 
-use std::process::ExitCode;
-
-use common::Spec;
-
-fn main() -> ExitCode {
-    common::cli::main(
-        Spec {
-            name: "keepalived-exporter",
-            prefix: "keepalived",
-            default_listen: ":9911",
-            about: "Prometheus exporter for keepalived: VRRP state, failovers, faults, peer reachability, VIP conflicts",
-            build: common::build_info!(),
-        },
-        keepalived_exporter::setup,
-    )
+fn main() -> std::process::ExitCode {
+    common::cli::run::<keepalived_exporter::KeepalivedExporter>()
 }

@@ -9,9 +9,9 @@ use serde::Deserialize;
 /// Top-level configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct Config {
-    /// Collectors to leave out, by name.
-    pub(crate) disabled_collectors: Vec<String>,
+pub struct Config {
+    /// Which collectors run (`[collectors] enabled / disabled`).
+    pub(crate) collectors: common::CollectorsConfig,
     /// Which mounts count as partitions, and the statfs timeout.
     pub(crate) filesystem: FilesystemConfig,
     /// Block devices left out of the disk I/O counters.
@@ -160,9 +160,13 @@ impl Default for AuditChecksConfig {
     }
 }
 
-impl Config {
+impl common::ExporterConfig for Config {
+    fn collectors(&self) -> &common::CollectorsConfig {
+        &self.collectors
+    }
+
     /// Checks what serde cannot: patterns are not empty, durations are positive.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.diskstats.ignore_patterns.iter().any(String::is_empty) {
             return Err("diskstats.ignore_patterns: an empty pattern".to_owned());
         }
@@ -179,6 +183,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::ExporterConfig as _;
 
     #[test]
     fn the_example_file_parses_and_matches_the_defaults() {

@@ -1,6 +1,10 @@
 //! Lints keepalived.conf: the gratuitous-ARP settings the document's incidents turn on
 //! (3.1.2.1: `garp_master_refresh 60`; 3.1.5: GARP repeat and delay after a failover).
 
+use common::{Build, CollectorDef};
+
+use crate::KeepalivedExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::{conf_file, conf_include};
@@ -15,10 +19,6 @@ pub struct ConfCollector {
 }
 
 impl Collector for ConfCollector {
-    fn name(&self) -> &'static str {
-        "conf"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let (conf, includes) = conf_include::read_conf(&self.paths, &self.conf)?;
         let mut m = MetricSet::new();
@@ -74,3 +74,17 @@ impl Collector for ConfCollector {
         Ok(m)
     }
 }
+
+/// Registry entry: `keepalived_scrape_collector_success{collector="conf"}`.
+pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
+    name: "conf",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(Some(Box::new(ConfCollector {
+            paths: e.paths.clone(),
+            conf: e.cfg.keepalived_conf.clone(),
+        })))
+    }),
+};

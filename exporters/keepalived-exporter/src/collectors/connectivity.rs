@@ -1,6 +1,10 @@
 //! `keepalived_check_connectivity`: master and backup each ping the other (document table
 //! 3.1.3). Peers come from the config, else from keepalived.conf's `unicast_peer` blocks.
 
+use common::{Build, CollectorDef};
+
+use crate::KeepalivedExporter;
+
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
@@ -40,10 +44,6 @@ impl ConnectivityCollector {
 }
 
 impl Collector for ConnectivityCollector {
-    fn name(&self) -> &'static str {
-        "connectivity"
-    }
-
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let peers = self.peers()?;
         let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0);
@@ -84,3 +84,20 @@ impl Collector for ConnectivityCollector {
         Ok(m)
     }
 }
+
+/// Registry entry: `keepalived_scrape_collector_success{collector="connectivity"}`.
+pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
+    name: "connectivity",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(Some(Box::new(ConnectivityCollector {
+            paths: e.paths.clone(),
+            conf: e.cfg.keepalived_conf.clone(),
+            peers: e.cfg.peers.clone(),
+            timeout: e.cfg.ping_timeout,
+            seq: AtomicU16::new(0),
+        })))
+    }),
+};

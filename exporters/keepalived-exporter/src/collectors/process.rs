@@ -1,5 +1,9 @@
 //! `keepalived_process_status`: whether keepalived runs (document table 3.1.3).
 
+use common::{Build, CollectorDef};
+
+use crate::KeepalivedExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 /// Looks for the keepalived parent process and its children.
@@ -12,10 +16,6 @@ pub struct ProcessCollector {
 }
 
 impl Collector for ProcessCollector {
-    fn name(&self) -> &'static str {
-        "process"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let found = crate::process::find(&self.paths, &self.pid_file);
         let mut m = MetricSet::new();
@@ -32,3 +32,17 @@ impl Collector for ProcessCollector {
         Ok(m)
     }
 }
+
+/// Registry entry: `keepalived_scrape_collector_success{collector="process"}`.
+pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
+    name: "process",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(Some(Box::new(ProcessCollector {
+            paths: e.paths.clone(),
+            pid_file: e.cfg.pid_file.clone(),
+        })))
+    }),
+};

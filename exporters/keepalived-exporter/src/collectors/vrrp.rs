@@ -1,6 +1,12 @@
 //! Per-instance VRRP state from keepalived itself (its JSON dump, or the data + stats dumps on
 //! builds without JSON), followed by the VIP checks that need that state.
 
+use common::registry::Built;
+use common::{Build, CollectorDef, MutexExt as _, SetupError};
+
+use crate::KeepalivedExporter;
+use crate::config::DumpMode;
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -214,19 +220,12 @@ pub fn add_instance_metrics(m: &mut MetricSet, instances: &[VrrpInstance]) {
 }
 
 impl Collector for VrrpCollector {
-    fn name(&self) -> &'static str {
-        "vrrp"
-    }
-
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let deadline = ctx.deadline.min(Instant::now() + self.dump_timeout);
         let mut m = MetricSet::new();
         let instances = match crate::process::find(&self.paths, &self.pid_file) {
             Some(k) => {
-                let _guard = self
-                    .lock
-                    .lock()
-                    .map_err(|_| CollectError::Other("dump lock poisoned".into()))?;
+                let _guard = self.lock.lock_or_recover();
                 let instances = self.instances(k.pid, deadline)?;
                 add_instance_metrics(&mut m, &instances);
                 instances
@@ -265,6 +264,49 @@ impl Collector for VrrpCollector {
         Ok(m)
     }
 }
+
+/// Builds the VRRP collector: asks the keepalived binary which signals dump its state (never
+/// under `--config.check`, which must not run anything), and picks the dump format.
+fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
+    let cfg = &e.cfg;
+    if cfg.dump == DumpMode::None || e.check_only {
+        return Ok(None);
+    }
+    let signals = dump::Signals::query(&cfg.keepalived_bin);
+    let format = match (cfg.dump, signals.json) {
+        (DumpMode::Json, None) => {
+            return Err(SetupError::Config(format!(
+                "dump = \"json\" but `{} --signum=JSON` gives no signal (built without JSON?)",
+                cfg.keepalived_bin
+            )));
+        }
+        (DumpMode::Json | DumpMode::Auto, Some(_)) => Format::Json,
+        _ => Format::Text,
+    };
+    log::info!("reading keepalived state from its {format:?} dumps ({signals})");
+    Ok(Some(Box::new(VrrpCollector {
+        paths: e.paths.clone(),
+        pid_file: cfg.pid_file.clone(),
+        conf: cfg.keepalived_conf.clone(),
+        signals,
+        format,
+        dump_dir: cfg.dump_dir.clone(),
+        data_file: cfg.data_file.clone(),
+        dump_timeout: cfg.dump_timeout,
+        arp_timeout: cfg.arp_probe.then_some(cfg.arp_timeout),
+        ip_bin: cfg.ip_bin.clone(),
+        lock: Mutex::new(()),
+    })))
+}
+
+/// Registry entry: `keepalived_scrape_collector_success{collector="vrrp"}`.
+pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
+    name: "vrrp",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(build),
+};
 
 #[cfg(test)]
 mod tests {

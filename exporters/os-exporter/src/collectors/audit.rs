@@ -1,39 +1,31 @@
-//! The audit journal's own series: records written by check, write errors, and when the
-//! background sampler last ran.
+//! The audit journal's own series: records written by check and write errors. When the
+//! background sampler last ran is reported by its job (`os_audit_last_run_timestamp_seconds`).
 
 use std::sync::Arc;
 
 use common::audit::AuditJournal;
-use common::{CollectError, Collector, MetricSet, ScrapeContext};
+use common::{Build, CollectorDef};
+use common::{CollectError, Collector, Exporter as _, MetricSet, ScrapeContext};
 
-use crate::sampler::SamplerStatus;
+use crate::OsExporter;
 
 /// Reports the journal counters.
 pub(crate) struct AuditCollector {
     journal: Arc<AuditJournal>,
-    status: Arc<SamplerStatus>,
+    prefix: &'static str,
 }
 
 impl AuditCollector {
-    /// A collector reporting on `journal` and the sampler's `status`.
-    pub(crate) fn new(journal: Arc<AuditJournal>, status: Arc<SamplerStatus>) -> Self {
-        Self { journal, status }
+    /// A collector reporting on `journal` under the exporter's metric `prefix`.
+    pub(crate) fn new(journal: Arc<AuditJournal>, prefix: &'static str) -> Self {
+        Self { journal, prefix }
     }
 }
 
 impl Collector for AuditCollector {
-    fn name(&self) -> &'static str {
-        "audit"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut set = MetricSet::new();
-        self.journal.collect("os", &mut set);
-        set.gauge(
-            "os_audit_last_run_timestamp_seconds",
-            "When the audit sampler last finished a pass, in seconds since the epoch (0 before the first).",
-            self.status.last_run(),
-        );
+        self.journal.collect(self.prefix, &mut set);
         set.gauge(
             "os_audit_enabled",
             "1 when audit records are written, else 0.",
@@ -46,3 +38,17 @@ impl Collector for AuditCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="audit"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "audit",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| {
+        Ok(Some(Box::new(AuditCollector::new(
+            Arc::clone(&e.journal),
+            OsExporter::SPEC.prefix,
+        ))))
+    }),
+};

@@ -1,5 +1,9 @@
 //! `os_conntrack_usage`: how full the netfilter connection tracking table is.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 /// Reads `/proc/sys/net/netfilter/nf_conntrack_{count,max}`.
@@ -15,10 +19,6 @@ impl ConntrackCollector {
 }
 
 impl Collector for ConntrackCollector {
-    fn name(&self) -> &'static str {
-        "conntrack"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut set = MetricSet::new();
         let count_rel = "sys/net/netfilter/nf_conntrack_count";
@@ -52,6 +52,15 @@ impl Collector for ConntrackCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="conntrack"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "conntrack",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(ConntrackCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,10 @@
 //! `os_cpu_max_core_usage`, `os_cpu_max_core_st_usage`, `os_cpu_max_core_irq` and
 //! `os_cpu_max_core_soft`.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
 
 use crate::parsers::stat;
@@ -23,10 +27,6 @@ impl CpuCollector {
 }
 
 impl Collector for CpuCollector {
-    fn name(&self) -> &'static str {
-        "cpu"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("stat")?;
         let s = stat::parse(&bytes);
@@ -73,6 +73,15 @@ impl Collector for CpuCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="cpu"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "cpu",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(CpuCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,10 @@
 //! `os_disk_read_max` and `os_disk_write_max` (KB/s) from them. Ignored devices (pattern, config,
 //! `/tmp/os_disk_io_ignore_devices`) are left out.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
 
 use crate::disk_filter::DiskFilter;
@@ -27,10 +31,6 @@ impl DiskstatsCollector {
 }
 
 impl Collector for DiskstatsCollector {
-    fn name(&self) -> &'static str {
-        "diskstats"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("diskstats")?;
         let ignore = self.filter.snapshot();
@@ -95,6 +95,20 @@ impl Collector for DiskstatsCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="diskstats"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "diskstats",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| {
+        Ok(Some(Box::new(DiskstatsCollector::new(
+            e.paths.clone(),
+            DiskFilter::new(&e.paths, &e.config.diskstats),
+        ))))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

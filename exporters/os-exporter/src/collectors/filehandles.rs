@@ -1,5 +1,9 @@
 //! `os_file_handles`: allocated file handles and the system limit, `/proc/sys/fs/file-nr`.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::file_nr;
@@ -17,10 +21,6 @@ impl FileHandlesCollector {
 }
 
 impl Collector for FileHandlesCollector {
-    fn name(&self) -> &'static str {
-        "filehandles"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let rel = "sys/fs/file-nr";
         let bytes = self.paths.read_proc(rel)?;
@@ -40,6 +40,15 @@ impl Collector for FileHandlesCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="filehandles"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "filehandles",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(FileHandlesCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

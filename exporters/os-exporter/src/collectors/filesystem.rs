@@ -5,6 +5,10 @@
 //! fail (`os_scrape_collector_success{collector="filesystem"} 0`) while the rest of the scrape is
 //! served, and it is skipped until its stuck call returns.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use std::sync::Arc;
 
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
@@ -28,10 +32,6 @@ impl FilesystemCollector {
 }
 
 impl Collector for FilesystemCollector {
-    fn name(&self) -> &'static str {
-        "filesystem"
-    }
-
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mounts = self.partitions.selected()?;
         let mut set = MetricSet::new();
@@ -124,6 +124,20 @@ impl Collector for FilesystemCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="filesystem"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "filesystem",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(Some(Box::new(FilesystemCollector::new(
+            e.partitions.clone(),
+            Arc::new(e.statfs.clone()),
+        ))))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

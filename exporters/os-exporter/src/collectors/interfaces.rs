@@ -1,6 +1,10 @@
 //! `os_network_interface_abnormal`: interfaces that are administratively up but have no carrier
 //! or are operationally down, from `/sys/class/net`.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
 
 use crate::parsers::netclass;
@@ -18,10 +22,6 @@ impl InterfacesCollector {
 }
 
 impl Collector for InterfacesCollector {
-    fn name(&self) -> &'static str {
-        "interfaces"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let dir = self.paths.sys("class/net");
         let entries = std::fs::read_dir(&dir).map_err(|e| CollectError::io(&dir, e))?;
@@ -80,6 +80,15 @@ impl Collector for InterfacesCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="interfaces"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "interfaces",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(InterfacesCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

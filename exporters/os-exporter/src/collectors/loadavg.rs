@@ -1,5 +1,9 @@
 //! `os_loadavg`: the load averages of `/proc/loadavg`.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::loadavg;
@@ -17,10 +21,6 @@ impl LoadavgCollector {
 }
 
 impl Collector for LoadavgCollector {
-    fn name(&self) -> &'static str {
-        "loadavg"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("loadavg")?;
         let l = loadavg::parse(&bytes).ok_or_else(|| {
@@ -34,6 +34,15 @@ impl Collector for LoadavgCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="loadavg"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "loadavg",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(LoadavgCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

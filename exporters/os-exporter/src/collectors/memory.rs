@@ -2,6 +2,10 @@
 //! `os_swap_usage`, `os_swap_used` (-1 when no swap is configured, as document 001 asks so that
 //! hosts without swap are told apart from hosts with unused swap).
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::meminfo;
@@ -28,10 +32,6 @@ fn percent(part: f64, whole: f64) -> f64 {
 }
 
 impl Collector for MemoryCollector {
-    fn name(&self) -> &'static str {
-        "memory"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("meminfo")?;
         let m = meminfo::parse(&bytes)
@@ -71,6 +71,15 @@ impl Collector for MemoryCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="memory"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "memory",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(MemoryCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! One module per collector; `register` wires the enabled ones into the runner.
+//! One module per collector, each declaring its registry entry `DEF`; `ALL` is the table the
+//! skeleton reads. Adding a collector is one module plus one line here.
 
 mod audit;
 mod conntrack;
@@ -19,148 +20,29 @@ mod vmstat;
 
 pub(crate) use processes::for_each_process;
 
-use std::sync::Arc;
+use common::CollectorDef;
 
-use common::audit::AuditJournal;
-use common::statfs::Statfs;
-use common::{AsyncCollector, CollectFuture, Collector, CollectorSet, ScrapeContext, SysPaths};
+use crate::OsExporter;
 
-use crate::config::Config;
-use crate::disk_filter::DiskFilter;
-use crate::partitions::Partitions;
-use crate::sampler::SamplerStatus;
-
-/// Every collector this exporter has, by name.
-pub(crate) const ALL: &[&str] = &[
-    "audit",
-    "conntrack",
-    "cpu",
-    "diskstats",
-    "filehandles",
-    "filesystem",
-    "interfaces",
-    "loadavg",
-    "memory",
-    "netdev",
-    "processes",
-    "readonly",
-    "sockets",
-    "tcp",
-    "uptime",
-    "vmstat",
+/// Every collector of os-exporter, in the order they are run.
+pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
+    audit::DEF,
+    conntrack::DEF,
+    cpu::DEF,
+    diskstats::DEF,
+    filehandles::DEF,
+    filesystem::DEF,
+    interfaces::DEF,
+    loadavg::DEF,
+    memory::DEF,
+    netdev::DEF,
+    processes::DEF,
+    readonly::DEF,
+    sockets::DEF,
+    tcp::DEF,
+    uptime::DEF,
+    vmstat::DEF,
 ];
-
-/// Runs a collector that only reads procfs/sysfs files or the netlink socket dump (in-memory
-/// kernel state that never hangs like a network mount) on the runtime's worker instead of a
-/// blocking-pool thread, so concurrent scrapes cost no extra threads. Only statfs, which can
-/// hang on NFS/FUSE, stays on blocking threads.
-struct Inline<C>(C);
-
-impl<C: Collector> AsyncCollector for Inline<C> {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-
-    fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a> {
-        Box::pin(async move { self.0.collect(ctx) })
-    }
-}
-
-/// What the collectors share with the background audit sampler.
-pub(crate) struct Shared {
-    /// The audit journal.
-    pub(crate) journal: Arc<AuditJournal>,
-    /// The sampler's progress.
-    pub(crate) status: Arc<SamplerStatus>,
-    /// The hang-safe statfs (one stuck-mount memory for scrapes and sampler).
-    pub(crate) statfs: Statfs,
-}
-
-/// Adds the enabled collectors to `set`; an unknown name in `disabled_collectors` is an error.
-pub(crate) fn register(
-    set: &mut CollectorSet,
-    paths: &SysPaths,
-    config: &Config,
-    shared: &Shared,
-) -> Result<(), String> {
-    if let Some(bad) = config
-        .disabled_collectors
-        .iter()
-        .find(|n| !ALL.contains(&n.as_str()))
-    {
-        return Err(format!(
-            "disabled_collectors: unknown collector {bad:?}; known: {}",
-            ALL.join(", ")
-        ));
-    }
-    let on = |name: &str| !config.disabled_collectors.iter().any(|d| d == name);
-    let p = || paths.clone();
-    let partitions = Partitions::new(p(), config.filesystem.clone());
-    if on("audit") {
-        set.add_async(Inline(audit::AuditCollector::new(
-            Arc::clone(&shared.journal),
-            Arc::clone(&shared.status),
-        )));
-    }
-    if on("conntrack") {
-        set.add_async(Inline(conntrack::ConntrackCollector::new(p())));
-    }
-    if on("cpu") {
-        set.add_async(Inline(cpu::CpuCollector::new(p())));
-    }
-    if on("diskstats") {
-        set.add_async(Inline(diskstats::DiskstatsCollector::new(
-            p(),
-            DiskFilter::new(paths, &config.diskstats),
-        )));
-    }
-    if on("filehandles") {
-        set.add_async(Inline(filehandles::FileHandlesCollector::new(p())));
-    }
-    if on("filesystem") {
-        set.add(filesystem::FilesystemCollector::new(
-            partitions.clone(),
-            Arc::new(shared.statfs.clone()),
-        ));
-    }
-    if on("interfaces") {
-        set.add_async(Inline(interfaces::InterfacesCollector::new(p())));
-    }
-    if on("loadavg") {
-        set.add_async(Inline(loadavg::LoadavgCollector::new(p())));
-    }
-    if on("memory") {
-        set.add_async(Inline(memory::MemoryCollector::new(p())));
-    }
-    if on("netdev") {
-        set.add_async(Inline(netdev::NetdevCollector::new(p())));
-    }
-    if on("processes") {
-        set.add_async(Inline(processes::ProcessesCollector::new(p())));
-    }
-    if on("readonly") {
-        set.add_async(Inline(readonly::ReadonlyCollector::new(partitions)));
-    }
-    if on("sockets") {
-        set.add_async(Inline(sockets::SocketsCollector::new(
-            p(),
-            config.sockets.clone(),
-        )));
-    }
-    if on("tcp") {
-        set.add_async(Inline(tcp::TcpCollector::new(p())));
-    }
-    if on("uptime") {
-        set.add_async(Inline(uptime::UptimeCollector::new(
-            p(),
-            config.uptime.reboot_window,
-        )));
-    }
-    if on("vmstat") {
-        set.add_async(Inline(vmstat::VmstatCollector::new(p())));
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 pub(crate) mod test_support {

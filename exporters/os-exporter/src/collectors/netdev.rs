@@ -2,6 +2,10 @@
 //! `os_network_max_txkB`, `os_network_max_rxpck`, `os_network_max_txpck`,
 //! `os_network_error_packets` and `os_network_droped_packets` from them.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
 
 use crate::parsers::net_dev;
@@ -22,10 +26,6 @@ impl NetdevCollector {
 }
 
 impl Collector for NetdevCollector {
-    fn name(&self) -> &'static str {
-        "netdev"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("net/dev")?;
         let mut set = MetricSet::new();
@@ -86,6 +86,15 @@ impl Collector for NetdevCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="netdev"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "netdev",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(NetdevCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

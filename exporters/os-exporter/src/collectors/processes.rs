@@ -1,6 +1,10 @@
 //! `os_process_number` and `os_has_uninterruptible_procs`: processes of `/proc` and those in
 //! uninterruptible sleep (state `D`).
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::pid_stat;
@@ -59,10 +63,6 @@ pub(crate) fn for_each_process(
 }
 
 impl Collector for ProcessesCollector {
-    fn name(&self) -> &'static str {
-        "processes"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let (mut total, mut blocked) = (0.0, 0.0);
         for_each_stat(&self.paths, |_, bytes| {
@@ -92,6 +92,15 @@ impl Collector for ProcessesCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="processes"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "processes",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(ProcessesCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,10 @@
 //! document's `mount | grep -E "^/dev.*\(ro"`), read from mountinfo without touching the mounts,
 //! so a hung mount cannot stall it.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
 
 use crate::partitions::Partitions;
@@ -19,10 +23,6 @@ impl ReadonlyCollector {
 }
 
 impl Collector for ReadonlyCollector {
-    fn name(&self) -> &'static str {
-        "readonly"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mounts = self.partitions.selected()?;
         let mut set = MetricSet::new();
@@ -52,6 +52,15 @@ impl Collector for ReadonlyCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="readonly"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "readonly",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(ReadonlyCollector::new(e.partitions.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

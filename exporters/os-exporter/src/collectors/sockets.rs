@@ -4,6 +4,10 @@
 //! listeners and TIME_WAIT filtered in the kernel); from a streamed `/proc/net/tcp{,6}` without
 //! per-line allocation when `--path.procfs` points elsewhere (fixtures) or netlink is refused.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use std::fs::File;
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
@@ -109,10 +113,6 @@ impl SocketsCollector {
 }
 
 impl Collector for SocketsCollector {
-    fn name(&self) -> &'static str {
-        "sockets"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let c = scan(&self.paths, &self.config, |_| {})?;
         let mut set = MetricSet::new();
@@ -134,6 +134,20 @@ impl Collector for SocketsCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="sockets"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "sockets",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| {
+        Ok(Some(Box::new(SocketsCollector::new(
+            e.paths.clone(),
+            e.config.sockets.clone(),
+        ))))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,10 @@
 //! `os_network_tcp_fast_retran`, `os_network_tcp_timeout_retran`, `os_network_tcp_overflowed`
 //! and `os_network_syn_drop` from them.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::netstat;
@@ -19,10 +23,6 @@ impl TcpCollector {
 }
 
 impl Collector for TcpCollector {
-    fn name(&self) -> &'static str {
-        "tcp"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let ext = self.paths.read_proc("net/netstat")?;
         let snmp = self.paths.read_proc("net/snmp")?;
@@ -69,6 +69,15 @@ impl Collector for TcpCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="tcp"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "tcp",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(TcpCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

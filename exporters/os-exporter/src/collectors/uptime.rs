@@ -1,5 +1,9 @@
 //! `os_uptime`, `os_boot_time_seconds` and `os_has_rebooted`: how long the host has been up.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use std::time::Duration;
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
@@ -23,10 +27,6 @@ impl UptimeCollector {
 }
 
 impl Collector for UptimeCollector {
-    fn name(&self) -> &'static str {
-        "uptime"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("uptime")?;
         let up = uptime::parse_uptime(&bytes).ok_or_else(|| {
@@ -64,6 +64,20 @@ impl Collector for UptimeCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="uptime"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "uptime",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| {
+        Ok(Some(Box::new(UptimeCollector::new(
+            e.paths.clone(),
+            e.config.uptime.reboot_window,
+        ))))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

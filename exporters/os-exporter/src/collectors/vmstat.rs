@@ -1,6 +1,10 @@
 //! Swap traffic of `/proc/vmstat` in bytes; recording rules turn it into `os_swap_pswpin` and
 //! `os_swap_pswpout`.
 
+use common::{Build, CollectorDef};
+
+use crate::OsExporter;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::vmstat;
@@ -22,10 +26,6 @@ impl VmstatCollector {
 }
 
 impl Collector for VmstatCollector {
-    fn name(&self) -> &'static str {
-        "vmstat"
-    }
-
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("vmstat")?;
         let v = vmstat::parse(&bytes)
@@ -44,6 +44,15 @@ impl Collector for VmstatCollector {
         Ok(set)
     }
 }
+
+/// Registry entry: `os_scrape_collector_success{collector="vmstat"}`.
+pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
+    name: "vmstat",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Inline(|e| Ok(Some(Box::new(VmstatCollector::new(e.paths.clone()))))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,6 @@ mod nics;
 mod sockets;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::SysPaths;
 use common::audit::{AuditJournal, AuditRecord};
@@ -31,28 +29,7 @@ pub(crate) const CHECKS: &[&str] = &[
     "tcp_queue_blocked",
 ];
 
-/// When the sampler last finished, shared with the `audit` collector.
-#[derive(Debug, Default)]
-pub(crate) struct SamplerStatus {
-    last_run_bits: AtomicU64,
-}
-
-impl SamplerStatus {
-    /// Seconds since the epoch of the last finished pass, 0 before the first.
-    pub(crate) fn last_run(&self) -> f64 {
-        f64::from_bits(self.last_run_bits.load(Ordering::Relaxed))
-    }
-
-    fn mark(&self) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        self.last_run_bits.store(now.to_bits(), Ordering::Relaxed);
-    }
-}
-
-/// The sampler's state between passes.
+/// The sampler's state between passes; run as the `audit` background job.
 pub(crate) struct Sampler {
     paths: SysPaths,
     config: Config,
@@ -60,7 +37,6 @@ pub(crate) struct Sampler {
     statfs: Statfs,
     filter: DiskFilter,
     journal: Arc<AuditJournal>,
-    status: Arc<SamplerStatus>,
     disks: disks::State,
     nics: nics::State,
     cpu: cpu::State,
@@ -73,22 +49,20 @@ impl Sampler {
         config: Config,
         statfs: Statfs,
         journal: Arc<AuditJournal>,
-        status: Arc<SamplerStatus>,
-    ) -> Result<Self, String> {
+    ) -> Self {
         let filter = DiskFilter::new(&paths, &config.diskstats);
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
-        Ok(Self {
+        Self {
             paths,
             config,
             partitions,
             statfs,
             filter,
             journal,
-            status,
             disks: disks::State::default(),
             nics: nics::State::default(),
             cpu: cpu::State::default(),
-        })
+        }
     }
 
     fn write(&self, record: AuditRecord) {
@@ -123,30 +97,5 @@ impl Sampler {
         for r in records {
             self.write(r);
         }
-        self.status.mark();
-    }
-
-    /// Runs passes every `audit_checks.interval` on a dedicated thread for the process lifetime.
-    pub(crate) fn spawn(mut self) -> std::io::Result<()> {
-        let interval = self.config.audit_checks.interval;
-        std::thread::Builder::new()
-            .name("audit-sampler".into())
-            .spawn(move || {
-                let mut next = Instant::now();
-                loop {
-                    self.run_once();
-                    next += interval;
-                    let now = Instant::now();
-                    if next < now {
-                        // A pass overran (a hung mount): restart the clock instead of bursting.
-                        next = now + interval;
-                    }
-                    std::thread::sleep(
-                        next.saturating_duration_since(now)
-                            .max(Duration::from_millis(10)),
-                    );
-                }
-            })?;
-        Ok(())
     }
 }

@@ -2,6 +2,10 @@
 //! (`/health`, `/metrics`, v3 status), then the cluster view (members, quorum, leader) and the
 //! data-loss detector.
 
+use common::{Build, CollectorDef};
+
+use crate::EtcdProbe;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -448,11 +452,16 @@ async fn gateway_call<T: for<'de> serde::Deserialize<'de>>(
 }
 
 impl AsyncCollector for ClusterProbe {
-    fn name(&self) -> &'static str {
-        "cluster"
-    }
-
     fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a> {
         Box::pin(self.run(ctx))
     }
 }
+
+/// Registry entry: `etcd_scrape_collector_success{collector="cluster"}`.
+pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
+    name: "cluster",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Async(|e| Ok(Some(Box::new(ClusterProbe::new(&e.cfg)?)))),
+};

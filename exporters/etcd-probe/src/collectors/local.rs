@@ -1,6 +1,10 @@
 //! Document 002's checks of the local installation when etcd will not start: data directory
 //! (exists, mode 0700, filesystem not full), binary (exists, executable), manual-stop markers.
 
+use common::{Build, CollectorDef};
+
+use crate::EtcdProbe;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -50,10 +54,6 @@ impl LocalChecks {
 }
 
 impl Collector for LocalChecks {
-    fn name(&self) -> &'static str {
-        "local"
-    }
-
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut m = MetricSet::new();
         let dir_label = self.cfg.data_dir.to_string_lossy().into_owned();
@@ -173,6 +173,19 @@ impl Collector for LocalChecks {
         Ok(m)
     }
 }
+
+/// Registry entry: `etcd_scrape_collector_success{collector="local"}`.
+pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
+    name: "local",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(e.cfg.local.enabled.then(|| -> Box<dyn common::Collector> {
+            Box::new(LocalChecks::new(e.cfg.local.clone(), e.paths.clone()))
+        }))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

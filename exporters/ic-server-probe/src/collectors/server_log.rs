@@ -1,6 +1,10 @@
 //! Error lines in the IC-Server's `server.log` (the document's `grep "error" server.log`),
 //! counted incrementally: each scrape reads only the bytes appended since the last one.
 
+use common::{Build, CollectorDef};
+
+use crate::IcServerProbe;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -76,10 +80,6 @@ impl ServerLogCollector {
 }
 
 impl Collector for ServerLogCollector {
-    fn name(&self) -> &'static str {
-        "server_log"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut st = self
             .state
@@ -110,6 +110,33 @@ impl Collector for ServerLogCollector {
     }
 }
 
+/// Counts error lines of `local.log_file` when the local checks are on and a log is set.
+fn build(e: &IcServerProbe) -> common::registry::Built<Box<dyn common::Collector>> {
+    if !e.cfg.local.enabled {
+        return Ok(None);
+    }
+    let Some(p) = &e.cfg.local.log_file else {
+        log::info!("local.log_file is not set: server.log error lines are not counted");
+        return Ok(None);
+    };
+    let matcher = ErrorMatcher::new(&e.cfg.local.error_keywords, e.cfg.local.case_insensitive);
+    let rooted = e.paths.root(&p.to_string_lossy());
+    Ok(Some(Box::new(ServerLogCollector::new(
+        rooted,
+        matcher,
+        StartAt::End,
+    ))))
+}
+
+/// Registry entry: `ic_server_scrape_collector_success{collector="server_log"}`.
+pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
+    name: "server_log",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(build),
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +145,7 @@ mod tests {
 
     // Lines in the shape of IC-Server's logback output (level, thread, logger, message);
     // the keyword list is the document's single word "error".
-    const FIXTURE_BYTES: &[u8] = include_bytes!("../tests/fixtures/server.log");
+    const FIXTURE_BYTES: &[u8] = include_bytes!("../../tests/fixtures/server.log");
 
     fn fixture() -> String {
         String::from_utf8_lossy(FIXTURE_BYTES).into_owned()

@@ -1,5 +1,9 @@
 //! Reads the configured logs incrementally at each scrape and counts classified lines per cause.
 
+use common::{Build, CollectorDef};
+
+use crate::EtcdProbe;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -53,10 +57,6 @@ impl LogCauses {
 }
 
 impl Collector for LogCauses {
-    fn name(&self) -> &'static str {
-        "log"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut logs = self
             .logs
@@ -104,6 +104,21 @@ impl Collector for LogCauses {
         }
     }
 }
+
+/// Registry entry: `etcd_scrape_collector_success{collector="log_causes"}`.
+pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
+    name: "log_causes",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(
+            (!e.cfg.logs.is_empty()).then(|| -> Box<dyn common::Collector> {
+                Box::new(LogCauses::new(&e.cfg.logs, &e.paths))
+            }),
+        )
+    }),
+};
 
 #[cfg(test)]
 mod tests {

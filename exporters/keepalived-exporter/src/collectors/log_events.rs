@@ -5,6 +5,10 @@
 //! The log is read incrementally (new bytes only, following rotation) at each scrape and in
 //! the background, so an event's time is when it was read, at most one poll interval late.
 
+use common::{Build, CollectorDef, MutexExt as _};
+
+use crate::KeepalivedExporter;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::log_tail::LogTail;
 use common::{CollectError, Collector, MetricSet, ScrapeContext};
 
-use crate::log_events::{EventKind, TargetState, classify};
+use crate::log_classifier::{EventKind, TargetState, classify};
 
 /// Most distinct instance names kept as label values; a log full of invented names cannot grow
 /// the series count past this.
@@ -147,28 +151,26 @@ pub struct LogCollector {
 impl LogCollector {
     /// Reads new lines now (also called by the background poller).
     pub fn poll(&self) -> Result<(), CollectError> {
-        let mut s = self
-            .state
-            .lock()
-            .map_err(|_| CollectError::Other("log state poisoned".into()))?;
-        s.poll(Instant::now())
+        self.state.lock_or_recover().poll(Instant::now())
     }
 }
 
 impl Collector for LogCollector {
-    fn name(&self) -> &'static str {
-        "log"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mut s = self
-            .state
-            .lock()
-            .map_err(|_| CollectError::Other("log state poisoned".into()))?;
+        let mut s = self.state.lock_or_recover();
         s.poll(Instant::now())?;
         Ok(s.metrics())
     }
 }
+
+/// Registry entry: `keepalived_scrape_collector_success{collector="log_events"}`.
+pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
+    name: "log_events",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| Ok(Some(Box::new(e.log.clone())))),
+};
 
 #[cfg(test)]
 mod tests {

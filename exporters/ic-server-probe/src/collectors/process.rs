@@ -1,6 +1,10 @@
 //! Whether the `ic-server` process runs on this host: the document's `ps -ef | grep ic-server`,
 //! read from `/proc/<pid>/{comm,cmdline}` instead of running `ps`.
 
+use common::{Build, CollectorDef};
+
+use crate::IcServerProbe;
+
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 /// Whether the process `comm` with NUL-separated `cmdline` is an instance of `name`.
@@ -61,10 +65,6 @@ pub(crate) struct ProcessCollector {
 }
 
 impl Collector for ProcessCollector {
-    fn name(&self) -> &'static str {
-        "process"
-    }
-
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let n = count(&self.paths, &self.name, std::process::id())?;
         let labels = [("process", self.name.as_str())];
@@ -84,6 +84,22 @@ impl Collector for ProcessCollector {
         Ok(out)
     }
 }
+
+/// Registry entry: `ic_server_scrape_collector_success{collector="process"}`.
+pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
+    name: "process",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Blocking(|e| {
+        Ok(e.cfg.local.enabled.then(|| -> Box<dyn common::Collector> {
+            Box::new(ProcessCollector {
+                paths: e.paths.clone(),
+                name: e.cfg.local.process_name.clone(),
+            })
+        }))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,10 @@
 //! The document's check: GET each IC-Server's health URL, all concurrently under one deadline,
 //! and the `ic_server_health` family built from the answers.
 
+use common::{Build, CollectorDef};
+
+use crate::IcServerProbe;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,10 +144,6 @@ impl HealthCollector {
 }
 
 impl AsyncCollector for HealthCollector {
-    fn name(&self) -> &'static str {
-        "health"
-    }
-
     fn collect<'a>(&'a self, ctx: &'a ScrapeContext) -> CollectFuture<'a> {
         Box::pin(async move {
             let deadline = probe_deadline(Instant::now(), self.prober.timeout, ctx.deadline);
@@ -160,6 +160,25 @@ impl AsyncCollector for HealthCollector {
         })
     }
 }
+
+/// Registry entry: `ic_server_scrape_collector_success{collector="health"}`.
+pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
+    name: "health",
+    enabled_by_default: true,
+    file: file!(),
+    metrics: &[],
+    build: Build::Async(|e| {
+        Ok(
+            (!e.cfg.ic_servers.is_empty()).then(|| -> Box<dyn common::AsyncCollector> {
+                Box::new(HealthCollector {
+                    prober: e.prober(),
+                    ocp_address: e.ocp_address.clone(),
+                    targets: crate::target::targets(&e.cfg.health_url, &e.cfg.ic_servers),
+                })
+            }),
+        )
+    }),
+};
 
 #[cfg(test)]
 mod tests {
