@@ -12,9 +12,9 @@ use std::time::SystemTime;
 
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
+
+use crate::tls::{self, TlsSetupError};
 
 /// A web config that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -379,29 +379,9 @@ fn tls_config(
     }
     let cert_path = resolve(base, cert_file);
     let key_path = resolve(base, key_file);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            semantic(
-                path,
-                format!("tls_server_config.cert_file {}: {e}", cert_path.display()),
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(semantic(
-            path,
-            format!(
-                "tls_server_config.cert_file {}: no certificate found",
-                cert_path.display()
-            ),
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
-        semantic(
-            path,
-            format!("tls_server_config.key_file {}: {e}", key_path.display()),
-        )
-    })?;
+    let tls_file = |e: TlsSetupError| semantic(path, e.to_string());
+    let certs = tls::read_certs("tls_server_config.cert_file", &cert_path).map_err(tls_file)?;
+    let key = tls::read_key("tls_server_config.key_file", &key_path).map_err(tls_file)?;
 
     let min = tls_version(
         path,
@@ -427,7 +407,7 @@ fn tls_config(
         ));
     }
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = tls::provider();
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)
         .map_err(|e| semantic(path, format!("tls_server_config: {e}")))?;
@@ -463,29 +443,8 @@ fn tls_config(
         None => builder.with_no_client_auth(),
         Some((ca, optional)) => {
             let ca_path = resolve(base, ca);
-            let mut roots = rustls::RootCertStore::empty();
-            let cas = CertificateDer::pem_file_iter(&ca_path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    semantic(
-                        path,
-                        format!(
-                            "tls_server_config.client_ca_file {}: {e}",
-                            ca_path.display()
-                        ),
-                    )
-                })?;
-            for c in cas {
-                roots.add(c).map_err(|e| {
-                    semantic(
-                        path,
-                        format!(
-                            "tls_server_config.client_ca_file {}: {e}",
-                            ca_path.display()
-                        ),
-                    )
-                })?;
-            }
+            let roots = tls::read_ca_pool("tls_server_config.client_ca_file", &ca_path)
+                .map_err(tls_file)?;
             let mut vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             if optional {
                 vb = vb.allow_unauthenticated();

@@ -332,70 +332,25 @@ async fn a_client_that_sends_no_headers_is_disconnected() {
 
 mod tls {
     use super::*;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use rustls::pki_types::ServerName;
+    use test_support::pki::{Issued, TestPki};
     use tokio_rustls::TlsConnector;
-
-    struct Pki {
-        dir: PathBuf,
-        ca: rcgen::Certificate,
-        ca_params: rcgen::CertificateParams,
-        ca_key: rcgen::KeyPair,
-    }
-
-    impl Pki {
-        fn new(tag: &str) -> Pki {
-            let dir = std::env::temp_dir().join(format!("tls-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let ca_key = rcgen::KeyPair::generate().unwrap();
-            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            params
-                .distinguished_name
-                .push(rcgen::DnType::CommonName, "test ca");
-            let ca = params.self_signed(&ca_key).unwrap();
-            std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-            Pki {
-                dir,
-                ca,
-                ca_params: params,
-                ca_key,
-            }
-        }
-
-        fn issue(
-            &self,
-            name: &str,
-            san: &str,
-        ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-            let key = rcgen::KeyPair::generate().unwrap();
-            let params = rcgen::CertificateParams::new(vec![san.to_owned()]).unwrap();
-            let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
-            let cert = params.signed_by(&key, &issuer).unwrap();
-            std::fs::write(self.dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-            std::fs::write(self.dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-            (
-                cert.der().clone(),
-                PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-            )
-        }
-    }
 
     /// A TLS connection to `localhost` at `addr`, trusting the test CA.
     async fn tls_connect(
         addr: SocketAddr,
-        pki: &Pki,
-        client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+        pki: &TestPki,
+        client: Option<Issued>,
     ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(pki.ca.der().clone()).unwrap();
+        roots.add(pki.ca_cert()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots);
         let cfg = match client {
-            Some((c, k)) => builder.with_client_auth_cert(vec![c], k).unwrap(),
+            Some(c) => builder.with_client_auth_cert(vec![c.cert], c.key).unwrap(),
             None => builder.with_no_client_auth(),
         };
         let stream = TcpStream::connect(addr).await?;
@@ -406,8 +361,8 @@ mod tls {
 
     async fn tls_get(
         addr: SocketAddr,
-        pki: &Pki,
-        client: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+        pki: &TestPki,
+        client: Option<Issued>,
         auth: Option<&str>,
     ) -> std::io::Result<u16> {
         let mut tls = tls_connect(addr, pki, client).await?;
@@ -423,7 +378,7 @@ mod tls {
     }
 
     /// The certificate the server presents in a TLS handshake.
-    async fn presented_cert(addr: SocketAddr, pki: &Pki) -> std::io::Result<Vec<u8>> {
+    async fn presented_cert(addr: SocketAddr, pki: &TestPki) -> std::io::Result<Vec<u8>> {
         let tls = tls_connect(addr, pki, None).await?;
         let certs = tls.get_ref().1.peer_certificates().unwrap_or_default();
         Ok(certs.first().map(|c| c.to_vec()).unwrap_or_default())
@@ -431,14 +386,14 @@ mod tls {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_replaced_certificate_is_presented_without_restart() {
-        let pki = Pki::new("rotate");
-        let (cert_a, _) = pki.issue("server", "localhost");
+        let mut pki = TestPki::new("rotate");
+        let cert_a = pki.server().cert;
         let web = web_config(&pki, "");
         let (addr, stop) = start_with_web(web).await;
         assert_eq!(presented_cert(addr, &pki).await.unwrap(), cert_a.to_vec());
 
         // Rewritten in place, as cert-manager or certbot hooks do.
-        let (cert_b, _) = pki.issue("server", "localhost");
+        let cert_b = pki.reissue_server();
         assert_ne!(cert_a, cert_b);
         eventually("certificate B presented", || async {
             presented_cert(addr, &pki)
@@ -449,7 +404,7 @@ mod tls {
         assert_eq!(tls_get(addr, &pki, None, Some(RIGHT)).await.unwrap(), 200);
 
         // Garbage, or a config naming a missing key: still TLS with cert B and the same users.
-        let web_yml = pki.dir.join("web.yml");
+        let web_yml = pki.dir().join("web.yml");
         for garbage in [
             "tls_server_config: {cert_file: server.pem, key_file: nope.key}\n",
             "\u{0}\u{1}not yaml: [",
@@ -463,12 +418,12 @@ mod tls {
         let _ = stop.send(());
     }
 
-    fn web_config(pki: &Pki, extra: &str) -> WebSettings {
+    fn web_config(pki: &TestPki, extra: &str) -> WebSettings {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
         let text = format!(
             "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n{extra}basic_auth_users:\n  alice: {hash}\n"
         );
-        let path = pki.dir.join("web.yml");
+        let path = pki.dir().join("web.yml");
         std::fs::write(&path, text).unwrap();
         common::web_config::load(&path).unwrap()
     }
@@ -479,8 +434,7 @@ mod tls {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tls_with_basic_auth_accepts_only_the_right_password() {
-        let pki = Pki::new("auth");
-        pki.issue("server", "localhost");
+        let pki = TestPki::new("auth");
         let web = web_config(&pki, "");
         let (addr, stop) = start_with_web(web).await;
 
@@ -497,9 +451,8 @@ mod tls {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
-        let pki = Pki::new("mtls");
-        pki.issue("server", "localhost");
-        let client = pki.issue("client", "client");
+        let pki = TestPki::new("mtls");
+        let client = pki.client();
         let web = web_config(
             &pki,
             "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  min_version: TLS13\n",

@@ -1,0 +1,177 @@
+//! The HTTP(S) server: `/`, the telemetry path, `/-/healthy` and an optional `/probe`.
+//!
+//! Scrapes beyond `max_requests` get 503 at once rather than queueing; a slow client cannot hold
+//! a connection open without sending headers (header read timeout); basic auth and TLS follow the
+//! exporter-toolkit web config, re-read when it changes; metrics are gzipped when the scraper
+//! accepts it (Prometheus always does), and `:PORT` listens on IPv4 and IPv6 as Go's servers do.
+//!
+//! One job per file: `listener` binds and does TLS handshakes, `connection` serves one
+//! connection, `live` keeps the web settings in force, `auth` checks basic auth, `routing`
+//! answers a request, `encoding` picks the format and compression, `query` decodes `/probe`
+//! parameters.
+
+mod auth;
+mod connection;
+mod encoding;
+mod listener;
+mod live;
+mod query;
+mod routing;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Response;
+use http_body_util::Full;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::collector::{CollectorSet, ScrapeContext};
+use crate::metrics::MetricSet;
+use crate::self_metrics::BuildInfo;
+use crate::web_config::WebSettings;
+
+pub use encoding::{accepts_gzip, gzip};
+pub use query::{parse_query, percent_decode};
+
+/// A boxed future returned by [`ProbeHandler::probe`].
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Result<MetricSet, ProbeError>> + Send + 'a>>;
+
+/// Why a `/probe` request was not answered with metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The query string is wrong (missing or invalid target); answered with 400.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+/// Handles blackbox-style `/probe?target=...` requests.
+pub trait ProbeHandler: Send + Sync + 'static {
+    /// Probes with the decoded query parameters, within `ctx.deadline`.
+    fn probe<'a>(&'a self, params: &'a [(String, String)], ctx: ScrapeContext) -> ProbeFuture<'a>;
+}
+
+/// What the server serves.
+pub struct App {
+    /// The exporter's collectors.
+    pub collectors: CollectorSet,
+    /// The `/probe` handler, for probe-style exporters.
+    pub probe: Option<Arc<dyn ProbeHandler>>,
+    /// Build information for `<prefix>_exporter_build_info` and the landing page.
+    pub build: BuildInfo,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("collectors", &self.collectors)
+            .field("probe", &self.probe.is_some())
+            .finish()
+    }
+}
+
+/// Server settings from the command line and web config.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where metrics are served, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Concurrent scrapes (metrics and probes) before answering 503; 0 is unlimited.
+    pub max_requests: usize,
+    /// Scrape timeout when Prometheus sends no `X-Prometheus-Scrape-Timeout-Seconds`.
+    pub default_timeout: Duration,
+    /// Subtracted from the scrape timeout, leaving time to encode and send.
+    pub timeout_offset: Duration,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+    /// TLS, basic auth and extra headers; re-read when they came from a file that changes.
+    pub web: WebSettings,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            telemetry_path: "/metrics".to_owned(),
+            max_requests: 40,
+            default_timeout: Duration::from_secs(10),
+            timeout_offset: Duration::from_millis(250),
+            header_read_timeout: Duration::from_secs(10),
+            web: WebSettings::default(),
+        }
+    }
+}
+
+/// What every handler answers with.
+type Resp = Response<Full<Bytes>>;
+
+/// A server bound to its listener, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<routing::State>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.listener.local_addr().ok())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Binds `addr` (e.g. `127.0.0.1:9910`, `[::1]:9910`, or `:9910` for every IPv4 and IPv6
+    /// address, like Go's `net.Listen`).
+    pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
+        let listener = listener::bind(addr).await?;
+        let scrapes = (opts.max_requests > 0).then(|| Arc::new(Semaphore::new(opts.max_requests)));
+        let state = Arc::new(routing::State {
+            web: live::LiveWeb::new(&opts.web),
+            opts,
+            app,
+            scrapes,
+        });
+        Ok(Server { listener, state })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then waits up to 5 s for open connections.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                a = self.listener.accept() => a,
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    log::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            tokio::spawn(connection::serve(
+                stream,
+                peer,
+                Arc::clone(&self.state),
+                graceful.watcher(),
+            ));
+        }
+        drop(self.listener);
+        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+            .await
+            .is_err()
+        {
+            log::warn!("open connections did not finish within 5s of shutdown");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Answering one request: basic auth, then `/`, the telemetry path, `/-/healthy` or `/probe`,
+//! with excess scrapes refused at once and each scrape given its deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use tokio::sync::Semaphore;
+
+use super::encoding::{encoded, negotiated_format, wants_gzip};
+use super::live::{Live, LiveWeb};
+use super::query::parse_query;
+use super::{App, ProbeError, ProbeHandler, Resp, ServerOptions, auth};
+use crate::collector::ScrapeContext;
+use crate::metrics::{MetricFamily, MetricSet};
+use crate::self_metrics;
+
+/// Everything a request is answered from, shared by all connections of one server.
+pub(super) struct State {
+    pub(super) opts: ServerOptions,
+    pub(super) app: Arc<App>,
+    /// Permits for concurrent scrapes; `None` is unlimited.
+    pub(super) scrapes: Option<Arc<Semaphore>>,
+    /// The web settings in force.
+    pub(super) web: LiveWeb,
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// The exporter's own series and those of its collectors, gathered within `ctx.deadline`.
+async fn gather(app: &App, ctx: ScrapeContext) -> Vec<MetricFamily> {
+    let mut families = app.collectors.gather(ctx).await;
+    let mut own = MetricSet::new();
+    self_metrics::collect(app.collectors.prefix(), &app.build, &mut own);
+    families.extend(own.into_families());
+    families
+}
+
+impl State {
+    /// Answers `req` under the web settings `live`.
+    pub(super) async fn handle(&self, live: &Live, req: Request<Incoming>) -> Resp {
+        if !auth::authorized(&live.web.users, &live.auth_cache, req.headers()).await {
+            let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            return r;
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
+        }
+        let path = req.uri().path();
+        let is_metrics = path == self.opts.telemetry_path;
+        let is_probe = path == "/probe" && self.app.probe.is_some();
+        if !is_metrics && !is_probe {
+            return match path {
+                "/" => self.landing(),
+                "/-/healthy" => text(StatusCode::OK, "OK\n"),
+                _ => text(StatusCode::NOT_FOUND, "Not found\n"),
+            };
+        }
+        // Excess scrapes are refused at once: queueing them would only make every one late.
+        let _permit = match &self.scrapes {
+            None => None,
+            Some(sem) => match Arc::clone(sem).try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many concurrent scrapes, try again later\n",
+                    );
+                }
+            },
+        };
+        let ctx = self.scrape_context(&req);
+        match (&self.app.probe, is_probe) {
+            (Some(h), true) => self.probe(h.as_ref(), &req, ctx).await,
+            _ => self.metrics(&req, ctx).await,
+        }
+    }
+
+    fn scrape_context(&self, req: &Request<Incoming>) -> ScrapeContext {
+        let timeout = req
+            .headers()
+            .get("X-Prometheus-Scrape-Timeout-Seconds")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map_or(self.opts.default_timeout, Duration::from_secs_f64);
+        let budget = timeout
+            .saturating_sub(self.opts.timeout_offset)
+            .max(Duration::from_millis(100));
+        ScrapeContext {
+            deadline: Instant::now() + budget,
+        }
+    }
+
+    fn landing(&self) -> Resp {
+        let b = &self.app.build;
+        let probe = if self.app.probe.is_some() {
+            "<li><a href=\"probe?target=\">/probe?target=...</a> (probe one target)</li>"
+        } else {
+            ""
+        };
+        let body = format!(
+            "<!DOCTYPE html><html><head><title>{name}</title></head><body><h1>{name}</h1>\
+             <p>version {version}, revision {revision}</p><ul>\
+             <li><a href=\"{path}\">{path}</a> (metrics)</li>{probe}\
+             <li><a href=\"-/healthy\">/-/healthy</a></li></ul></body></html>\n",
+            name = b.name,
+            version = b.version,
+            revision = b.revision,
+            path = self.opts.telemetry_path.trim_start_matches('/'),
+        );
+        let mut r = text(StatusCode::OK, body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        r
+    }
+
+    async fn metrics(&self, req: &Request<Incoming>, ctx: ScrapeContext) -> Resp {
+        let format = negotiated_format(req.headers());
+        let families = gather(&self.app, ctx).await;
+        encoded(families, format, wants_gzip(req.headers()))
+    }
+
+    async fn probe(
+        &self,
+        handler: &dyn ProbeHandler,
+        req: &Request<Incoming>,
+        ctx: ScrapeContext,
+    ) -> Resp {
+        let params = parse_query(req.uri().query().unwrap_or(""));
+        let format = negotiated_format(req.headers());
+        let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        match tokio::time::timeout_at(deadline, handler.probe(&params, ctx)).await {
+            Ok(Ok(set)) => encoded(set.into_families(), format, wants_gzip(req.headers())),
+            Ok(Err(ProbeError::BadRequest(msg))) => text(StatusCode::BAD_REQUEST, msg),
+            Err(_) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "probe did not finish within the scrape timeout\n",
+            ),
+        }
+    }
+}
