@@ -18,6 +18,7 @@ pub mod proc_table;
 pub mod self_metrics;
 pub mod server;
 pub mod statfs;
+pub mod sysconf;
 pub mod web_config;
 
 pub use cli::{Built, Context, Spec};

@@ -7,7 +7,6 @@ mod netlink;
 mod parsers;
 mod partitions;
 mod sampler;
-mod sysconf;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -17,8 +17,6 @@ mod tcp;
 mod uptime;
 mod vmstat;
 
-pub(crate) use processes::for_each_process;
-
 use std::sync::Arc;
 
 use common::audit::AuditJournal;
