@@ -21,6 +21,7 @@ pub mod registry;
 pub mod self_metrics;
 pub mod server;
 pub mod statfs;
+pub mod sysconf;
 pub mod tls;
 pub mod web_config;
 

@@ -44,7 +44,7 @@ pub fn collect(prefix: &str, build: &BuildInfo, out: &mut MetricSet) {
         return;
     };
     if let Ok(stat) = me.stat() {
-        let tps = procfs::ticks_per_second() as f64;
+        let tps = crate::sysconf::clock_ticks_per_second();
         #[allow(clippy::cast_precision_loss)]
         let cpu = (stat.utime + stat.stime) as f64 / tps;
         out.counter(
@@ -53,7 +53,7 @@ pub fn collect(prefix: &str, build: &BuildInfo, out: &mut MetricSet) {
             cpu,
         );
         #[allow(clippy::cast_precision_loss)]
-        let rss = stat.rss as f64 * procfs::page_size() as f64;
+        let rss = stat.rss as f64 * crate::sysconf::page_size_bytes();
         out.gauge(
             "process_resident_memory_bytes",
             "Resident memory size, in bytes.",

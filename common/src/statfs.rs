@@ -29,6 +29,51 @@ pub struct FsStats {
     pub readonly: bool,
 }
 
+/// Usage as `df` reports it: `Size`, `Used`, `Avail` and `Use%` (or, for inodes, `df -i`'s
+/// `Inodes`, `IUsed`, `IFree` and `IUse%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DfUsage {
+    /// The total (bytes or inodes).
+    pub size: u64,
+    /// The total less the free, root's reserve included (`f_blocks - f_bfree`).
+    pub used: u64,
+    /// What unprivileged users may still take (`f_bavail`; `f_ffree` for inodes).
+    pub avail: u64,
+    /// `used / (used + avail)` in percent, rounded up to a whole percent as `df` does, so that a
+    /// filesystem is never shown less full than it is; 0 when both are 0.
+    pub percent: f64,
+}
+
+impl DfUsage {
+    fn new(size: u64, free: u64, avail: u64) -> Self {
+        let used = size.saturating_sub(free);
+        let whole = u128::from(used) + u128::from(avail);
+        let percent = if whole == 0 {
+            0
+        } else {
+            (u128::from(used) * 100).div_ceil(whole)
+        };
+        Self {
+            size,
+            used,
+            avail,
+            percent: u32::try_from(percent).map_or(100.0, f64::from),
+        }
+    }
+}
+
+impl FsStats {
+    /// Space usage as `df` computes it.
+    pub fn df_space(&self) -> DfUsage {
+        DfUsage::new(self.size_bytes, self.free_bytes, self.avail_bytes)
+    }
+
+    /// Inode usage as `df -i` computes it (all 0 for filesystems without inode accounting).
+    pub fn df_inodes(&self) -> DfUsage {
+        DfUsage::new(self.files, self.files_free, self.files_free)
+    }
+}
+
 /// Why no statistics came back.
 #[derive(Debug, thiserror::Error)]
 pub enum StatfsError {
@@ -195,6 +240,48 @@ fn finish(mounts: &Mutex<HashMap<PathBuf, Calls>>, path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fs(size: u64, free: u64, avail: u64, files: u64, files_free: u64) -> FsStats {
+        FsStats {
+            size_bytes: size,
+            free_bytes: free,
+            avail_bytes: avail,
+            files,
+            files_free,
+            readonly: false,
+        }
+    }
+
+    #[test]
+    fn df_use_percent_leaves_the_root_reserve_out_and_rounds_up() {
+        // 700 used, 200 available, 100 reserved for root: df shows 78% (77.8 rounded up).
+        let d = fs(1000, 300, 200, 0, 0).df_space();
+        assert_eq!((d.size, d.used, d.avail, d.percent), (1000, 700, 200, 78.0));
+        // Whole percents stay as they are; a single used block out of many is already 1%.
+        assert_eq!(fs(1000, 150, 150, 0, 0).df_space().percent, 85.0);
+        assert_eq!(
+            fs(1_000_000, 999_999, 999_999, 0, 0).df_space().percent,
+            1.0
+        );
+        // Root's reserve exhausted (avail 0) is 100%, an empty or virtual filesystem 0%.
+        assert_eq!(fs(1000, 50, 0, 0, 0).df_space().percent, 100.0);
+        assert_eq!(FsStats::default().df_space().percent, 0.0);
+        // Exabyte-sized filesystems do not overflow the arithmetic.
+        assert_eq!(
+            fs(u64::MAX, u64::MAX / 2, u64::MAX / 2, 0, 0)
+                .df_space()
+                .percent,
+            51.0
+        );
+    }
+
+    #[test]
+    fn df_inode_percent_is_used_over_total_rounded_up() {
+        let d = fs(0, 0, 0, 10, 1).df_inodes();
+        assert_eq!((d.size, d.used, d.avail, d.percent), (10, 9, 1, 90.0));
+        assert_eq!(fs(0, 0, 0, 3, 2).df_inodes().percent, 34.0);
+        assert_eq!(fs(0, 0, 0, 0, 0).df_inodes().percent, 0.0);
+    }
 
     #[test]
     fn root_filesystem_has_a_size() {

@@ -21,35 +21,25 @@ pub fn find(
         .ok()
         .and_then(|b| proc_table::boot_time(&b));
     let mut out = Vec::new();
-    for pid in proc_table::pids(paths)? {
-        // A process may exit between listing and reading: skip it.
-        let Ok(comm) = paths.read_proc(&format!("{pid}/comm")) else {
-            continue;
-        };
-        if String::from_utf8_lossy(&comm).trim_end() != name {
-            continue;
+    // A process that exits mid-walk reads as empty: it does not match.
+    proc_table::for_each_process(paths, |p| {
+        if p.comm().map(str::trim_end) != Some(name) {
+            return;
         }
         if let Some(needle) = cmdline_contains {
-            let Ok(cmdline) = paths.read_proc(&format!("{pid}/cmdline")) else {
-                continue;
+            let Some(cmdline) = p.cmdline() else {
+                return;
             };
-            let joined: String = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let joined: String = String::from_utf8_lossy(cmdline).replace('\0', " ");
             if !joined.contains(needle) {
-                continue;
+                return;
             }
         }
-        let start = paths
-            .read_proc(&format!("{pid}/stat"))
-            .ok()
-            .zip(btime)
-            .and_then(|(stat, bt)| {
-                let text = String::from_utf8_lossy(&stat);
-                proc_table::start_time_seconds(&proc_table::parse_pid_stat(&text)?, bt)
-            });
+        let start = btime.and_then(|bt| proc_table::start_time_seconds(&p.stat()?, bt));
         out.push(Proc {
             start_time_seconds: start,
         });
-    }
+    })?;
     Ok(out)
 }
 

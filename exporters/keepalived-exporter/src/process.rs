@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use common::SysPaths;
-use common::proc_table::{PidStat, parse_pid_stat, pids};
+use common::proc_table::{PidStat, for_each_process};
 
 /// The keepalived process tree as seen in `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +15,6 @@ pub struct Keepalived {
     pub pid: u32,
     /// Its running `keepalived` children (VRRP, checkers, BFD).
     pub children: u32,
-}
-
-/// `(comm, ppid)` of a live process: a zombie (exited, not yet reaped) is not running.
-fn stat_of(paths: &SysPaths, pid: u32) -> Option<(String, u32)> {
-    let text = std::fs::read_to_string(paths.proc(&format!("{pid}/stat"))).ok()?;
-    parse_pid_stat(&text)
-        .filter(PidStat::is_alive)
-        .map(|s| (s.comm.to_owned(), s.ppid))
 }
 
 fn same_netns(paths: &SysPaths, pid: u32) -> bool {
@@ -37,11 +29,13 @@ fn same_netns(paths: &SysPaths, pid: u32) -> bool {
 
 /// Finds the running keepalived parent; `None` when keepalived is not running.
 pub fn find(paths: &SysPaths, pid_file: &str) -> Option<Keepalived> {
-    let all = pids(paths).unwrap_or_default();
-    let stats: Vec<(u32, String, u32)> = all
-        .iter()
-        .filter_map(|&p| stat_of(paths, p).map(|(c, pp)| (p, c, pp)))
-        .collect();
+    // `(pid, comm, ppid)` of the live processes: a zombie (exited, not yet reaped) is not running.
+    let mut stats: Vec<(u32, String, u32)> = Vec::new();
+    let _ = for_each_process(paths, |p| {
+        if let Some(s) = p.stat().filter(PidStat::is_alive) {
+            stats.push((p.pid(), s.comm.to_owned(), s.ppid));
+        }
+    });
     let is_keepalived = |pid: u32| stats.iter().any(|(p, c, _)| *p == pid && c == "keepalived");
     let from_file = read_pid_file(&paths.root(pid_file)).filter(|&p| is_keepalived(p));
     let parent = from_file.or_else(|| {

@@ -8,7 +8,6 @@ mod netlink;
 mod parsers;
 mod partitions;
 mod sampler;
-mod sysconf;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -156,9 +156,7 @@ impl ClusterProbe {
     }
 
     async fn run(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        // Leave a little time after the member probes to assemble the answer before the deadline.
-        let margin = ctx.remaining() / 20;
-        let deadline = (ctx.deadline - margin).min(Instant::now() + self.request_timeout);
+        let deadline = members_deadline(Instant::now(), ctx.deadline, self.request_timeout);
         // One task per member, so a hung member costs no other member's time; dropping the set at
         // the scrape deadline aborts them all.
         let mut set = tokio::task::JoinSet::new();
@@ -457,6 +455,18 @@ impl AsyncCollector for ClusterProbe {
     }
 }
 
+/// When the member probes must end: after `request_timeout`, and a little before the scrape
+/// deadline to leave time to assemble the answer. Checked arithmetic: a huge timeout or a young
+/// monotonic clock must not panic.
+fn members_deadline(now: Instant, scrape_deadline: Instant, request_timeout: Duration) -> Instant {
+    let margin = scrape_deadline.saturating_duration_since(now) / 20;
+    let before_answer = scrape_deadline
+        .checked_sub(margin)
+        .unwrap_or(scrape_deadline);
+    now.checked_add(request_timeout)
+        .map_or(before_answer, |t| t.min(before_answer))
+}
+
 /// Registry entry: `etcd_scrape_collector_success{collector="cluster"}`.
 pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     name: "cluster",
@@ -465,3 +475,28 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     metrics: &[],
     build: Build::Async(|e| Ok(Some(Box::new(ClusterProbe::new(&e.cfg)?)))),
 };
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    #[test]
+    fn members_deadline_is_the_request_timeout_or_before_the_scrape_deadline_never_a_panic() {
+        let now = Instant::now();
+        let scrape = now + Duration::from_secs(10);
+        assert_eq!(
+            members_deadline(now, scrape, Duration::from_secs(2)),
+            now + Duration::from_secs(2)
+        );
+        assert_eq!(
+            members_deadline(now, scrape, Duration::from_secs(60)),
+            now + Duration::from_millis(9500)
+        );
+        // A timeout too large to add to the clock is no limit.
+        assert_eq!(
+            members_deadline(now, scrape, Duration::MAX),
+            now + Duration::from_millis(9500)
+        );
+        assert_eq!(members_deadline(now, now, Duration::from_secs(1)), now);
+    }
+}

@@ -17,17 +17,9 @@ use crate::process;
 /// The mode document 002 requires for the data directory.
 pub const DATA_DIR_MODE: u32 = 0o700;
 
-/// Used fraction as `df` computes it: used / (used + available).
+/// Used fraction as `df` computes it: its Use% (used / (used + available), rounded up) over 100.
 fn used_ratio(fs: &FsStats) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let (size, free, avail) = (
-        fs.size_bytes as f64,
-        fs.free_bytes as f64,
-        fs.avail_bytes as f64,
-    );
-    let used = size - free;
-    let denom = used + avail;
-    if denom > 0.0 { used / denom } else { 0.0 }
+    fs.df_space().percent / 100.0
 }
 
 /// The blocking collector of the local checks and the local process status.

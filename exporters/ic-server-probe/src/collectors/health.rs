@@ -41,7 +41,12 @@ pub(crate) struct Outcome {
 pub(crate) fn probe_deadline(now: Instant, timeout: Duration, scrape_deadline: Instant) -> Instant {
     let left = scrape_deadline.saturating_duration_since(now);
     let margin = ENCODE_MARGIN.min(left / 4);
-    (now + timeout).min(scrape_deadline - margin)
+    // Checked arithmetic: a huge timeout or a young monotonic clock must not panic.
+    let before_encode = scrape_deadline
+        .checked_sub(margin)
+        .unwrap_or(scrape_deadline);
+    now.checked_add(timeout)
+        .map_or(before_encode, |t| t.min(before_encode))
 }
 
 impl Prober {
@@ -194,12 +199,17 @@ mod tests {
         );
         assert_eq!(
             probe_deadline(now, Duration::from_secs(30), far),
-            far - ENCODE_MARGIN
+            far.checked_sub(ENCODE_MARGIN).unwrap()
+        );
+        // A timeout too large to add to the clock is no limit.
+        assert_eq!(
+            probe_deadline(now, Duration::MAX, far),
+            far.checked_sub(ENCODE_MARGIN).unwrap()
         );
         let near = now + Duration::from_millis(200);
         assert_eq!(
             probe_deadline(now, Duration::from_secs(30), near),
-            near - Duration::from_millis(50)
+            near.checked_sub(Duration::from_millis(50)).unwrap()
         );
         assert!(probe_deadline(now, Duration::from_secs(30), now) <= now);
     }

@@ -41,17 +41,19 @@ pub(crate) fn is_match(name: &str, comm: &str, cmdline: &[u8]) -> bool {
 /// Counts the processes of `name` under `paths`' procfs, skipping `own_pid`.
 pub(crate) fn count(paths: &SysPaths, name: &str, own_pid: u32) -> Result<u32, CollectError> {
     let mut n = 0;
-    for pid in common::proc_table::pids(paths)? {
-        if pid == own_pid {
-            continue;
+    // A process that exits mid-walk reads as empty and simply is not counted.
+    common::proc_table::for_each_process(paths, |p| {
+        if p.pid() == own_pid {
+            return;
         }
-        // A process that exits between readdir and read simply is not counted.
-        let comm = std::fs::read_to_string(paths.proc(&format!("{pid}/comm"))).unwrap_or_default();
-        let cmdline = std::fs::read(paths.proc(&format!("{pid}/cmdline"))).unwrap_or_default();
-        if is_match(name, &comm, &cmdline) {
+        if is_match(
+            name,
+            p.comm().unwrap_or_default(),
+            p.cmdline().unwrap_or_default(),
+        ) {
             n += 1;
         }
-    }
+    })?;
     Ok(n)
 }
 

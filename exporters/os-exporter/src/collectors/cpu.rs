@@ -21,7 +21,7 @@ impl CpuCollector {
     pub(crate) fn new(paths: SysPaths) -> Self {
         Self {
             paths,
-            ticks_per_second: crate::sysconf::clock_ticks(),
+            ticks_per_second: common::sysconf::clock_ticks_per_second(),
         }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! `statfs` runs under a timeout on its own thread: a hung NFS or FUSE mount makes this collector
 //! fail (`os_scrape_collector_success{collector="filesystem"} 0`) while the rest of the scrape is
-//! served, and it is skipped until its stuck call returns.
+//! served, and it is skipped until its stuck call returns. A mount whose `statfs` fails at once
+//! (gone, no permission) is reported on that mount alone (`os_filesystem_device_error 1`, as
+//! node_exporter's `node_filesystem_device_error`) and the other mounts keep their series.
 
 use common::{Build, CollectorDef};
 
@@ -11,9 +13,10 @@ use crate::OsExporter;
 
 use std::sync::Arc;
 
+use common::statfs::StatfsError;
 use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
 
-use crate::partitions::{FsStatter, Partitions, percent_inodes_used, percent_used};
+use crate::partitions::{FsStatter, Partitions};
 
 /// Runs statfs on every real partition.
 pub(crate) struct FilesystemCollector {
@@ -37,16 +40,9 @@ impl Collector for FilesystemCollector {
         let mut set = MetricSet::new();
         let mut max_usage: f64 = 0.0;
         let mut max_inodes: f64 = 0.0;
-        let mut failures = Vec::new();
+        let mut hung = Vec::new();
         for m in &mounts {
             let timeout = self.partitions.statfs_timeout().min(ctx.remaining());
-            let s = match self.statter.stat(&self.partitions.host_path(m), timeout) {
-                Ok(s) => s,
-                Err(e) => {
-                    failures.push(e.to_string());
-                    continue;
-                }
-            };
             let labels = [
                 ("device", m.source.as_str()),
                 ("mountpoint", m.mount_point.as_str()),
@@ -55,6 +51,27 @@ impl Collector for FilesystemCollector {
             let g = |set: &mut MetricSet, name: &str, help: &str, v: f64| {
                 set.family(name, help, MetricType::Gauge).push(&labels, v);
             };
+            let device_error = |set: &mut MetricSet, v: f64| {
+                g(
+                    set,
+                    "os_filesystem_device_error",
+                    "1 when statfs on the mount failed with an ordinary error (gone, no permission), else 0.",
+                    v,
+                );
+            };
+            let s = match self.statter.stat(&self.partitions.host_path(m), timeout) {
+                Ok(s) => s,
+                Err(e @ (StatfsError::Timeout { .. } | StatfsError::Stuck { .. })) => {
+                    hung.push(e.to_string());
+                    continue;
+                }
+                Err(e @ StatfsError::Io { .. }) => {
+                    log::debug!("filesystem: {e}");
+                    device_error(&mut set, 1.0);
+                    continue;
+                }
+            };
+            device_error(&mut set, 0.0);
             g(
                 &mut set,
                 "os_filesystem_size_bytes",
@@ -85,7 +102,7 @@ impl Collector for FilesystemCollector {
                 "Free inodes, a count.",
                 s.files_free as f64,
             );
-            let (usage, inodes) = (percent_used(&s), percent_inodes_used(&s));
+            let (usage, inodes) = (s.df_space().percent, s.df_inodes().percent);
             g(
                 &mut set,
                 "os_filesystem_usage",
@@ -101,10 +118,11 @@ impl Collector for FilesystemCollector {
             max_usage = max_usage.max(usage);
             max_inodes = max_inodes.max(inodes);
         }
-        if !failures.is_empty() {
-            // A hung or failing mount voids this collector (success 0) rather than the scrape, and
-            // never reports a maximum that silently left a partition out.
-            return Err(CollectError::Other(failures.join("; ")));
+        if !hung.is_empty() {
+            // A hung mount voids this collector (success 0) rather than the scrape, and never
+            // reports a maximum that silently left a partition out; a failed mount is not silent,
+            // its device_error says so.
+            return Err(CollectError::Other(hung.join("; ")));
         }
         set.gauge(
             "os_disk_usage",
@@ -196,8 +214,56 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_mount_fails_the_collector_naming_it() {
+    fn a_mount_failing_with_an_ordinary_error_is_flagged_and_the_others_keep_their_series() {
+        // "/var/log/my logs" and "/data" are not in the table: statfs answers ENOENT for them.
         let fake = FakeStatfs::new(&[("/", stats(1000, 500, 100, 90))]);
+        let set = FilesystemCollector::new(partitions(fixture("ugly"), &[]), Arc::new(fake))
+            .collect(&ctx())
+            .unwrap();
+        let data = [
+            ("device", "/dev/sdc1"),
+            ("mountpoint", "/data"),
+            ("fstype", "xfs"),
+        ];
+        assert_eq!(set.value("os_filesystem_device_error", &data), Some(1.0));
+        assert_eq!(set.value("os_filesystem_size_bytes", &data), None);
+        assert_eq!(
+            set.value("os_filesystem_device_error", &[("mountpoint", "/")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            set.value("os_filesystem_size_bytes", &[("mountpoint", "/")]),
+            Some(1000.0)
+        );
+        assert_eq!(set.value("os_disk_usage", &[]), Some(50.0));
+        assert_eq!(set.value("os_filesystem_partitions", &[]), Some(3.0));
+    }
+
+    /// The fake table, with one mount point whose statfs hangs (times out).
+    struct HungAt(FakeStatfs, &'static str);
+
+    impl FsStatter for HungAt {
+        fn stat(
+            &self,
+            path: &std::path::Path,
+            timeout: std::time::Duration,
+        ) -> Result<FsStats, StatfsError> {
+            if path.ends_with(self.1.trim_start_matches('/')) {
+                return Err(StatfsError::Timeout {
+                    path: path.to_path_buf(),
+                    timeout,
+                });
+            }
+            self.0.stat(path, timeout)
+        }
+    }
+
+    #[test]
+    fn a_hung_mount_still_fails_the_collector_naming_it() {
+        let fake = HungAt(
+            FakeStatfs::new(&[("/", stats(1000, 500, 100, 90))]),
+            "/data",
+        );
         let err = FilesystemCollector::new(partitions(fixture("ugly"), &[]), Arc::new(fake))
             .collect(&ctx())
             .unwrap_err();

@@ -18,8 +18,6 @@ mod tcp;
 mod uptime;
 mod vmstat;
 
-pub(crate) use processes::for_each_process;
-
 use common::CollectorDef;
 
 use crate::OsExporter;

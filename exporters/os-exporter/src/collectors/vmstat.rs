@@ -20,7 +20,7 @@ impl VmstatCollector {
     pub(crate) fn new(paths: SysPaths) -> Self {
         Self {
             paths,
-            page_size: crate::sysconf::page_size(),
+            page_size: common::sysconf::page_size_bytes(),
         }
     }
 }
@@ -31,16 +31,21 @@ impl Collector for VmstatCollector {
         let v = vmstat::parse(&bytes)
             .ok_or_else(|| CollectError::parse(self.paths.proc("vmstat"), "no pswpin/pswpout"))?;
         let mut set = MetricSet::new();
-        set.counter(
-            "os_swap_in_bytes_total",
-            "Bytes swapped in since boot (pswpin x page size).",
-            v.pswpin * self.page_size,
-        );
-        set.counter(
-            "os_swap_out_bytes_total",
-            "Bytes swapped out since boot (pswpout x page size).",
-            v.pswpout * self.page_size,
-        );
+        // An unreadable counter is left out: exporting 0 would look like a counter reset.
+        if let Some(pages) = v.pswpin {
+            set.counter(
+                "os_swap_in_bytes_total",
+                "Bytes swapped in since boot (pswpin x page size).",
+                pages * self.page_size,
+            );
+        }
+        if let Some(pages) = v.pswpout {
+            set.counter(
+                "os_swap_out_bytes_total",
+                "Bytes swapped out since boot (pswpout x page size).",
+                pages * self.page_size,
+            );
+        }
         Ok(set)
     }
 }
@@ -72,5 +77,23 @@ mod tests {
             set.value("os_swap_out_bytes_total", &[]),
             Some(20.0 * 4096.0)
         );
+    }
+
+    #[test]
+    fn a_non_numeric_counter_is_left_out_not_exported_as_zero() {
+        let dir = std::env::temp_dir().join(format!("os-vmstat-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        std::fs::write(dir.join("proc/vmstat"), "pswpin 12ab\npswpout 20\n").unwrap();
+        let mut c = VmstatCollector::new(common::SysPaths::fixture(&dir));
+        c.page_size = 4096.0;
+        let set = c.collect(&ctx()).unwrap();
+        assert!(!set.has("os_swap_in_bytes_total"));
+        assert_eq!(
+            set.value("os_swap_out_bytes_total", &[]),
+            Some(20.0 * 4096.0)
+        );
+        std::fs::write(dir.join("proc/vmstat"), "pswpin x\npswpout y\n").unwrap();
+        assert!(c.collect(&ctx()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

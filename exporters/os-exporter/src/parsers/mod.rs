@@ -10,7 +10,6 @@ pub(crate) mod net_dev;
 pub(crate) mod net_tcp;
 pub(crate) mod netclass;
 pub(crate) mod netstat;
-pub(crate) mod pid_stat;
 pub(crate) mod stat;
 pub(crate) mod uptime;
 pub(crate) mod vmstat;
@@ -64,8 +63,8 @@ mod robustness {
         let _ = super::mountinfo::parse(b);
         let _ = super::net_dev::parse(b);
         let _ = super::netstat::parse(b, b);
-        let _ = super::pid_stat::parse(b);
-        let _ = super::pid_stat::state(b);
+        let _ = std::str::from_utf8(b).map(common::proc_table::parse_pid_stat);
+        let _ = common::proc_table::state_letter(b);
         let _ = super::stat::parse(b);
         let _ = super::uptime::parse_uptime(b);
         let _ = common::proc_table::boot_time(b);

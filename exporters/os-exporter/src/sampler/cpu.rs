@@ -7,9 +7,19 @@ use common::audit::AuditRecord;
 use common::{CollectError, SysPaths};
 use serde_json::json;
 
-use crate::collectors::for_each_process;
+use common::proc_table::for_each_process;
+
 use crate::config::AuditChecksConfig;
 use crate::parsers::stat;
+
+/// What the report shows of one process.
+struct ProcRow {
+    pid: u32,
+    comm: String,
+    state: char,
+    cpu_ticks: u64,
+    rss_pages: u64,
+}
 
 /// The previous pass's totals and per-process CPU ticks.
 #[derive(Default)]
@@ -39,14 +49,24 @@ pub(super) fn check(
     };
     state.prev_busy_total = Some((busy, total));
 
-    let page = crate::sysconf::page_size();
-    let hz = crate::sysconf::clock_ticks();
+    let page = common::sysconf::page_size_bytes();
+    let hz = common::sysconf::clock_ticks_per_second();
     let cpus = s.cpus.len().max(1) as f64;
     let mut procs = Vec::new();
     let mut ticks = HashMap::new();
-    for_each_process(paths, |pid, p| {
-        ticks.insert(pid, p.cpu_ticks);
-        procs.push((pid, p));
+    for_each_process(paths, |p| {
+        let Some(st) = p.stat() else { return };
+        let Some(cpu_ticks) = st.cpu_ticks else {
+            return;
+        };
+        ticks.insert(p.pid(), cpu_ticks);
+        procs.push(ProcRow {
+            pid: p.pid(),
+            comm: st.comm.to_owned(),
+            state: st.state,
+            cpu_ticks,
+            rss_pages: st.rss_pages.unwrap_or(0),
+        });
     })?;
     let prev = std::mem::replace(&mut state.prev_ticks, ticks);
     let prev_at = state.prev_at.replace(std::time::Instant::now());
@@ -58,18 +78,18 @@ pub(super) fn check(
         .map_or(cfg.interval.as_secs_f64(), |t| t.elapsed().as_secs_f64())
         .max(0.001)
         * hz;
-    let mut rows: Vec<(f64, f64, u32, &crate::parsers::pid_stat::PidStat)> = procs
+    let mut rows: Vec<(f64, f64, &ProcRow)> = procs
         .iter()
-        .map(|(pid, p)| {
+        .map(|p| {
             let d = p
                 .cpu_ticks
-                .saturating_sub(prev.get(pid).copied().unwrap_or(p.cpu_ticks))
+                .saturating_sub(prev.get(&p.pid).copied().unwrap_or(p.cpu_ticks))
                 as f64;
-            (d / window_ticks * 100.0, p.rss_pages as f64 * page, *pid, p)
+            (d / window_ticks * 100.0, p.rss_pages as f64 * page, p)
         })
-        .filter(|(cpu, rss, _, _)| *cpu > 0.0 && *rss > 0.0)
+        .filter(|(cpu, rss, _)| *cpu > 0.0 && *rss > 0.0)
         .collect();
-    let row = |(cpu, rss, pid, p): &(f64, f64, u32, &crate::parsers::pid_stat::PidStat)| json!({"pid": pid, "comm": p.comm, "state": p.state.to_string(), "cpu_percent": cpu, "rss_bytes": rss});
+    let row = |(cpu, rss, p): &(f64, f64, &ProcRow)| json!({"pid": p.pid, "comm": p.comm, "state": p.state.to_string(), "cpu_percent": cpu, "rss_bytes": rss});
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
     let by_cpu: Vec<_> = rows.iter().take(cfg.top_processes).map(row).collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1));

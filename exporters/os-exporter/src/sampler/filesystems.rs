@@ -6,7 +6,7 @@ use common::statfs::Statfs;
 use serde_json::json;
 
 use crate::config::AuditChecksConfig;
-use crate::partitions::{FsStatter, Partitions, percent_inodes_used, percent_used};
+use crate::partitions::{FsStatter, Partitions};
 
 /// One record per condition that holds, listing the partitions concerned.
 pub(super) fn check(
@@ -30,7 +30,7 @@ pub(super) fn check(
         ) else {
             continue;
         };
-        let (u, i) = (percent_used(&s), percent_inodes_used(&s));
+        let (u, i) = (s.df_space().percent, s.df_inodes().percent);
         let evidence = || {
             json!({
                 "mountpoint": m.mount_point, "device": m.source, "fstype": m.fs_type,
