@@ -1,7 +1,7 @@
 # Entry points of the ops exporter suite. `make run` and `make test` are all a fresh machine needs.
 
 # Debian packages the tests run against (installed by `make deps` when missing).
-APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3
+APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace
 # Exporter binaries and their default ports, for `make run`.
 EXPORTERS = os-exporter:9910 keepalived-exporter:9911 lvs-exporter:9912 etcd-probe:9913 ic-server-probe:9914 flink-sync-exporter:9915
 
@@ -43,7 +43,7 @@ fmt:
 
 ## bench: each exporter beside its anchor (node_exporter, blackbox_exporter) in one run; prints ratios.
 bench: deps release
-	@set -e; for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; "$$b" target/release; done
+	@set -e; for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; "$$b" "$${CARGO_TARGET_DIR:-target}/release"; done
 
 clean:
 	$(CARGO) clean

@@ -5,12 +5,16 @@
 # (utime+stime of the exporter process over the run), peak RSS (VmHWM) and bytes per scrape;
 # then the ratios os-exporter / node_exporter (below 1 means os-exporter is cheaper; the targets
 # are latency and CPU <= 0.5, RSS <= 0.33).
+# Then the floor: the CPU of a loop (scrape-floor, built beside the exporters) that makes only the
+# kernel reads one scrape makes, found by tracing a real scrape with strace (files under /proc and
+# /sys, listings, statfs, the sock_diag TCP dump; /proc/<pid>/... for every current process), with
+# no parsing and no encoding; and os-exporter's CPU per scrape as a multiple of it.
 # Then the cost of os-exporter's socket-queue collector with 100,000 TCP sockets open on loopback
 # (50,000 connections held by a few helper processes, each under the per-process fd limit).
 #
 # Usage: bench/os_exporter.sh [dir with release binaries, default target/release]
 # Env: N (sequential scrapes, default 300), C (concurrent clients, default 8), SOCKETS (100000).
-# Needs: prometheus-node-exporter, python3. Loopback only; everything started is stopped on exit.
+# Needs: prometheus-node-exporter, python3, strace (for the floor). Loopback only; everything started is stopped on exit.
 source "$(dirname "$0")/common.bash"
 BIN_DIR=${1:-target/release}
 OS_BIN="$BIN_DIR/os-exporter"
@@ -130,9 +134,43 @@ for label, k, unit, scale in rows:
     ratio = o[k] / d[k] if d[k] else float("nan")
     print(f"{label + ' (' + unit + ')':34} {o[k]*scale:12.3f} {d[k]*scale:14.3f} {ratio:14.3f}")
 print(f"(N={n} sequential scrapes per exporter after 20 warm-up scrapes, then N with Accept-Encoding: gzip as Prometheus sends; CPU from /proc/<pid>/stat at 10 ms resolution)")
+# The floor: scrape-floor's CPU per pass of the kernel reads of one traced scrape (N passes after
+# 20 warm-up ones, CPU read the same way), against os-exporter's sequential CPU per scrape.
+floor_ms, floor_what = float(sys.argv[7]), sys.argv[8]
+if floor_ms == floor_ms and floor_ms > 0:
+    print(f"floor: {floor_ms:.3f} ms CPU per pass of the same kernel reads, no parsing or encoding ({floor_what})")
+    print(f"os-exporter: {o['seq_cpu']*1e3:.3f} ms CPU per scrape = {o['seq_cpu']*1e3/floor_ms:.2f} x floor"
+          f" (gzip: {o['gz_cpu']*1e3:.3f} ms = {o['gz_cpu']*1e3/floor_ms:.2f} x floor)")
+else:
+    print(f"floor: {floor_what or 'not measured'}")
 PY
+# ---- the floor: one traced scrape names the kernel reads, scrape-floor repeats only them -------
+get() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=30).read()' "$1"; }
+floor_measure() {
+  local floor_bin="$BIN_DIR/scrape-floor" url="http://127.0.0.1:$OS_PORT/metrics" st t
+  [ -x "$floor_bin" ] || { echo "not measured: missing $floor_bin (make release)"; return; }
+  command -v strace >/dev/null || { echo "not measured: missing strace (apt-get install strace)"; return; }
+  for _ in $(seq 200); do get "$url" 2>/dev/null && break; sleep 0.05; done
+  get "$url"  # a warm-up scrape: the traced one is a steady-state one
+  strace -f -y -qq -e trace=openat,getdents64,statx,newfstatat,statfs,socket \
+    -o "$WORK/scrape.trace" -p "$OS_PID" 2>"$WORK/strace.log" &
+  st=$!; PIDS+=("$st")
+  # Traced once every thread of the exporter names a tracer.
+  for _ in $(seq 100); do
+    t=1; for s in /proc/"$OS_PID"/task/*/status; do grep -q '^TracerPid:[[:space:]]*0$' "$s" && t=0; done
+    [ "$t" = 1 ] && break; sleep 0.05
+  done
+  [ "$t" = 1 ] || { kill "$st" 2>/dev/null; echo "not measured: strace could not attach ($(head -1 "$WORK/strace.log"))"; return; }
+  get "$url"
+  kill -INT "$st" 2>/dev/null || true; wait "$st" 2>/dev/null || true
+  "$floor_bin" "$WORK/scrape.trace" "$OS_PID" "$N" 2>&1 || echo "not measured: scrape-floor failed"
+}
+floor_measure > "$WORK/floor.out"
+FLOOR_MS=$(awk '/^cpu_ms_per_pass / {print $2}' "$WORK/floor.out")
+FLOOR_WHAT=$(grep -v "^cpu_ms_per_pass " "$WORK/floor.out" | head -1 || true)
+
 echo "== os-exporter vs node_exporter $("$NODE" --version 2>&1 | head -1 | awk '{print $3}'), $(nproc) CPUs"
-python3 "$WORK/load.py" "$OS_PORT" "$OS_PID" "$NODE_PORT" "$NODE_PID" "$N" "$C"
+python3 "$WORK/load.py" "$OS_PORT" "$OS_PID" "$NODE_PORT" "$NODE_PID" "$N" "$C" "${FLOOR_MS:-nan}" "$FLOOR_WHAT"
 
 # ---- socket-queue collector with SOCKETS sockets open --------------------------------------
 [ "$SOCKETS" -gt 0 ] || exit 0
@@ -182,7 +220,12 @@ for i in $(seq 1 "$HOLDERS"); do
   for _ in $(seq 1 1200); do grep -q ready "$WORK/ready$i" 2>/dev/null && break; sleep 0.1; done
   grep -q ready "$WORK/ready$i" || { echo "holder $i did not open its sockets" >&2; exit 1; }
 done
-python3 - "$OS_PORT" "$OS_PID" "$PROCFS_PORT" "$PROCFS_PID" <<'PY'
+# The floor again, now that the socket table is large: the same traced reads, 20 passes.
+SOCK_FLOOR_MS=nan
+if [ -s "$WORK/scrape.trace" ]; then
+  SOCK_FLOOR_MS=$("$BIN_DIR/scrape-floor" "$WORK/scrape.trace" "$OS_PID" 20 | awk '/^cpu_ms_per_pass / {print $2}') || true
+fi
+python3 - "$OS_PORT" "$OS_PID" "$PROCFS_PORT" "$PROCFS_PID" "${SOCK_FLOOR_MS:-nan}" <<'PY'
 import http.client, re, statistics, sys, time
 def measure(label, port, pid):
     def cpu():
@@ -199,7 +242,11 @@ def measure(label, port, pid):
     cpu_per = (cpu() - c0) / 20
     print(f"{label}: sockets examined {socks:.0f}; collector median {statistics.median(durs)*1e3:.1f} ms (max {max(durs)*1e3:.1f}); "
           f"whole scrape median {statistics.median(lats)*1e3:.1f} ms; CPU per scrape {cpu_per*1e3:.1f} ms")
-measure("netlink sock_diag (default)", int(sys.argv[1]), int(sys.argv[2]))
+    return cpu_per
+netlink_cpu = measure("netlink sock_diag (default)", int(sys.argv[1]), int(sys.argv[2]))
+floor_ms = float(sys.argv[5])
+if floor_ms == floor_ms and floor_ms > 0:
+    print(f"floor (same kernel reads, 20 passes): {floor_ms:.1f} ms CPU per pass; netlink sock_diag (default) = {netlink_cpu*1e3/floor_ms:.2f} x floor")
 measure("/proc/net/tcp{,6} streamed ", int(sys.argv[3]), int(sys.argv[4]))
 PY
 t0=$(date +%s.%N); ss -tn | wc -l >/dev/null; t1=$(date +%s.%N)
