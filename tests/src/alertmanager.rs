@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -150,21 +149,21 @@ impl Alertmanager {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         )
-        .unwrap_or_else(|e| panic!("starting prometheus-alertmanager (installed by `make test`): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("starting prometheus-alertmanager (installed by `make test`): {e}")
+        });
         process.wait_http_ok(addr, "/-/ready", Duration::from_secs(30));
-        let am = Alertmanager {
+        Alertmanager {
             _process: process,
             addr,
             _dir: dir,
-        };
-        am
+        }
     }
 
     /// Starts it with the suite's example config, its webhook receivers pointed at `sink`.
     pub fn start_example(sink: &WebhookSink) -> Alertmanager {
         let path = crate::workspace_root().join("alerting-rules/alertmanager/alertmanager.yml");
-        let text = std::fs::read_to_string(Path::new(&path))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = crate::read_text(&path);
         Alertmanager::start(&text.replace("http://127.0.0.1:9095", &sink.url()))
     }
 

@@ -93,19 +93,6 @@ impl Endpoint {
         wait_sample(what, timeout, || self.scrape(), name, labels, pred)
     }
 
-    /// Like [`Endpoint::wait_sample`], returning the value that satisfied `pred`.
-    pub fn wait_value(
-        &self,
-        what: &str,
-        timeout: Duration,
-        name: &str,
-        labels: &[(&str, &str)],
-        pred: impl Fn(f64) -> bool,
-    ) -> f64 {
-        let scrape = self.wait_sample(what, timeout, name, labels, pred);
-        sample_value(&scrape, name, labels).unwrap_or(f64::NAN)
-    }
-
     /// A GET with headers.
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> http::Response {
         http::get(self.addr, path, headers)

@@ -57,7 +57,13 @@ pub fn get_with_timeout(
 
 /// Polls `GET path` on `addr` every 100 ms until it answers 200, at most `timeout` (then panics
 /// naming `what`); `alive` runs before each try and panics when the server has died.
-pub fn wait_ok(what: &str, addr: SocketAddr, path: &str, timeout: Duration, mut alive: impl FnMut()) {
+pub fn wait_ok(
+    what: &str,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    mut alive: impl FnMut(),
+) {
     crate::wait_until(what, timeout, || {
         alive();
         get_with_timeout(addr, path, &[], Duration::from_secs(2))

@@ -32,47 +32,35 @@ struct Node {
     http: Endpoint,
 }
 
+impl std::ops::Deref for Node {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.http
+    }
+}
+
 impl Node {
-    fn scrape(&self) -> String {
-        self.http.scrape()
-    }
-
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.http.value(name, labels)
-    }
-
-    /// Waits (scraping every 100 ms) until `name{labels}` satisfies `pred`; returns the value.
-    fn wait(
-        &self,
-        what: &str,
-        timeout: Duration,
-        name: &str,
-        labels: &[(&str, &str)],
-        pred: impl Fn(f64) -> bool,
-    ) -> f64 {
-        self.http.wait_value(what, timeout, name, labels, pred)
-    }
-
     /// Waits until `keepalived_vrrp_state{state}` is 1.
-    fn wait_state(&self, what: &str, timeout: Duration, state: &str) -> f64 {
-        self.wait(
+    fn wait_state(&self, what: &str, timeout: Duration, state: &str) {
+        self.wait_sample(
             what,
             timeout,
             "keepalived_vrrp_state",
             &[("state", state)],
             |v| v == 1.0,
-        )
+        );
     }
 
     /// Waits until `keepalived_check_connectivity{peer}` is `want`.
-    fn wait_reach(&self, what: &str, timeout: Duration, peer: &str, want: f64) -> f64 {
-        self.wait(
+    fn wait_reach(&self, what: &str, timeout: Duration, peer: &str, want: f64) {
+        self.wait_sample(
             what,
             timeout,
             "keepalived_check_connectivity",
             &[("peer", peer)],
             |v| v == want,
-        )
+        );
     }
 
     fn state(&self, state: &str) -> Option<f64> {
@@ -302,7 +290,7 @@ fn keepalived_pair_in_network_namespaces() {
         ),
         Some(1.0)
     );
-    b.wait(
+    b.wait_sample(
         "b to hold the VIP",
         long,
         "keepalived_vip_present",
@@ -326,7 +314,7 @@ fn keepalived_pair_in_network_namespaces() {
         )
         .unwrap();
     kill("-TERM", a.pid("ka.pid"));
-    a.wait(
+    a.wait_sample(
         "a's keepalived to be reported down",
         long,
         "keepalived_process_status",
@@ -334,7 +322,7 @@ fn keepalived_pair_in_network_namespaces() {
         |v| v == 0.0,
     );
     b.wait_state("b to take over after SIGTERM", long, "master");
-    b.wait(
+    b.wait_sample(
         "b's failover counter to move",
         long,
         "keepalived_log_events_total",
@@ -368,7 +356,7 @@ fn keepalived_pair_in_network_namespaces() {
     lan.hosts[0].reap();
     b.wait_state("b to take over after SIGKILL", long, "master");
     assert!(vip_configured(&lan, 0), "SIGKILL leaves the VIP on a");
-    b.wait(
+    b.wait_sample(
         "b to see the conflict",
         long,
         "keepalived_vip_conflict",
@@ -377,7 +365,7 @@ fn keepalived_pair_in_network_namespaces() {
     );
     // The killed node's own exporter flags the VIP it still carries (keepalived is down, so the
     // VIPs come from keepalived.conf).
-    a.wait(
+    a.wait_sample(
         "a to flag its stale VIP",
         long,
         "keepalived_vip_unexpected",
@@ -393,7 +381,7 @@ fn keepalived_pair_in_network_namespaces() {
     // Prometheus sees it too; the rules are evaluated (the alert itself has a `for`).
     prom.wait_for("keepalived_vip_conflict == 1", long, |s| !s.is_empty());
     lan.hosts[0].ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
-    b.wait(
+    b.wait_sample(
         "b's conflict to clear",
         long,
         "keepalived_vip_conflict",

@@ -125,6 +125,27 @@ fn start(config: &str, dir: &TempDir) -> Exporter {
     )
 }
 
+/// Starts the exporter probing `ips` at `http://<IP>:<port>/ok` with `timeout`, expecting `ok`.
+fn start_probing(dir: &TempDir, ips: &[Ipv4Addr], port: u16, timeout: &str) -> Exporter {
+    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
+    start(
+        &format!(
+            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"{timeout}\"\nexpected_body = \"ok\"\n",
+            servers.join(", ")
+        ),
+        dir,
+    )
+}
+
+/// [`get`] off the runtime's worker threads; panics when there is no answer.
+async fn get_blocking(addr: SocketAddr, path: &str, scrape_timeout: f64) -> (u16, String) {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || get(addr, &path, scrape_timeout))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// A GET announcing `scrape_timeout` seconds like Prometheus; returns status and body.
 fn get(addr: SocketAddr, path: &str, scrape_timeout: f64) -> Option<(u16, String)> {
     let announced = scrape_timeout.to_string();
@@ -158,21 +179,11 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
             serve(l, *b);
         }
     }
-    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
     let dir = TempDir::new("cases");
-    let exporter = start(
-        &format!(
-            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"1500ms\"\nexpected_body = \"ok\"\n",
-            servers.join(", ")
-        ),
-        &dir,
-    );
+    let exporter = start_probing(&dir, &ips, port, "1500ms");
     let addr = exporter.addr();
     let started = Instant::now();
-    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, scrape) = get_blocking(addr, "/metrics", 4.0).await;
     let took = started.elapsed();
     assert_eq!(status, 200);
     assert!(
@@ -235,10 +246,7 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
 
     // The same checks through /probe, Prometheus driving the target list.
     let healthy = format!("/probe?target={}&ocp_address=ocp-2", ip(1));
-    let (status, body) = tokio::task::spawn_blocking(move || get(addr, &healthy, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, body) = get_blocking(addr, &healthy, 4.0).await;
     assert_eq!(status, 200);
     let l1 = ip(1).to_string();
     assert_eq!(
@@ -251,10 +259,7 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
         "{body}"
     );
     let refused = format!("/probe?target=http://{}:{port}/ok", ip(4));
-    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &refused, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, body) = get_blocking(addr, &refused, 4.0).await;
     let l4 = ip(4).to_string();
     assert_eq!(
         value(
@@ -275,20 +280,14 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
     );
     // `host:port` overrides the template's port, as blackbox users write targets.
     let host_port = format!("/probe?target={}:{port}", ip(1));
-    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &host_port, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, body) = get_blocking(addr, &host_port, 4.0).await;
     let hp = format!("{}:{port}", ip(1));
     assert_eq!(
         value(&body, "ic_server_health", &[("ic_server_address", &hp)]),
         Some(1.0),
         "{body}"
     );
-    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/probe", 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, _) = get_blocking(addr, "/probe", 4.0).await;
     assert_eq!(status, 400);
 }
 
@@ -317,21 +316,11 @@ async fn a_thousand_targets_some_hung_are_probed_in_one_scrape() {
             },
         );
     }
-    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
     let dir = TempDir::new("thousand");
-    let exporter = start(
-        &format!(
-            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"2s\"\nexpected_body = \"ok\"\n",
-            servers.join(", ")
-        ),
-        &dir,
-    );
+    let exporter = start_probing(&dir, &ips, port, "2s");
     let addr = exporter.addr();
     let started = Instant::now();
-    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 5.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, scrape) = get_blocking(addr, "/metrics", 5.0).await;
     let took = started.elapsed();
     assert_eq!(status, 200);
     assert!(
