@@ -2,8 +2,8 @@
 
 # Debian packages the tests run against (installed by `make deps` when missing).
 APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace
-# Exporter binaries and their default ports, for `make run`.
-EXPORTERS = os-exporter:9910 keepalived-exporter:9911 lvs-exporter:9912 etcd-probe:9913 ic-server-probe:9914 flink-sync-exporter:9915
+# The exporter list (name, default port, metric prefix, built or planned), read by `make run` and the tests.
+EXPORTERS = exporters.txt
 
 CARGO ?= cargo
 export GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -18,7 +18,7 @@ build:
 release:
 	$(CARGO) build --workspace --bins --release
 
-## run: build and start every exporter on loopback with embedded defaults; Ctrl-C stops all.
+## run: build and start every built exporter of $(EXPORTERS) on loopback at its default port, with embedded defaults; Ctrl-C stops all.
 run: release
 	@scripts/run-all.sh target/release $(EXPORTERS)
 

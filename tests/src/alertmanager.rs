@@ -3,14 +3,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::{TempDir, http};
+use crate::TempDir;
+use crate::process::Process;
 
 /// One webhook delivery: the URL path (the receiver) and the JSON body.
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ impl Drop for WebhookSink {
 /// A running Alertmanager, killed on drop.
 #[derive(Debug)]
 pub struct Alertmanager {
-    child: Child,
+    _process: Process,
     addr: SocketAddr,
     _dir: TempDir,
 }
@@ -134,62 +134,41 @@ impl Alertmanager {
         let cfg = dir.path().join("alertmanager.yml");
         std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("writing {}: {e}", cfg.display()));
         let addr: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
-        let child = Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            // An empty cluster address turns gossip off: no traffic beyond loopback.
-            .arg("--cluster.listen-address=")
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("starting prometheus-alertmanager (installed by `make test`): {e}")
-            });
-        let mut am = Alertmanager {
-            child,
+        let mut process = Process::spawn(
+            "alertmanager",
+            Command::new("prometheus-alertmanager")
+                .arg(format!("--config.file={}", cfg.display()))
+                .arg(format!(
+                    "--storage.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                // An empty cluster address turns gossip off: no traffic beyond loopback.
+                .arg("--cluster.listen-address=")
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| {
+            panic!("starting prometheus-alertmanager (installed by `make test`): {e}")
+        });
+        process.wait_http_ok(addr, "/-/ready", Duration::from_secs(30));
+        Alertmanager {
+            _process: process,
             addr,
             _dir: dir,
-        };
-        let child = &mut am.child;
-        crate::wait_until(
-            "alertmanager to become ready",
-            Duration::from_secs(30),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("alertmanager exited with {status}");
-                }
-                http::get(addr, "/-/ready", &[])
-                    .ok()
-                    .filter(|r| r.status == 200)
-                    .map(|_| ())
-            },
-        );
-        am
+        }
     }
 
     /// Starts it with the suite's example config, its webhook receivers pointed at `sink`.
     pub fn start_example(sink: &WebhookSink) -> Alertmanager {
         let path = crate::workspace_root().join("alerting-rules/alertmanager/alertmanager.yml");
-        let text = std::fs::read_to_string(Path::new(&path))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = crate::read_text(&path);
         Alertmanager::start(&text.replace("http://127.0.0.1:9095", &sink.url()))
     }
 
     /// `host:port` for Prometheus' `alerting` section.
     pub fn target(&self) -> String {
         self.addr.to_string()
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

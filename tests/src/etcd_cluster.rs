@@ -3,9 +3,10 @@
 //! member (resuming paused ones first) and removes the directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::process::{Process, output, signal};
 use crate::{TempDir, free_port, wait_until};
 
 /// etcd's log format.
@@ -64,7 +65,7 @@ struct Member {
     name: String,
     client_port: u16,
     peer_port: u16,
-    child: Option<Child>,
+    child: Option<Process>,
     paused: bool,
 }
 
@@ -161,7 +162,7 @@ impl EtcdCluster {
 
     /// Member `i`'s process id, while it runs.
     pub fn pid(&self, i: usize) -> Option<u32> {
-        self.members[i].child.as_ref().map(Child::id)
+        self.members[i].child.as_ref().map(Process::id)
     }
 
     fn initial_cluster(&self) -> String {
@@ -226,11 +227,8 @@ impl EtcdCluster {
         let err = log
             .try_clone()
             .unwrap_or_else(|e| panic!("log handle: {e}"));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err));
-        let child = cmd
-            .spawn()
+        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(err));
+        let child = Process::spawn(&m.name, &mut cmd)
             .unwrap_or_else(|e| panic!("starting etcd (apt-get install etcd-server): {e}"));
         self.members[i].child = Some(child);
         self.members[i].paused = false;
@@ -261,12 +259,7 @@ impl EtcdCluster {
         let pid = self
             .pid(i)
             .unwrap_or_else(|| panic!("member {i} is not running"));
-        let ok = Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill {sig} {pid} failed");
+        assert!(signal(pid, sig), "kill {sig} {pid} failed");
     }
 
     /// SIGKILLs member `i` and reaps it.
@@ -274,10 +267,8 @@ impl EtcdCluster {
         if self.members[i].paused {
             self.resume(i);
         }
-        if let Some(mut c) = self.members[i].child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        // Dropping the process kills and reaps it.
+        self.members[i].child = None;
     }
 
     /// Restarts member `i` on its data directory.
@@ -323,15 +314,7 @@ impl EtcdCluster {
                 .arg("--key")
                 .arg(&t.client_key);
         }
-        let out = cmd
-            .args(args)
-            .output()
-            .map_err(|e| format!("running etcdctl (apt-get install etcd-client): {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        output("etcdctl (apt-get install etcd-client)", cmd.args(args))
     }
 
     /// The index of the current leader, asking the running members.
@@ -391,31 +374,28 @@ impl EtcdCluster {
         for i in 0..self.members.len() {
             let m = &self.members[i];
             let peer = format!("http://127.0.0.1:{}", m.peer_port);
-            let out = Command::new("etcdctl")
-                .env("ETCDCTL_API", "3")
-                .args([
-                    "snapshot",
-                    "restore",
-                    &snapshot.to_string_lossy(),
-                    "--name",
-                    &m.name,
-                ])
-                .args([
-                    "--initial-cluster",
-                    &initial,
-                    "--initial-cluster-token",
-                    &self.token,
-                ])
-                .args(["--initial-advertise-peer-urls", &peer])
-                .arg("--data-dir")
-                .arg(self.data_dir(i))
-                .output()
-                .unwrap_or_else(|e| panic!("etcdctl snapshot restore: {e}"));
-            assert!(
-                out.status.success(),
-                "snapshot restore: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            output(
+                "etcdctl snapshot restore",
+                Command::new("etcdctl")
+                    .env("ETCDCTL_API", "3")
+                    .args([
+                        "snapshot",
+                        "restore",
+                        &snapshot.to_string_lossy(),
+                        "--name",
+                        &m.name,
+                    ])
+                    .args([
+                        "--initial-cluster",
+                        &initial,
+                        "--initial-cluster-token",
+                        &self.token,
+                    ])
+                    .args(["--initial-advertise-peer-urls", &peer])
+                    .arg("--data-dir")
+                    .arg(self.data_dir(i)),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         }
         for i in 0..self.members.len() {
             self.spawn(i);
@@ -427,14 +407,11 @@ impl EtcdCluster {
 impl Drop for EtcdCluster {
     fn drop(&mut self) {
         for m in &mut self.members {
-            if let Some(mut c) = m.child.take() {
+            if let Some(c) = m.child.take() {
+                // A stopped process would not die of SIGKILL before it is continued.
                 if m.paused {
-                    let _ = Command::new("kill")
-                        .args(["-CONT", &c.id().to_string()])
-                        .status();
+                    signal(c.id(), "-CONT");
                 }
-                let _ = c.kill();
-                let _ = c.wait();
             }
         }
     }

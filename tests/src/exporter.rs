@@ -1,52 +1,46 @@
-//! Starting a built exporter binary on a free loopback port for a test.
+//! Built exporter binaries started on a free loopback port for a test, exporters reached over
+//! HTTP wherever they run, and reading samples out of a scrape.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use crate::http;
+use crate::process::Process;
 
-/// A running exporter, killed when dropped.
-#[derive(Debug)]
-pub struct Exporter {
-    child: Child,
+/// An exporter's HTTP endpoint, wherever it runs (started here, or inside a network namespace).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
     addr: SocketAddr,
-    /// The binary name.
+    /// Names it in panic messages (the binary name, or the address).
     pub name: String,
+    /// Extra headers of every scrape (e.g. the scrape timeout Prometheus announces).
+    headers: Vec<(String, String)>,
+    /// Read timeout of a scrape.
+    timeout: Duration,
 }
 
-impl Exporter {
-    /// Starts `bin` with `args` plus `--web.listen-address=127.0.0.1:<free port>` and waits
-    /// (at most 20 s) until `/-/healthy` answers.
-    pub fn start(bin: &str, args: &[&str]) -> Exporter {
-        let port = crate::free_port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(crate::bin_path(bin))
-            .args(args)
-            .arg(format!("--web.listen-address={addr}"))
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        let mut me = Exporter {
-            child,
+impl Endpoint {
+    /// The exporter at `addr`, scraped with no extra header and a 30 s read timeout.
+    pub fn new(addr: SocketAddr, name: &str) -> Endpoint {
+        Endpoint {
             addr,
-            name: bin.to_owned(),
-        };
-        let child = &mut me.child;
-        crate::wait_until(
-            &format!("{bin} to answer /-/healthy"),
-            Duration::from_secs(20),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("{bin} exited early with {status}");
-                }
-                http::get(addr, "/-/healthy", &[])
-                    .ok()
-                    .filter(|r| r.status == 200)
-                    .map(|_| ())
-            },
-        );
-        me
+            name: name.to_owned(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Scrapes announce `X-Prometheus-Scrape-Timeout-Seconds: <announced>` and give up after
+    /// `read_timeout`.
+    pub fn with_scrape_timeout(mut self, announced: &str, read_timeout: Duration) -> Endpoint {
+        self.headers.push((
+            "X-Prometheus-Scrape-Timeout-Seconds".to_owned(),
+            announced.to_owned(),
+        ));
+        self.timeout = read_timeout;
+        self
     }
 
     /// The listen address.
@@ -59,9 +53,20 @@ impl Exporter {
         self.addr.to_string()
     }
 
+    /// Waits (at most `timeout`) until `/-/healthy` answers 200.
+    pub fn wait_healthy(&self, timeout: Duration) {
+        let what = format!("{} to answer /-/healthy", self.name);
+        http::wait_ok(&what, self.addr, "/-/healthy", timeout, || {});
+    }
+
     /// One scrape of `/metrics` in the classic format; panics unless it answers 200.
     pub fn scrape(&self) -> String {
-        let r = http::get(self.addr, "/metrics", &[])
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = http::get_with_timeout(self.addr, "/metrics", &headers, self.timeout)
             .unwrap_or_else(|e| panic!("scraping {}: {e}", self.name));
         assert_eq!(
             r.status, 200,
@@ -93,25 +98,53 @@ impl Exporter {
         http::get(self.addr, path, headers)
             .unwrap_or_else(|e| panic!("GET {path} on {}: {e}", self.name))
     }
+}
 
-    /// Sends SIGTERM and waits for the exit status (at most 10 s, then SIGKILL).
-    pub fn terminate(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..100 {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return s.code();
-            }
-            std::thread::sleep(Duration::from_millis(100));
+/// A running exporter, killed when dropped; its [`Endpoint`] methods scrape it.
+#[derive(Debug)]
+pub struct Exporter {
+    process: Process,
+    endpoint: Endpoint,
+}
+
+impl Exporter {
+    /// Starts the built binary `bin` (see [`crate::bin_path`]) with `args` plus
+    /// `--web.listen-address=127.0.0.1:<free port>` and waits (at most 20 s) until `/-/healthy`
+    /// answers.
+    pub fn start(bin: &str, args: &[&str]) -> Exporter {
+        Exporter::start_path(&crate::bin_path(bin), args)
+    }
+
+    /// Like [`Exporter::start`] for the binary at `path` (e.g. `env!("CARGO_BIN_EXE_<name>")`
+    /// in an exporter's own integration tests).
+    pub fn start_path(path: &Path, args: &[&str]) -> Exporter {
+        let name = crate::file_name(path);
+        let addr: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
+        let mut process = Process::spawn(
+            &name,
+            Command::new(path)
+                .args(args)
+                .arg(format!("--web.listen-address={addr}")),
+        )
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        process.wait_http_ok(addr, "/-/healthy", Duration::from_secs(20));
+        Exporter {
+            process,
+            endpoint: Endpoint::new(addr, &name),
         }
-        None
+    }
+
+    /// Sends SIGTERM and waits for the exit code (at most 10 s, then SIGKILL).
+    pub fn terminate(self) -> Option<i32> {
+        self.process.terminate().and_then(|s| s.code())
     }
 }
 
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Exporter {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
@@ -163,4 +196,22 @@ pub fn sample_value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option
             }
             value.parse().ok()
         })
+}
+
+/// How many samples of `name` with labels (a series without labels does not count) carry all
+/// `labels` and the value `want`.
+pub fn count_samples(scrape: &str, name: &str, labels: &[(&str, &str)], want: f64) -> usize {
+    scrape
+        .lines()
+        .filter(|l| {
+            let Some((series, v)) = l.rsplit_once(' ') else {
+                return false;
+            };
+            series.starts_with(&format!("{name}{{"))
+                && labels
+                    .iter()
+                    .all(|(k, lv)| series.contains(&format!("{k}=\"{lv}\"")))
+                && v.parse::<f64>().ok() == Some(want)
+        })
+        .count()
 }

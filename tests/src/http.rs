@@ -55,6 +55,24 @@ pub fn get_with_timeout(
     })
 }
 
+/// Polls `GET path` on `addr` every 100 ms until it answers 200, at most `timeout` (then panics
+/// naming `what`); `alive` runs before each try and panics when the server has died.
+pub fn wait_ok(
+    what: &str,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    mut alive: impl FnMut(),
+) {
+    crate::wait_until(what, timeout, || {
+        alive();
+        get_with_timeout(addr, path, &[], Duration::from_secs(2))
+            .ok()
+            .filter(|r| r.status == 200)
+            .map(|_| ())
+    });
+}
+
 /// Parses a raw HTTP/1.x response.
 pub fn parse(raw: &[u8]) -> Option<Response> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;

@@ -5,14 +5,16 @@ pub mod alertmanager;
 pub mod dashboards;
 pub mod etcd_cluster;
 pub mod exporter;
+pub mod exporter_list;
 pub mod http;
 pub mod metric_reference;
 pub mod netns;
+pub mod process;
 pub mod prometheus;
 pub mod promtool;
 pub mod rules;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The workspace root (the directory holding `alerting-rules/`).
@@ -58,6 +60,18 @@ pub fn run_bin(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// The text of `path`; panics naming the file when it cannot be read.
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The last component of `path` as text (empty when it has none).
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -88,9 +102,14 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     /// Creates `/tmp/suite-<tag>-<pid>-<n>`.
     pub fn new(tag: &str) -> TempDir {
+        TempDir::in_dir(&std::env::temp_dir(), tag)
+    }
+
+    /// Creates `<parent>/suite-<tag>-<pid>-<n>` (for a test whose daemons get a private /tmp).
+    pub fn in_dir(parent: &Path, tag: &str) -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
+        let p = parent.join(format!(
             "suite-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
@@ -101,7 +120,7 @@ impl TempDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &std::path::Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -8,29 +8,25 @@
 //! namespaces.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Runs `ip` with `args`; panics with its stderr on failure (test set-up must not half-succeed).
+use crate::process::Process;
+
+/// Runs `ip` with `args`; panics with its output on failure (test set-up must not
+/// half-succeed).
 pub fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running ip {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut argv = vec!["ip"];
+    argv.extend_from_slice(args);
+    crate::process::run_ok(&argv);
 }
 
 /// One network namespace; deleted (after killing what still runs in it) on drop.
 #[derive(Debug)]
 pub struct Netns {
     name: String,
-    children: Vec<Child>,
+    children: Vec<Process>,
 }
 
 impl Netns {
@@ -90,13 +86,11 @@ impl Netns {
             .open(log)
             .unwrap_or_else(|e| panic!("opening {}: {e}", log.display()));
         let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = self
-            .command(argv)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {argv:?} in {}: {e}", self.name));
+        let child = Process::spawn(
+            argv.first().copied().unwrap_or_default(),
+            self.command(argv).stdout(out).stderr(err),
+        )
+        .unwrap_or_else(|e| panic!("starting {argv:?} in {}: {e}", self.name));
         let pid = child.id();
         self.children.push(child);
         pid
@@ -105,7 +99,7 @@ impl Netns {
     /// Reaps children that have exited (so a killed process does not linger as a zombie).
     pub fn reap(&mut self) {
         for c in &mut self.children {
-            let _ = c.try_wait();
+            c.has_exited();
         }
     }
 
@@ -126,15 +120,11 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        // Dropping a process kills and reaps it.
+        self.children.clear();
         // Anything else started inside (daemons that forked) goes too, by pid.
         for pid in self.pids() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+            crate::process::signal(pid, "-KILL");
         }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])

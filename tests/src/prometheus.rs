@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::process::Process;
 use crate::{TempDir, http};
 
 /// One scrape job.
@@ -94,7 +95,7 @@ pub struct Alert {
 /// A running Prometheus, killed on drop.
 #[derive(Debug)]
 pub struct Prometheus {
-    child: Child,
+    process: Process,
     addr: SocketAddr,
     dir: TempDir,
 }
@@ -142,37 +143,26 @@ impl Prometheus {
             .unwrap_or_else(|e| panic!("writing config: {e}"));
         let port = crate::free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let log = std::fs::File::create(dir.path().join("prometheus.log"))
-            .unwrap_or_else(|e| panic!("log file: {e}"));
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting prometheus (is Debian's `prometheus` installed? `make test` installs it): {e}"));
-        let mut p = Prometheus { child, addr, dir };
-        let child = &mut p.child;
-        let log_path = p.dir.path().join("prometheus.log");
-        crate::wait_until(
-            "prometheus to become ready",
-            Duration::from_secs(30),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "prometheus exited with {status}: {}",
-                        std::fs::read_to_string(&log_path).unwrap_or_default()
-                    );
-                }
-                http::get(addr, "/-/ready", &[])
-                    .ok()
-                    .filter(|r| r.status == 200)
-                    .map(|_| ())
-            },
-        );
+        let log_path = dir.path().join("prometheus.log");
+        let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("log file: {e}"));
+        let process = Process::spawn(
+            "prometheus",
+            Command::new("prometheus")
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(log),
+        )
+        .unwrap_or_else(|e| panic!("starting prometheus (is Debian's `prometheus` installed? `make test` installs it): {e}"));
+        let mut p = Prometheus {
+            process: process.with_log(log_path),
+            addr,
+            dir,
+        };
+        p.process
+            .wait_http_ok(addr, "/-/ready", Duration::from_secs(30));
         p
     }
 
@@ -272,12 +262,5 @@ impl Prometheus {
     /// The loaded rule groups, as `/api/v1/rules` reports them.
     pub fn rules(&self) -> Value {
         self.api("/api/v1/rules")
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

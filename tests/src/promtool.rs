@@ -33,19 +33,8 @@ pub fn check_metrics(text: &str) -> Result<(), String> {
 
 /// Runs `promtool <args>` in `dir`; `Ok(stdout)` on exit 0, else `Err(all output)`.
 pub fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("promtool")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| format!("running promtool: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "promtool {}: {stdout}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    crate::process::output(
+        &format!("promtool {}", args.join(" ")),
+        Command::new("promtool").args(args).current_dir(dir),
+    )
 }

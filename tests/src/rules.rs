@@ -55,9 +55,7 @@ pub fn load_rules(files: &[PathBuf]) -> Result<(Vec<String>, Vec<AlertRule>), St
     let mut records = Vec::new();
     let mut alerts = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let doc: Value =
-            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let doc = read_yaml(f)?;
         for group in doc["groups"].as_sequence().into_iter().flatten() {
             for rule in group["rules"].as_sequence().into_iter().flatten() {
                 if let Some(r) = rule["record"].as_str() {
@@ -76,6 +74,12 @@ pub fn load_rules(files: &[PathBuf]) -> Result<(Vec<String>, Vec<AlertRule>), St
         }
     }
     Ok((records, alerts))
+}
+
+/// One YAML file, parsed; an error names the file.
+fn read_yaml(f: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))
 }
 
 fn str_map(v: &Value) -> BTreeMap<String, String> {
@@ -111,9 +115,7 @@ pub struct AlertCase {
 pub fn load_cases(files: &[PathBuf]) -> Result<Vec<AlertCase>, String> {
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let doc: Value =
-            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let doc = read_yaml(f)?;
         for test in doc["tests"].as_sequence().into_iter().flatten() {
             for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
                 let exp = case["exp_alerts"]

@@ -1,21 +1,12 @@
 //! The example Alertmanager configuration is valid and routes each severity where it says.
 
-use std::process::Command;
-
+use suite_tests::process::run_ok;
 use suite_tests::workspace_root;
 
 fn amtool(args: &[&str]) -> String {
-    let out = Command::new("amtool")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running amtool (prometheus-alertmanager): {e}"));
-    assert!(
-        out.status.success(),
-        "amtool {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut argv = vec!["amtool"];
+    argv.extend_from_slice(args);
+    run_ok(&argv)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The static half of the dashboard gate; the live half runs in each exporter's e2e test.
 
 use suite_tests::dashboards::{self, LIVE_CHECKED};
-use suite_tests::workspace_root;
+use suite_tests::{file_name, read_text, workspace_root};
 
 #[test]
 fn every_dashboard_is_structurally_sound() {
@@ -18,18 +18,14 @@ fn every_dashboard_is_structurally_sound() {
 #[test]
 fn every_dashboard_is_checked_live_by_an_existing_test() {
     for f in dashboards::dashboard_files() {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file_name(&f);
         let Some((_, test)) = LIVE_CHECKED.iter().find(|(d, _)| *d == name) else {
             panic!(
                 "{name} is not in suite_tests::dashboards::LIVE_CHECKED: add the e2e test that checks it live"
             );
         };
         let test_path = workspace_root().join("tests").join(test);
-        let text = std::fs::read_to_string(&test_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", test_path.display()));
+        let text = read_text(&test_path);
         assert!(
             text.contains(&name),
             "{} does not check {name} live",

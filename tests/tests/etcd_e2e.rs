@@ -79,6 +79,17 @@ fn wait_cause(
     )
 }
 
+/// Waits (at most 10 s) until `etcd_health{endpoint}` is 0.
+fn wait_unhealthy(exporter: &Exporter, what: &str, endpoint: &[(&str, &str)]) {
+    exporter.wait_sample(
+        what,
+        Duration::from_secs(10),
+        "etcd_health",
+        endpoint,
+        |v| v == 0.0,
+    );
+}
+
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -198,13 +209,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     let refused_before = cause_sum(&exporter, &peers, "connection_refused");
     let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
     cluster.kill(2);
-    exporter.wait_sample(
-        "m3 reported down",
-        Duration::from_secs(10),
-        "etcd_health",
-        &ep(2),
-        |v| v == 0.0,
-    );
+    wait_unhealthy(&exporter, "m3 reported down", &ep(2));
     // When m3 was the leader, m1 and m2 are truly unhealthy (no leader) until they have elected
     // one of themselves, about one election timeout later; then exactly two are healthy.
     let scrape = exporter.wait_sample(
@@ -243,13 +248,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     // 2b. SIGSTOP m3 longer than etcd's 5 s stream read timeout: "i/o timeout" (host or network).
     let timeout_before = cause_sum(&exporter, &peers, "io_timeout");
     cluster.pause(2);
-    exporter.wait_sample(
-        "paused m3 reported unhealthy",
-        Duration::from_secs(10),
-        "etcd_health",
-        &ep(2),
-        |v| v == 0.0,
-    );
+    wait_unhealthy(&exporter, "paused m3 reported unhealthy", &ep(2));
     let scrape = exporter.scrape();
     assert_eq!(
         sample_value(
@@ -451,13 +450,7 @@ fn real_etcd_cluster_failures_are_detected_and_classified() {
     }
     assert!(filled, "the quota was never reached");
     for i in 0..3 {
-        exporter.wait_sample(
-            "NOSPACE makes /health 0",
-            Duration::from_secs(10),
-            "etcd_health",
-            &ep(i),
-            |v| v == 0.0,
-        );
+        wait_unhealthy(&exporter, "NOSPACE makes /health 0", &ep(i));
     }
     let scrape = exporter.scrape();
     assert_eq!(

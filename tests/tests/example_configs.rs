@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use suite_tests::{TempDir, run_bin, workspace_root};
+use suite_tests::{TempDir, file_name, read_text, run_bin, workspace_root};
 
 /// `(exporter directory name, its *.example.toml files)` for every exporter crate.
 fn exporters_and_examples() -> Vec<(String, Vec<PathBuf>)> {
@@ -19,17 +19,11 @@ fn exporters_and_examples() -> Vec<(String, Vec<PathBuf>)> {
         if !path.join("Cargo.toml").is_file() {
             continue;
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file_name(&path);
         let mut examples: Vec<PathBuf> = std::fs::read_dir(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().ends_with(".example.toml"))
-            })
+            .filter(|p| file_name(p).ends_with(".example.toml"))
             .collect();
         examples.sort();
         out.push((name, examples));
@@ -79,8 +73,7 @@ fn every_exporter_has_an_example_config() {
 fn every_example_config_passes_the_binarys_config_check() {
     for (name, examples) in exporters_and_examples() {
         for example in examples {
-            let text = std::fs::read_to_string(&example)
-                .unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+            let text = read_text(&example);
             let keys = set_keys(&text);
             assert!(
                 !keys.is_empty(),
@@ -115,8 +108,7 @@ fn config_check_refuses_an_example_with_an_unknown_key() {
     let dir = TempDir::new("example-configs");
     for (name, examples) in exporters_and_examples() {
         for example in examples {
-            let text = std::fs::read_to_string(&example)
-                .unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+            let text = read_text(&example);
             let bad = dir.path().join(format!("{name}.toml"));
             std::fs::write(&bad, format!("no_such_example_key = 1\n{text}"))
                 .unwrap_or_else(|e| panic!("{}: {e}", bad.display()));

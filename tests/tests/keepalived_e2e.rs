@@ -14,11 +14,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use suite_tests::exporter::{sample_value, wait_sample};
+use suite_tests::exporter::{Endpoint, sample_value};
 use suite_tests::netns::{Lan, unique_tag};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{
-    bin_path, dashboards, http, metric_reference, promtool, wait_until, workspace_root,
+    TempDir, bin_path, dashboards, metric_reference, process, promtool, read_text, wait_until,
+    workspace_root,
 };
 
 const VIP: &str = "10.201.9.100";
@@ -26,57 +27,40 @@ const SUBNET: &str = "10.201.9";
 const MGMT: &str = "10.202.9";
 const PORT: u16 = 9911;
 
-/// A work directory outside /tmp (keepalived's /tmp is replaced), removed on drop.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn new(tag: &str) -> WorkDir {
-        let p = PathBuf::from(format!("/run/suite-{tag}"));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        WorkDir(p)
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Node {
     dir: PathBuf,
-    addr: SocketAddr,
+    http: Endpoint,
+}
+
+impl std::ops::Deref for Node {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.http
+    }
 }
 
 impl Node {
-    fn scrape(&self) -> String {
-        let r = http::get_with_timeout(
-            self.addr,
-            "/metrics",
-            &[("X-Prometheus-Scrape-Timeout-Seconds", "5")],
-            Duration::from_secs(10),
-        )
-        .unwrap_or_else(|e| panic!("scraping {}: {e}", self.addr));
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body
+    /// Waits until `keepalived_vrrp_state{state}` is 1.
+    fn wait_state(&self, what: &str, timeout: Duration, state: &str) {
+        self.wait_sample(
+            what,
+            timeout,
+            "keepalived_vrrp_state",
+            &[("state", state)],
+            |v| v == 1.0,
+        );
     }
 
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        sample_value(&self.scrape(), name, labels)
-    }
-
-    /// Waits (scraping every 100 ms) until `name{labels}` satisfies `pred`; returns the value.
-    fn wait(
-        &self,
-        what: &str,
-        timeout: Duration,
-        name: &str,
-        labels: &[(&str, &str)],
-        pred: impl Fn(f64) -> bool,
-    ) -> f64 {
-        let scrape = wait_sample(what, timeout, || self.scrape(), name, labels, pred);
-        sample_value(&scrape, name, labels).unwrap_or(f64::NAN)
+    /// Waits until `keepalived_check_connectivity{peer}` is `want`.
+    fn wait_reach(&self, what: &str, timeout: Duration, peer: &str, want: f64) {
+        self.wait_sample(
+            what,
+            timeout,
+            "keepalived_check_connectivity",
+            &[("peer", peer)],
+            |v| v == want,
+        );
     }
 
     fn state(&self, state: &str) -> Option<f64> {
@@ -87,9 +71,7 @@ impl Node {
     }
 
     fn log_has(&self, text: &str) -> bool {
-        std::fs::read_to_string(self.dir.join("keepalived.log"))
-            .unwrap_or_default()
-            .contains(text)
+        self.log_count(text) > 0
     }
 
     fn log_count(&self, text: &str) -> usize {
@@ -100,11 +82,7 @@ impl Node {
     }
 
     fn pid(&self, file: &str) -> u32 {
-        std::fs::read_to_string(self.dir.join(file))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        read_text(&self.dir.join(file)).trim().parse().unwrap()
     }
 }
 
@@ -188,53 +166,40 @@ fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
         &dir.join("exporter.log"),
     );
     let addr: SocketAddr = format!("{host_addr}:{PORT}").parse().unwrap();
-    wait_until(
-        "the exporter to answer /-/healthy",
-        Duration::from_secs(20),
-        || {
-            http::get_with_timeout(addr, "/-/healthy", &[], Duration::from_secs(2))
-                .ok()
-                .filter(|r| r.status == 200)
-        },
-    );
-    Node { dir, addr }
+    let http = Endpoint::new(addr, &format!("keepalived-exporter at {addr}"))
+        .with_scrape_timeout("5", Duration::from_secs(10));
+    http.wait_healthy(Duration::from_secs(20));
+    Node { dir, http }
 }
 
 fn kill(sig: &str, pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {pid}");
+    assert!(process::signal(pid, sig), "kill {sig} {pid}");
+}
+
+/// Whether host `i` still has the VIP on its `eth0`.
+fn vip_configured(lan: &Lan, i: usize) -> bool {
+    let out = lan.hosts[i].run(
+        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        Duration::from_secs(5),
+    );
+    String::from_utf8_lossy(&out.stdout).contains(VIP)
 }
 
 #[test]
 fn keepalived_pair_in_network_namespaces() {
     let started = Instant::now();
     let tag = unique_tag("ka");
-    let work = WorkDir::new(&tag);
+    // Outside /tmp: keepalived's /tmp is replaced.
+    let work = TempDir::in_dir(Path::new("/run"), &tag);
     let mut lan = Lan::new(&tag, SUBNET, 2);
-    let a = setup_node(&mut lan, 0, &work.0, 150);
-    let b = setup_node(&mut lan, 1, &work.0, 100);
+    let a = setup_node(&mut lan, 0, work.path(), 150);
+    let b = setup_node(&mut lan, 1, work.path(), 100);
     let long = Duration::from_secs(20);
     let vip = [("vip", VIP)];
 
     // 1. Election: a (150) is master and holds the VIP, b is backup without it.
-    a.wait(
-        "a to be master",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
-    b.wait(
-        "b to be backup",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "backup")],
-        |v| v == 1.0,
-    );
+    a.wait_state("a to be master", long, "master");
+    b.wait_state("b to be backup", long, "backup");
     let sa = a.scrape();
     let sb = b.scrape();
     assert_eq!(
@@ -276,20 +241,8 @@ fn keepalived_pair_in_network_namespaces() {
     ] {
         assert_eq!(sample_value(&sa, name, &[]), Some(want), "{name}");
     }
-    a.wait(
-        "a to reach b",
-        long,
-        "keepalived_check_connectivity",
-        &[("peer", &lan.addr(1))],
-        |v| v == 1.0,
-    );
-    b.wait(
-        "b to reach a",
-        long,
-        "keepalived_check_connectivity",
-        &[("peer", &lan.addr(0))],
-        |v| v == 1.0,
-    );
+    a.wait_reach("a to reach b", long, &lan.addr(1), 1.0);
+    b.wait_reach("b to reach a", long, &lan.addr(0), 1.0);
     // No false positive in a healthy pair: the backup answers nothing for the VIP.
     for _ in 0..3 {
         assert_eq!(a.value("keepalived_vip_conflict", &vip), Some(0.0));
@@ -304,7 +257,7 @@ fn keepalived_pair_in_network_namespaces() {
     // The real Prometheus scrapes both exporters over the management links.
     let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new(
         "keepalived",
-        &[a.addr.to_string(), b.addr.to_string()],
+        &[a.http.target(), b.http.target()],
     )]));
     let healthy_a = a.scrape();
     let healthy_b = b.scrape();
@@ -321,13 +274,7 @@ fn keepalived_pair_in_network_namespaces() {
         "one scrape after the log line"
     );
     assert_eq!(a.state("fault"), Some(1.0));
-    b.wait(
-        "b to take over",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
+    b.wait_state("b to take over", long, "master");
     wait_until("b to log MASTER", long, || {
         b.log_has("Entering MASTER STATE").then_some(())
     });
@@ -343,7 +290,7 @@ fn keepalived_pair_in_network_namespaces() {
         ),
         Some(1.0)
     );
-    b.wait(
+    b.wait_sample(
         "b to hold the VIP",
         long,
         "keepalived_vip_present",
@@ -358,20 +305,8 @@ fn keepalived_pair_in_network_namespaces() {
 
     // 2b. Recovery, then SIGTERM of the master: b takes over and a's process is reported down.
     std::fs::remove_file(a.dir.join("fail")).unwrap();
-    a.wait(
-        "a to be master again",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
-    b.wait(
-        "b to be backup again",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "backup")],
-        |v| v == 1.0,
-    );
+    a.wait_state("a to be master again", long, "master");
+    b.wait_state("b to be backup again", long, "backup");
     let before = b
         .value(
             "keepalived_log_events_total",
@@ -379,21 +314,15 @@ fn keepalived_pair_in_network_namespaces() {
         )
         .unwrap();
     kill("-TERM", a.pid("ka.pid"));
-    a.wait(
+    a.wait_sample(
         "a's keepalived to be reported down",
         long,
         "keepalived_process_status",
         &[],
         |v| v == 0.0,
     );
-    b.wait(
-        "b to take over after SIGTERM",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
-    b.wait(
+    b.wait_state("b to take over after SIGTERM", long, "master");
+    b.wait_sample(
         "b's failover counter to move",
         long,
         "keepalived_log_events_total",
@@ -401,66 +330,23 @@ fn keepalived_pair_in_network_namespaces() {
         |v| v > before,
     );
     assert!(b.value("keepalived_failover", &[]).unwrap() > b_failovers);
-    let out = lan.hosts[0].run(
-        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
-        Duration::from_secs(5),
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(VIP),
-        "SIGTERM releases the VIP"
-    );
+    assert!(!vip_configured(&lan, 0), "SIGTERM releases the VIP");
     assert_eq!(
         a.value("keepalived_vrrp_state", &[]),
         None,
         "no state without a keepalived to ask"
     );
     start_keepalived(&mut lan, 0, &a.dir);
-    a.wait(
-        "restarted a to be master",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
-    b.wait(
-        "b to be backup after a's return",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "backup")],
-        |v| v == 1.0,
-    );
+    a.wait_state("restarted a to be master", long, "master");
+    b.wait_state("b to be backup after a's return", long, "backup");
 
     // 3. Cutting b off the bridge: b can no longer reach a.
     lan.cut(1);
-    b.wait(
-        "b to lose a",
-        long,
-        "keepalived_check_connectivity",
-        &[("peer", &lan.addr(0))],
-        |v| v == 0.0,
-    );
+    b.wait_reach("b to lose a", long, &lan.addr(0), 0.0);
     lan.restore(1);
-    b.wait(
-        "b to reach a again",
-        long,
-        "keepalived_check_connectivity",
-        &[("peer", &lan.addr(0))],
-        |v| v == 1.0,
-    );
-    b.wait(
-        "b to settle as backup",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "backup")],
-        |v| v == 1.0,
-    );
-    a.wait(
-        "a to settle as master",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
+    b.wait_reach("b to reach a again", long, &lan.addr(0), 1.0);
+    b.wait_state("b to settle as backup", long, "backup");
+    a.wait_state("a to settle as master", long, "master");
 
     // 4. SIGKILL of the master (parent and VRRP child): its VIP stays configured. b becomes
     //    master, probes the VIP, and a's kernel still answers for it from a's MAC.
@@ -468,22 +354,9 @@ fn keepalived_pair_in_network_namespaces() {
     kill("-KILL", ka_vrrp);
     kill("-KILL", ka_parent);
     lan.hosts[0].reap();
-    b.wait(
-        "b to take over after SIGKILL",
-        long,
-        "keepalived_vrrp_state",
-        &[("state", "master")],
-        |v| v == 1.0,
-    );
-    let out = lan.hosts[0].run(
-        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
-        Duration::from_secs(5),
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(VIP),
-        "SIGKILL leaves the VIP on a"
-    );
-    b.wait(
+    b.wait_state("b to take over after SIGKILL", long, "master");
+    assert!(vip_configured(&lan, 0), "SIGKILL leaves the VIP on a");
+    b.wait_sample(
         "b to see the conflict",
         long,
         "keepalived_vip_conflict",
@@ -492,7 +365,7 @@ fn keepalived_pair_in_network_namespaces() {
     );
     // The killed node's own exporter flags the VIP it still carries (keepalived is down, so the
     // VIPs come from keepalived.conf).
-    a.wait(
+    a.wait_sample(
         "a to flag its stale VIP",
         long,
         "keepalived_vip_unexpected",
@@ -508,7 +381,7 @@ fn keepalived_pair_in_network_namespaces() {
     // Prometheus sees it too; the rules are evaluated (the alert itself has a `for`).
     prom.wait_for("keepalived_vip_conflict == 1", long, |s| !s.is_empty());
     lan.hosts[0].ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
-    b.wait(
+    b.wait_sample(
         "b's conflict to clear",
         long,
         "keepalived_vip_conflict",

@@ -9,27 +9,13 @@
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use suite_tests::exporter::{Exporter, sample_value};
+use suite_tests::process::{Process, run};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, metric_reference, promtool, wait_until, workspace_root};
-
-fn run(argv: &[&str]) -> Result<(), String> {
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .map_err(|e| format!("{}: {e}", argv[0]))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{argv:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
 
 /// A mount made by the test, lazily unmounted on drop (a loop device is detached with it).
 struct Mount {
@@ -48,6 +34,11 @@ impl Mount {
         argv.push(&p);
         run(&argv).unwrap_or_else(|e| panic!("mounting (run as root): {e}"));
         Mount { point, _dir: dir }
+    }
+
+    /// A tmpfs named `source` mounted with `options`.
+    fn tmpfs(tag: &str, source: &str, options: &str) -> Mount {
+        Mount::new(tag, &["mount", "-t", "tmpfs", "-o", options, source])
     }
 
     fn path(&self) -> &str {
@@ -115,10 +106,7 @@ fn wait_value(
 fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
     let dir = TempDir::new("os-e2e");
     // A read-only tmpfs (counted via include_fs_types) makes the audit counter appear as well.
-    let ro = Mount::new(
-        "os-e2e-ro",
-        &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-e2e"],
-    );
+    let ro = Mount::tmpfs("os-e2e-ro", "os-e2e", "ro,size=64k");
     let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
     let scrape = exp.scrape();
     promtool::check_metrics(&scrape).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
@@ -184,10 +172,7 @@ fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
 #[test]
 fn readonly_tmpfs_sets_flag_and_writes_audit_record_only_when_tmpfs_is_included() {
     let dir = TempDir::new("os-ro");
-    let ro = Mount::new(
-        "os-ro-mnt",
-        &["mount", "-t", "tmpfs", "-o", "ro,size=64k", "os-ro"],
-    );
+    let ro = Mount::tmpfs("os-ro-mnt", "os-ro", "ro,size=64k");
     // Default definition (the document's `^/dev`): a tmpfs is not a block device, so not counted.
     let plain = start(&dir, "");
     let s = plain.scrape();
@@ -268,17 +253,7 @@ fn readonly_loop_ext4_is_a_block_device_and_flips_the_default_flag() {
 #[test]
 fn tmpfs_filled_past_80_percent_raises_disk_usage_and_writes_audit_record() {
     let dir = TempDir::new("os-full");
-    let m = Mount::new(
-        "os-full-mnt",
-        &[
-            "mount",
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=1m,nr_inodes=64",
-            "os-full",
-        ],
-    );
+    let m = Mount::tmpfs("os-full-mnt", "os-full", "size=1m,nr_inodes=64");
     let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
     let s = exp.scrape();
     assert!(
@@ -388,7 +363,7 @@ fn loopback_sockets_with_blocked_queues_are_counted_and_audited() {
 /// A FUSE mount whose server never answers (the shell holding /dev/fuse just sleeps), so every
 /// statfs on it blocks; killed and lazily unmounted on drop, which aborts the blocked calls.
 struct HungFuse {
-    holder: Child,
+    holder: Option<Process>,
     mount: PathBuf,
     _dir: TempDir,
 }
@@ -407,19 +382,16 @@ impl HungFuse {
             mount.display(),
             ready.display()
         );
-        let holder = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let holder =
+            Process::spawn("FUSE holder", Command::new("sh").args(["-c", &script])).unwrap();
         let mut me = HungFuse {
-            holder,
+            holder: Some(holder),
             mount,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ready.exists() {
-            if Instant::now() > deadline || matches!(me.holder.try_wait(), Ok(Some(_))) {
+            if Instant::now() > deadline || me.holder.as_mut().is_some_and(Process::has_exited) {
                 eprintln!("skipped: could not mount a FUSE filesystem");
                 return None;
             }
@@ -432,8 +404,8 @@ impl HungFuse {
 
 impl Drop for HungFuse {
     fn drop(&mut self) {
-        let _ = self.holder.kill();
-        let _ = self.holder.wait();
+        // Killing the holder first aborts the calls blocked on the mount.
+        self.holder = None;
         let _ = run(&["umount", "-l", self.mount.to_str().unwrap_or_default()]);
     }
 }

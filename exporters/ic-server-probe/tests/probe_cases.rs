@@ -3,11 +3,13 @@
 //! thousand targets of which some hang, all answered within one scrape.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use suite_tests::exporter::{Exporter, count_samples as count, sample_value as value};
+use suite_tests::{TempDir, http};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
@@ -110,114 +112,51 @@ fn base(salt: u8) -> (u8, u8) {
     )
 }
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("ic-server-probe-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes `config` to `<dir>/ic.toml` and starts the exporter binary on it.
+fn start(config: &str, dir: &TempDir) -> Exporter {
+    let path = dir.path().join("ic.toml");
+    std::fs::write(&path, config).unwrap();
+    Exporter::start_path(
+        Path::new(env!("CARGO_BIN_EXE_ic-server-probe")),
+        &[
+            &format!("--config.file={}", path.display()),
+            "--log.level=warn",
+        ],
+    )
 }
 
-/// The exporter binary, killed on drop.
-struct Exporter {
-    child: Child,
-    addr: SocketAddr,
+/// Starts the exporter probing `ips` at `http://<IP>:<port>/ok` with `timeout`, expecting `ok`.
+fn start_probing(dir: &TempDir, ips: &[Ipv4Addr], port: u16, timeout: &str) -> Exporter {
+    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
+    start(
+        &format!(
+            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"{timeout}\"\nexpected_body = \"ok\"\n",
+            servers.join(", ")
+        ),
+        dir,
+    )
 }
 
-impl Exporter {
-    fn start(config: &str, dir: &TempDir) -> Self {
-        let path = dir.0.join("ic.toml");
-        std::fs::write(&path, config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(env!("CARGO_BIN_EXE_ic-server-probe"))
-            .arg(format!("--config.file={}", path.display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut me = Self { child, addr };
-        let started = Instant::now();
-        while get(addr, "/-/healthy", 1.0).map(|(s, _)| s) != Some(200) {
-            assert!(me.child.try_wait().unwrap().is_none(), "exporter exited");
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "exporter did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        me
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// [`get`] off the runtime's worker threads; panics when there is no answer.
+async fn get_blocking(addr: SocketAddr, path: &str, scrape_timeout: f64) -> (u16, String) {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || get(addr, &path, scrape_timeout))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// A GET announcing `scrape_timeout` seconds like Prometheus; returns status and body.
 fn get(addr: SocketAddr, path: &str, scrape_timeout: f64) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Prometheus-Scrape-Timeout-Seconds: {scrape_timeout}\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
-/// The value of the sample of `name` whose labels include all `labels`.
-fn value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scrape
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (series, v) = l.rsplit_once(' ')?;
-            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
-            (n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
-            .then(|| v.parse().ok())?
-        })
-}
-
-fn count(scrape: &str, name: &str, labels: &[(&str, &str)], want: f64) -> usize {
-    scrape
-        .lines()
-        .filter(|l| {
-            let Some((series, v)) = l.rsplit_once(' ') else {
-                return false;
-            };
-            series.starts_with(&format!("{name}{{"))
-                && labels
-                    .iter()
-                    .all(|(k, lv)| series.contains(&format!("{k}=\"{lv}\"")))
-                && v.parse::<f64>().ok() == Some(want)
-        })
-        .count()
+    let announced = scrape_timeout.to_string();
+    http::get_with_timeout(
+        addr,
+        path,
+        &[("X-Prometheus-Scrape-Timeout-Seconds", &announced)],
+        Duration::from_secs(30),
+    )
+    .ok()
+    .map(|r| (r.status, r.body))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,21 +179,11 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
             serve(l, *b);
         }
     }
-    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
     let dir = TempDir::new("cases");
-    let exporter = Exporter::start(
-        &format!(
-            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"1500ms\"\nexpected_body = \"ok\"\n",
-            servers.join(", ")
-        ),
-        &dir,
-    );
-    let addr = exporter.addr;
+    let exporter = start_probing(&dir, &ips, port, "1500ms");
+    let addr = exporter.addr();
     let started = Instant::now();
-    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, scrape) = get_blocking(addr, "/metrics", 4.0).await;
     let took = started.elapsed();
     assert_eq!(status, 200);
     assert!(
@@ -317,10 +246,7 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
 
     // The same checks through /probe, Prometheus driving the target list.
     let healthy = format!("/probe?target={}&ocp_address=ocp-2", ip(1));
-    let (status, body) = tokio::task::spawn_blocking(move || get(addr, &healthy, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, body) = get_blocking(addr, &healthy, 4.0).await;
     assert_eq!(status, 200);
     let l1 = ip(1).to_string();
     assert_eq!(
@@ -333,10 +259,7 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
         "{body}"
     );
     let refused = format!("/probe?target=http://{}:{port}/ok", ip(4));
-    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &refused, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, body) = get_blocking(addr, &refused, 4.0).await;
     let l4 = ip(4).to_string();
     assert_eq!(
         value(
@@ -357,20 +280,14 @@ async fn each_kind_of_ic_server_gets_its_health_and_reason_within_the_deadline()
     );
     // `host:port` overrides the template's port, as blackbox users write targets.
     let host_port = format!("/probe?target={}:{port}", ip(1));
-    let (_, body) = tokio::task::spawn_blocking(move || get(addr, &host_port, 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, body) = get_blocking(addr, &host_port, 4.0).await;
     let hp = format!("{}:{port}", ip(1));
     assert_eq!(
         value(&body, "ic_server_health", &[("ic_server_address", &hp)]),
         Some(1.0),
         "{body}"
     );
-    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/probe", 4.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, _) = get_blocking(addr, "/probe", 4.0).await;
     assert_eq!(status, 400);
 }
 
@@ -399,21 +316,11 @@ async fn a_thousand_targets_some_hung_are_probed_in_one_scrape() {
             },
         );
     }
-    let servers: Vec<String> = ips.iter().map(|i| format!("\"{i}\"")).collect();
     let dir = TempDir::new("thousand");
-    let exporter = Exporter::start(
-        &format!(
-            "ocp_address = \"10.0.0.1\"\nic_servers = [{}]\nhealth_url = \"http://<IP>:{port}/ok\"\ntimeout = \"2s\"\nexpected_body = \"ok\"\n",
-            servers.join(", ")
-        ),
-        &dir,
-    );
-    let addr = exporter.addr;
+    let exporter = start_probing(&dir, &ips, port, "2s");
+    let addr = exporter.addr();
     let started = Instant::now();
-    let (status, scrape) = tokio::task::spawn_blocking(move || get(addr, "/metrics", 5.0))
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, scrape) = get_blocking(addr, "/metrics", 5.0).await;
     let took = started.elapsed();
     assert_eq!(status, 200);
     assert!(
@@ -463,7 +370,7 @@ fn a_bad_config_is_a_one_line_error_naming_the_field_and_exit_code_2() {
         ("[tls]\nca_file = \"/nonexistent/ca.pem\"\n", "ca_file"),
         ("[local]\nenable = true\n", "enable"),
     ] {
-        let path = dir.0.join("ic.toml");
+        let path = dir.path().join("ic.toml");
         std::fs::write(&path, text).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_ic-server-probe"))
             .arg(format!("--config.file={}", path.display()))
