@@ -2,8 +2,12 @@
 //! bytes rather than the file size.
 //!
 //! Rotation by rename (logrotate's default) is detected by the path pointing at a new inode: the
-//! old file is drained to its end first, then the new one is read from its start. Rotation by
-//! `copytruncate` is detected by the file becoming shorter than our offset.
+//! old file is drained to its end first (over several calls when it holds more than one call's
+//! byte budget), then the new one is read from its start. The open handle keeps reading the old
+//! inode even after it has been renamed, compressed and deleted, so one rotation between two
+//! calls loses nothing. Rotation by `copytruncate` is detected by the file becoming shorter than
+//! our offset; the lines appended between the last call and the copy are only in the copy, and
+//! are not read here (see [`super::FamilyTail`] for what the rotations add).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -42,6 +46,19 @@ pub struct LogTail {
     attempted: bool,
     bytes_read: u64,
     rotations: u64,
+    /// The last rename rotation this reader moved past, for [`super::FamilyTail`].
+    switch: Option<Switch>,
+}
+
+/// A move from a renamed-away file to the new one at the path, within one `read_lines` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Switch {
+    /// Index in the returned lines where the new file's lines begin.
+    pub(super) at: usize,
+    /// Inode of the file left.
+    pub(super) old_inode: u64,
+    /// Bytes of the file left (all of it was read).
+    pub(super) old_len: u64,
 }
 
 impl LogTail {
@@ -59,6 +76,7 @@ impl LogTail {
             attempted: false,
             bytes_read: 0,
             rotations: 0,
+            switch: None,
         }
     }
 
@@ -83,6 +101,11 @@ impl LogTail {
         self.rotations
     }
 
+    /// The rename rotation the last [`LogTail::read_lines`] moved past, if any.
+    pub(super) fn last_switch(&self) -> Option<Switch> {
+        self.switch
+    }
+
     fn open(&mut self, from_start: bool) -> Result<bool, CollectError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
@@ -104,6 +127,7 @@ impl LogTail {
     /// Complete lines appended since the last call (without their newline, lossily decoded).
     pub fn read_lines(&mut self) -> Result<Vec<String>, CollectError> {
         let mut lines = Vec::new();
+        self.switch = None;
         if self.file.is_none() {
             // Only the very first look honours StartAt::End; a file that appears later is new.
             let from_start = self.attempted || self.start == StartAt::Beginning;
@@ -117,12 +141,18 @@ impl LogTail {
 
         // Has the path moved on to a new file (rename rotation) or been truncated?
         match std::fs::metadata(&self.path) {
+            // The budget ran out inside the renamed-away file: finish it first, next call.
+            Ok(meta) if meta.ino() != self.inode && budget == 0 => {}
             Ok(meta) if meta.ino() != self.inode => {
-                // The old file was drained above (up to the budget); if the budget ran out the
-                // rest of the old file is lost, which beats never moving on.
                 self.flush_partial(&mut lines);
                 self.rotations += 1;
+                let left = Switch {
+                    at: lines.len(),
+                    old_inode: self.inode,
+                    old_len: self.offset,
+                };
                 if self.open(true)? {
+                    self.switch = Some(left);
                     self.drain(&mut lines, budget)?;
                 }
             }
@@ -242,6 +272,23 @@ mod tests {
             t.read_lines().unwrap(),
             vec!["before", "last-unterminated", "after"]
         );
+        assert_eq!(t.rotations(), 1);
+    }
+
+    #[test]
+    fn a_renamed_file_bigger_than_the_budget_is_finished_before_moving_on() {
+        let p = tmp("rename-big");
+        append(&p, "");
+        let mut t = LogTail::new(&p, StartAt::End).with_max_read(8);
+        t.read_lines().unwrap();
+        append(&p, "aaa\nbbb\nccc\nddd\n");
+        std::fs::rename(&p, p.with_extension("1")).unwrap();
+        append(&p, "new\n");
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.extend(t.read_lines().unwrap());
+        }
+        assert_eq!(got, vec!["aaa", "bbb", "ccc", "ddd", "new"]);
         assert_eq!(t.rotations(), 1);
     }
 

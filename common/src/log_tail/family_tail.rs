@@ -1,0 +1,303 @@
+//! Following a live log together with its rotations, so that lines that only exist in rotated
+//! (possibly gzipped) files are read too.
+//!
+//! What is guaranteed, on top of [`LogTail`]'s own guarantees:
+//! * With [`StartAt::Beginning`], the first call returns every rotation's lines, oldest first
+//!   (see [`LogFamily`] for the order), then the live file's. A rotation that happens between
+//!   listing the rotations and opening the live file can make that first call miss or repeat
+//!   one generation.
+//! * One rename rotation between two calls loses nothing and repeats nothing (the open handle
+//!   finishes the old file, whatever happened to its name).
+//! * Several rename rotations between two calls: the generations in between (rotated away
+//!   before we ever opened them) are read from the rotations and returned between the old
+//!   file's lines and the new file's, provided the file we were reading can still be found
+//!   among the rotations: as a plain file by its inode, or as a `.gz` whose declared size
+//!   equals the bytes we read of it. If it cannot be found (deleted, or compressed with a size
+//!   that does not match), the generations in between are skipped, never read twice.
+//! * `copytruncate`: lines written between the last call and the copy are only in the copy and
+//!   are not recovered; lines written between the copy and the truncation are lost for every
+//!   reader (a property of `copytruncate`).
+
+use std::ops::ControlFlow;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use super::error::LogError;
+use super::file::{LogTail, StartAt, Switch};
+use super::rotated::{LogFamily, Rotation, gzip_declared_size};
+use crate::collector::CollectError;
+
+/// An incremental reader of a log file and its rotations.
+#[derive(Debug)]
+pub struct FamilyTail {
+    family: LogFamily,
+    tail: LogTail,
+    start: StartAt,
+    started: bool,
+    problems: Vec<LogError>,
+}
+
+impl FamilyTail {
+    /// A reader of the live file at `base` and its rotations; nothing is read until the first
+    /// [`FamilyTail::read_lines`].
+    pub fn new(base: impl Into<PathBuf>, start: StartAt) -> Self {
+        let base = base.into();
+        Self {
+            family: LogFamily::new(base.clone()),
+            tail: LogTail::new(base, start),
+            start,
+            started: false,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Caps the bytes read from the live file per call (see [`LogTail::with_max_read`]).
+    pub fn with_max_read(mut self, max: u64) -> Self {
+        self.tail = self.tail.with_max_read(max);
+        self
+    }
+
+    /// Caps the bytes read from each rotation, after decompression.
+    pub fn with_max_file_bytes(mut self, max: u64) -> Self {
+        self.family = self.family.with_max_file_bytes(max);
+        self
+    }
+
+    /// The reader of the live file (bytes read, rotations seen).
+    pub fn live(&self) -> &LogTail {
+        &self.tail
+    }
+
+    /// Rotations that could not be read whole since the last call (damaged gzip, over the
+    /// cap); their readable lines were returned.
+    pub fn take_problems(&mut self) -> Vec<LogError> {
+        std::mem::take(&mut self.problems)
+    }
+
+    /// Complete lines since the last call, oldest first (see the module docs for what is
+    /// guaranteed around rotations).
+    pub fn read_lines(&mut self) -> Result<Vec<String>, CollectError> {
+        let mut out = Vec::new();
+        if !self.started {
+            self.started = true;
+            if self.start == StartAt::Beginning {
+                let rotations = self.family.rotations()?;
+                self.read_rotations(&rotations, &mut out);
+            }
+        }
+        let mut lines = self.tail.read_lines()?;
+        if let Some(switch) = self.tail.last_switch() {
+            let mut missed = Vec::new();
+            match self.family.rotations() {
+                Ok(rotations) => {
+                    if let Some(left) = rotations.iter().rposition(|r| was_left(r, switch)) {
+                        self.read_rotations(&rotations[left + 1..], &mut missed);
+                    }
+                }
+                Err(e) => self.problems.push(e),
+            }
+            let at = switch.at.min(lines.len());
+            lines.splice(at..at, missed);
+        }
+        out.append(&mut lines);
+        Ok(out)
+    }
+
+    fn read_rotations(&mut self, rotations: &[Rotation], out: &mut Vec<String>) {
+        let report = self.family.scan_files(rotations, |_, line| {
+            out.push(line);
+            ControlFlow::Continue(())
+        });
+        self.problems.extend(report.problems);
+    }
+}
+
+/// Whether `rotation` is the file the live reader just finished.
+fn was_left(rotation: &Rotation, switch: Switch) -> bool {
+    if rotation.gzip {
+        // gzip stores the size modulo 2^32; the truncation is the comparison it allows.
+        #[allow(clippy::cast_possible_truncation)]
+        let declared = switch.old_len as u32;
+        switch.old_len > 0 && gzip_declared_size(&rotation.path).is_ok_and(|s| s == declared)
+    } else {
+        std::fs::metadata(&rotation.path).is_ok_and(|m| m.ino() == switch.old_inode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::path::Path;
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("family-tail-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn append(p: &Path, s: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap();
+        f.write_all(s.as_bytes()).unwrap();
+    }
+
+    /// What `gzip` does to a rotated file: a compressed copy, then the original removed.
+    fn compress(p: &Path) {
+        let bytes = std::fs::read(p).unwrap();
+        let mut gz_path = p.as_os_str().to_owned();
+        gz_path.push(".gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(PathBuf::from(gz_path)).unwrap(),
+            flate2::Compression::default(),
+        );
+        enc.write_all(&bytes).unwrap();
+        enc.finish().unwrap();
+        std::fs::remove_file(p).unwrap();
+    }
+
+    /// logrotate's numbered rename rotation: shift `.N` up, move the live file to `.1`.
+    fn rotate(base: &Path, compress_second: bool) {
+        let name = |n: u32| PathBuf::from(format!("{}.{n}", base.display()));
+        for n in (1..5).rev() {
+            for ext in ["", ".gz"] {
+                let from = PathBuf::from(format!("{}{ext}", name(n).display()));
+                if from.exists() {
+                    std::fs::rename(&from, format!("{}{ext}", name(n + 1).display())).unwrap();
+                }
+            }
+        }
+        std::fs::rename(base, name(1)).unwrap();
+        if compress_second && name(2).exists() {
+            compress(&name(2));
+        }
+    }
+
+    #[test]
+    fn from_beginning_reads_gzipped_rotations_then_the_live_file() {
+        let d = dir("begin");
+        let base = d.join("ha.log");
+        append(&base, "g1\n");
+        rotate(&base, true);
+        append(&base, "g2\n");
+        rotate(&base, true);
+        append(&base, "g3\n");
+        rotate(&base, true);
+        append(&base, "live\n");
+        assert!(d.join("ha.log.3.gz").exists() && d.join("ha.log.1").exists());
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["g1", "g2", "g3", "live"]);
+        append(&base, "next\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["next"]);
+        assert!(t.take_problems().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn from_end_reads_no_rotation_at_start() {
+        let d = dir("end");
+        let base = d.join("ha.log");
+        append(&base, "old\n");
+        rotate(&base, false);
+        append(&base, "current\n");
+        let mut t = FamilyTail::new(&base, StartAt::End);
+        assert!(t.read_lines().unwrap().is_empty());
+        append(&base, "new\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["new"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn one_rotation_with_compression_between_calls_loses_and_repeats_nothing() {
+        let d = dir("one");
+        let base = d.join("ha.log");
+        append(&base, "a\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        append(&base, "b\n");
+        rotate(&base, false);
+        compress(&d.join("ha.log.1"));
+        append(&base, "c\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["b", "c"]);
+        assert!(t.read_lines().unwrap().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn generations_rotated_away_between_calls_are_recovered_from_plain_rotations() {
+        let d = dir("plain");
+        let base = d.join("ha.log");
+        append(&base, "a\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        append(&base, "b\n");
+        rotate(&base, false);
+        append(&base, "missed-1\nmissed-2\n");
+        rotate(&base, false);
+        append(&base, "c\n");
+        assert_eq!(
+            t.read_lines().unwrap(),
+            vec!["b", "missed-1", "missed-2", "c"]
+        );
+        assert!(t.read_lines().unwrap().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn generations_rotated_away_between_calls_are_recovered_when_ours_was_gzipped() {
+        let d = dir("gz");
+        let base = d.join("ha.log");
+        append(&base, "a\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        append(&base, "b\n");
+        rotate(&base, false);
+        append(&base, "missed\n");
+        // delaycompress: the older generation (the one we were reading) gets compressed.
+        rotate(&base, true);
+        append(&base, "c\n");
+        assert!(d.join("ha.log.2.gz").exists());
+        assert_eq!(t.read_lines().unwrap(), vec!["b", "missed", "c"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_left_file_that_cannot_be_found_skips_the_middle_without_repeating() {
+        let d = dir("gone");
+        let base = d.join("ha.log");
+        append(&base, "a\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        append(&base, "b\n");
+        rotate(&base, false);
+        append(&base, "middle\n");
+        rotate(&base, false);
+        std::fs::remove_file(d.join("ha.log.2")).unwrap();
+        append(&base, "c\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["b", "c"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_rotation_is_reported_and_the_rest_still_read() {
+        let d = dir("damaged");
+        let base = d.join("ha.log");
+        std::fs::write(d.join("ha.log.2.gz"), b"\x1f\x8b\x08\x00garbage").unwrap();
+        std::fs::write(d.join("ha.log.1"), "one\n").unwrap();
+        append(&base, "live\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["one", "live"]);
+        let problems = t.take_problems();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].to_string().contains("ha.log.2.gz"),
+            "{}",
+            problems[0]
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
