@@ -270,3 +270,308 @@ pub(super) fn parse_json_entry(line: &[u8]) -> Result<JournalEntry, LogError> {
         pid: text("_PID").and_then(|p| p.parse().ok()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Lines as `journalctl -o json --output-fields=...` printed them (systemd 252), one with a
+    /// non-UTF-8 MESSAGE (a byte array) and one with a field logged twice.
+    const CAPTURE: &str = r#"{"__REALTIME_TIMESTAMP":"1764590000000000","__CURSOR":"s=89900ce91fa842efad9844251cf8bc63;i=1;b=0123456789abcdef0123456789abcdef;m=3e8;t=644e2a01fcc00;x=22788438fe0e9932","_SYSTEMD_UNIT":"flink.service","SYSLOG_IDENTIFIER":"flink","PRIORITY":"6","_PID":"4242","MESSAGE":"hello one","__MONOTONIC_TIMESTAMP":"1000"}
+{"_BOOT_ID":"0123456789abcdef0123456789abcdef","__MONOTONIC_TIMESTAMP":"4000","__CURSOR":"s=89900ce91fa842efad9844251cf8bc63;i=4;b=0123456789abcdef0123456789abcdef;m=fa0;t=644e2a04d92c0;x=f61b6aa29062858a","MESSAGE":[98,97,100,32,255,254,32,98,121,116,101,115],"__REALTIME_TIMESTAMP":"1764590003000000"}
+{"__CURSOR":"c3","SYSLOG_IDENTIFIER":["flink","flink-ha"],"MESSAGE":null}"#;
+
+    #[test]
+    fn json_entries_of_every_shape_are_parsed() {
+        let entries: Vec<JournalEntry> = CAPTURE
+            .lines()
+            .map(|l| parse_json_entry(l.as_bytes()).unwrap())
+            .collect();
+        assert_eq!(
+            entries[0],
+            JournalEntry {
+                cursor: "s=89900ce91fa842efad9844251cf8bc63;i=1;b=0123456789abcdef0123456789abcdef;m=3e8;t=644e2a01fcc00;x=22788438fe0e9932".into(),
+                realtime_us: Some(1_764_590_000_000_000),
+                message: "hello one".into(),
+                unit: Some("flink.service".into()),
+                identifier: Some("flink".into()),
+                priority: Some(6),
+                pid: Some(4242),
+            }
+        );
+        assert_eq!(entries[1].message, "bad \u{fffd}\u{fffd} bytes");
+        assert_eq!(entries[2].identifier.as_deref(), Some("flink"));
+        assert_eq!(entries[2].message, "");
+    }
+
+    #[test]
+    fn garbage_and_entries_without_a_cursor_are_errors() {
+        assert!(matches!(
+            parse_json_entry(b"{\"MESSAGE\":\"x\"}"),
+            Err(LogError::JournalParse(_))
+        ));
+        assert!(matches!(
+            parse_json_entry(b"\xff\x00not json"),
+            Err(LogError::JournalParse(_))
+        ));
+        assert!(matches!(
+            parse_json_entry(b"[1,2]"),
+            Err(LogError::JournalParse(_))
+        ));
+    }
+
+    #[test]
+    fn arguments_are_one_vector_without_a_shell() {
+        let t = JournalTail::new(
+            JournalLocation::Directory("/var/log/journal".into()),
+            JournalMatch::Unit("flink server.service; rm -rf /".into()),
+            StartAt::End,
+        );
+        let args = t.args();
+        assert!(args.contains(&"--directory=/var/log/journal".to_owned()));
+        assert!(args.contains(&"--unit=flink server.service; rm -rf /".to_owned()));
+        assert!(args.contains(&"--lines=1".to_owned()));
+        let t = t.with_cursor("s=abc;i=1");
+        let args = t.args();
+        assert!(args.contains(&"--after-cursor=s=abc;i=1".to_owned()));
+        assert!(!args.contains(&"--lines=1".to_owned()));
+        let mut t = JournalTail::new(
+            JournalLocation::System,
+            JournalMatch::Identifier("keepalived".into()),
+            StartAt::Beginning,
+        );
+        assert!(t.args().contains(&"--identifier=keepalived".to_owned()));
+        t.resume_after_us = Some(1_764_590_003_999_999);
+        assert!(t.args().contains(&"--since=@1764590004.000000".to_owned()));
+    }
+
+    #[test]
+    fn a_missing_journalctl_is_a_clear_error() {
+        let mut t = JournalTail::new(
+            JournalLocation::System,
+            JournalMatch::Unit("x.service".into()),
+            StartAt::Beginning,
+        )
+        .with_program("/nonexistent/journalctl");
+        let err = t.read_entries().unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/journalctl"), "{err}");
+    }
+
+    // Against real journal files: `systemd-journal-remote` (Debian package of that name) turns
+    // export-format input into a journal file, which `journalctl --file=` reads without a
+    // running journald.
+
+    const JOURNAL_REMOTE: [&str; 2] = [
+        "/lib/systemd/systemd-journal-remote",
+        "/usr/lib/systemd/systemd-journal-remote",
+    ];
+
+    fn journal_remote() -> &'static str {
+        JOURNAL_REMOTE
+            .iter()
+            .copied()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "systemd-journal-remote not found at {JOURNAL_REMOTE:?}: these tests need a \
+                     real journal file (apt-get install systemd-journal-remote)"
+                )
+            })
+    }
+
+    fn require_journalctl() {
+        let ok = command::run(&["journalctl", "--version"], Duration::from_secs(5), 4096)
+            .is_ok_and(|o| o.success());
+        assert!(
+            ok,
+            "journalctl not runnable: these tests need it (apt-get install systemd)"
+        );
+    }
+
+    /// One entry in the journal export format; `message` is written in the binary form so it
+    /// may hold newlines and invalid UTF-8.
+    fn export_entry(out: &mut Vec<u8>, seq: u64, unit: &str, ident: &str, message: &[u8]) {
+        let text = format!(
+            "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n\
+             _BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\n\
+             SYSLOG_IDENTIFIER={ident}\nPRIORITY=6\n_PID=4242\n_HOSTNAME=fs-node-1\nMESSAGE\n",
+            1_764_590_000_000_000 + seq * 1_000_000,
+            1000 + seq,
+        );
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(&(message.len() as u64).to_le_bytes());
+        out.extend_from_slice(message);
+        out.extend_from_slice(b"\n\n");
+    }
+
+    /// Appends entries to `journal` (created on first use).
+    fn write_journal(journal: &Path, entries: &[(u64, &str, &str, &[u8])]) {
+        let mut export = Vec::new();
+        for (seq, unit, ident, msg) in entries {
+            export_entry(&mut export, *seq, unit, ident, msg);
+        }
+        let input = journal.with_extension("export");
+        std::fs::write(&input, export).unwrap();
+        let output = format!("--output={}", journal.display());
+        let input = input.display().to_string();
+        let out = command::run(
+            &[journal_remote(), "--split-mode=none", &output, &input],
+            Duration::from_secs(20),
+            64 * 1024,
+        )
+        .unwrap();
+        assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn journal_dir(tag: &str) -> PathBuf {
+        require_journalctl();
+        let d = std::env::temp_dir().join(format!("journal-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn flink(location: JournalLocation, start: StartAt) -> JournalTail {
+        JournalTail::new(location, JournalMatch::Unit("flink.service".into()), start)
+    }
+
+    #[test]
+    fn a_real_journal_file_is_read_incrementally_with_a_cursor() {
+        let d = journal_dir("incr");
+        let file = d.join("remote.journal");
+        write_journal(
+            &file,
+            &[
+                (1, "flink.service", "flink", b"Leadership granted, term 42"),
+                (2, "other.service", "other", b"not ours"),
+                (3, "flink.service", "flink", b"Heartbeat ok"),
+            ],
+        );
+        let mut t = flink(JournalLocation::File(file.clone()), StartAt::Beginning);
+        assert_eq!(
+            t.read_lines().unwrap(),
+            vec!["Leadership granted, term 42", "Heartbeat ok"]
+        );
+        assert!(t.read_lines().unwrap().is_empty());
+        let saved = t.cursor().unwrap().to_owned();
+
+        write_journal(
+            &file,
+            &[
+                (4, "flink.service", "flink", b"bad \xff byte\nsecond line"),
+                (5, "flink.service", "flink", b"Leadership revoked, term 42"),
+            ],
+        );
+        let entries = t.read_entries().unwrap();
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>(),
+            vec![
+                "bad \u{fffd} byte\nsecond line",
+                "Leadership revoked, term 42"
+            ]
+        );
+        assert_eq!(entries[1].realtime_us, Some(1_764_590_005_000_000));
+        assert_eq!(entries[1].pid, Some(4242));
+        assert_eq!(entries[1].unit.as_deref(), Some("flink.service"));
+
+        // A reader resumed from a saved cursor sees only what came after it.
+        let mut resumed = flink(JournalLocation::File(file), StartAt::End).with_cursor(saved);
+        assert_eq!(resumed.read_lines().unwrap().len(), 2);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn start_at_end_skips_what_is_already_in_the_journal_directory() {
+        let d = journal_dir("end");
+        let file = d.join("remote.journal");
+        write_journal(&file, &[(1, "flink.service", "flink", b"old")]);
+        let mut t = flink(JournalLocation::Directory(d.clone()), StartAt::End);
+        assert!(t.read_lines().unwrap().is_empty());
+        assert!(t.cursor().is_some());
+        write_journal(&file, &[(2, "flink.service", "flink", b"new")]);
+        assert_eq!(t.read_lines().unwrap(), vec!["new"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn entries_can_be_chosen_by_syslog_identifier() {
+        let d = journal_dir("ident");
+        let file = d.join("remote.journal");
+        write_journal(
+            &file,
+            &[
+                (
+                    1,
+                    "keepalived.service",
+                    "Keepalived_vrrp",
+                    b"Entering MASTER STATE",
+                ),
+                (2, "keepalived.service", "Keepalived", b"Starting"),
+            ],
+        );
+        let mut t = JournalTail::new(
+            JournalLocation::File(file),
+            JournalMatch::Identifier("Keepalived_vrrp".into()),
+            StartAt::Beginning,
+        );
+        assert_eq!(t.read_lines().unwrap(), vec!["Entering MASTER STATE"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn output_over_the_cap_is_read_over_several_calls_without_loss() {
+        let d = journal_dir("cap");
+        let file = d.join("remote.journal");
+        let msgs: Vec<String> = (0..6)
+            .map(|i| format!("line {i} {}", "x".repeat(200)))
+            .collect();
+        let entries: Vec<(u64, &str, &str, &[u8])> = msgs
+            .iter()
+            .zip(1u64..)
+            .map(|(m, i)| (i, "flink.service", "flink", m.as_bytes()))
+            .collect();
+        write_journal(&file, &entries);
+        // About two entries of JSON per call.
+        let mut t = flink(JournalLocation::File(file), StartAt::Beginning).with_max_output(1200);
+        let mut got = Vec::new();
+        let mut calls = 0;
+        while got.len() < msgs.len() && calls < 20 {
+            got.extend(t.read_lines().unwrap());
+            calls += 1;
+        }
+        assert_eq!(got, msgs);
+        assert!(calls >= 3, "{calls} calls");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_rejected_cursor_fails_once_then_resumes_after_the_last_time() {
+        let d = journal_dir("badcursor");
+        let file = d.join("remote.journal");
+        write_journal(&file, &[(1, "flink.service", "flink", b"one")]);
+        let mut t = flink(JournalLocation::File(file.clone()), StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["one"]);
+        t.cursor = Some("not-a-cursor".into());
+        let err = t.read_lines().unwrap_err();
+        assert!(err.to_string().contains("cursor"), "{err}");
+        write_journal(&file, &[(2, "flink.service", "flink", b"two")]);
+        assert_eq!(t.read_lines().unwrap(), vec!["two"]);
+        assert!(t.read_lines().unwrap().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_missing_journal_directory_is_an_error_naming_it() {
+        require_journalctl();
+        let mut t = flink(
+            JournalLocation::Directory("/nonexistent/journal".into()),
+            StartAt::Beginning,
+        );
+        let err = t.read_lines().unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/journal"), "{err}");
+    }
+}
