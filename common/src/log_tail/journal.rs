@@ -11,9 +11,11 @@
 //!
 //! Guarantees: each call returns the entries after the last one returned, oldest first, each
 //! once, as long as the cursor is accepted. The first call with [`StartAt::End`] only notes the
-//! newest entry. Output is capped ([`JournalTail::with_max_output`]): when the cap cuts the
-//! output, the complete entries before the cut are returned and the next call continues after
-//! them. A cursor `journalctl` rejects (journal vacuumed, wrong machine) makes that call fail;
+//! newest entry. Each call reads at most [`JournalTail::with_max_entries`] entries (`--lines`
+//! counts forward from a cursor or `--since`, so `journalctl` stops there) and at most
+//! [`JournalTail::with_max_output`] bytes: when a cap cuts the output, the complete entries
+//! before the cut are returned and the next call continues after them. Needs `journalctl` from
+//! systemd 236 or later (`--output-fields`). A cursor `journalctl` rejects (journal vacuumed, wrong machine) makes that call fail;
 //! the next call resumes from just after the last entry's timestamp, so entries sharing that
 //! microsecond could be delivered twice but none are skipped.
 
@@ -30,6 +32,8 @@ use crate::command;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on `journalctl`'s output per call.
 const DEFAULT_MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Default cap on the entries read per call.
+const DEFAULT_MAX_ENTRIES: usize = 10_000;
 /// Bytes of `journalctl`'s standard error kept in an error.
 const STDERR_KEPT: usize = 512;
 
@@ -86,6 +90,7 @@ pub struct JournalTail {
     attempted: bool,
     timeout: Duration,
     max_output: usize,
+    max_entries: usize,
 }
 
 impl JournalTail {
@@ -102,6 +107,7 @@ impl JournalTail {
             attempted: false,
             timeout: DEFAULT_TIMEOUT,
             max_output: DEFAULT_MAX_OUTPUT,
+            max_entries: DEFAULT_MAX_ENTRIES,
         }
     }
 
@@ -120,6 +126,12 @@ impl JournalTail {
     /// Caps `journalctl`'s output per call (default 16 MiB).
     pub fn with_max_output(mut self, bytes: usize) -> Self {
         self.max_output = bytes.max(1);
+        self
+    }
+
+    /// Caps the entries read per call (default 10 000); the rest come with the next calls.
+    pub fn with_max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries.max(1);
         self
     }
 
@@ -153,8 +165,10 @@ impl JournalTail {
             JournalMatch::Unit(u) => args.push(format!("--unit={u}")),
             JournalMatch::Identifier(i) => args.push(format!("--identifier={i}")),
         }
+        let forward = format!("--lines={}", self.max_entries);
         if let Some(c) = &self.cursor {
             args.push(format!("--after-cursor={c}"));
+            args.push(forward);
         } else if let Some(us) = self.resume_after_us {
             let next = us.saturating_add(1);
             args.push(format!(
@@ -162,9 +176,15 @@ impl JournalTail {
                 next / 1_000_000,
                 next % 1_000_000
             ));
+            args.push(forward);
         } else if !self.attempted && self.start == StartAt::End {
-            // Only the newest entry, to learn where "now" is.
+            // Without a cursor or --since, --lines counts back from the end: the newest entry
+            // tells where "now" is.
             args.push("--lines=1".to_owned());
+        } else {
+            // From the first entry; --since makes --lines count forward from there.
+            args.push("--since=@0".to_owned());
+            args.push(forward);
         }
         args
     }
@@ -335,13 +355,14 @@ mod tests {
         let t = t.with_cursor("s=abc;i=1");
         let args = t.args();
         assert!(args.contains(&"--after-cursor=s=abc;i=1".to_owned()));
-        assert!(!args.contains(&"--lines=1".to_owned()));
+        assert!(args.contains(&"--lines=10000".to_owned()));
         let mut t = JournalTail::new(
             JournalLocation::System,
             JournalMatch::Identifier("keepalived".into()),
             StartAt::Beginning,
         );
         assert!(t.args().contains(&"--identifier=keepalived".to_owned()));
+        assert!(t.args().contains(&"--since=@0".to_owned()));
         t.resume_after_us = Some(1_764_590_003_999_999);
         assert!(t.args().contains(&"--since=@1764590004.000000".to_owned()));
     }
@@ -545,6 +566,25 @@ mod tests {
         }
         assert_eq!(got, msgs);
         assert!(calls >= 3, "{calls} calls");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_backlog_is_read_a_bounded_number_of_entries_per_call() {
+        let d = journal_dir("entries");
+        let file = d.join("remote.journal");
+        let msgs: Vec<String> = (0..5).map(|i| format!("entry {i}")).collect();
+        let entries: Vec<(u64, &str, &str, &[u8])> = msgs
+            .iter()
+            .zip(1u64..)
+            .map(|(m, i)| (i, "flink.service", "flink", m.as_bytes()))
+            .collect();
+        write_journal(&file, &entries);
+        let mut t = flink(JournalLocation::File(file), StartAt::Beginning).with_max_entries(2);
+        assert_eq!(t.read_lines().unwrap(), vec!["entry 0", "entry 1"]);
+        assert_eq!(t.read_lines().unwrap(), vec!["entry 2", "entry 3"]);
+        assert_eq!(t.read_lines().unwrap(), vec!["entry 4"]);
+        assert!(t.read_lines().unwrap().is_empty());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
