@@ -14,9 +14,11 @@
 //!   among the rotations: as a plain file by its inode, or as a `.gz` whose declared size
 //!   equals the bytes we read of it. If it cannot be found (deleted, or compressed with a size
 //!   that does not match), the generations in between are skipped, never read twice.
-//! * `copytruncate`: lines written between the last call and the copy are only in the copy and
-//!   are not recovered; lines written between the copy and the truncation are lost for every
-//!   reader (a property of `copytruncate`).
+//! * `copytruncate`: lines written between the last call and the copy are only in the copy; they
+//!   are read from the newest rotation (plain or `.gz`) when it holds, at the offset we had
+//!   reached, the last 64 bytes we read, and returned before the truncated file's new lines.
+//!   Otherwise they are skipped. Lines written between the copy and the truncation are lost for
+//!   every reader (a property of `copytruncate`).
 
 use std::ops::ControlFlow;
 use std::os::unix::fs::MetadataExt;
@@ -98,6 +100,28 @@ impl FamilyTail {
             }
             let at = switch.at.min(lines.len());
             lines.splice(at..at, missed);
+        }
+        if let Some(cut) = self.tail.take_truncation() {
+            let mut missed = Vec::new();
+            let copy = self.family.rotations().map(|r| r.last().cloned());
+            let found = copy.and_then(|copy| match copy {
+                Some(copy) => self.family.lines_of_copy_after(
+                    &copy,
+                    cut.old_offset,
+                    &cut.recent,
+                    &cut.partial,
+                    &mut missed,
+                ),
+                None => Ok(false),
+            });
+            match found {
+                Ok(true) => {
+                    let at = cut.at.min(lines.len());
+                    lines.splice(at..at, missed);
+                }
+                Ok(false) => {}
+                Err(e) => self.problems.push(e),
+            }
         }
         out.append(&mut lines);
         Ok(out)
@@ -279,6 +303,75 @@ mod tests {
         std::fs::remove_file(d.join("ha.log.2")).unwrap();
         append(&base, "c\n");
         assert_eq!(t.read_lines().unwrap(), vec!["b", "c"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// logrotate's `copytruncate`: copy the live file to `.1`, then empty it in place.
+    fn copytruncate(base: &Path) {
+        std::fs::copy(base, format!("{}.1", base.display())).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(base)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+
+    #[test]
+    fn copytruncate_lines_written_before_the_copy_are_read_from_the_copy() {
+        let d = dir("copytrunc");
+        let base = d.join("ha.log");
+        append(
+            &base,
+            "2026-11-30 08:00:00,000 INFO  [ha-elector] Heartbeat ok, term 42\n",
+        );
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap().len(), 1);
+        append(&base, "before copy 1\nbefore copy, half a li");
+        copytruncate(&base);
+        append(&base, "after\n");
+        assert_eq!(
+            t.read_lines().unwrap(),
+            vec!["before copy 1", "before copy, half a li", "after"]
+        );
+        assert!(t.take_problems().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn copytruncate_with_a_compressed_copy_recovers_and_continues_a_split_line() {
+        let d = dir("copytrunc-gz");
+        let base = d.join("ha.log");
+        append(&base, "first\nsecond is spl");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap(), vec!["first"]);
+        append(&base, "it across the copy\nthird\n");
+        copytruncate(&base);
+        compress(&d.join("ha.log.1"));
+        append(&base, "fourth\n");
+        assert_eq!(
+            t.read_lines().unwrap(),
+            vec!["second is split across the copy", "third", "fourth"]
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_truncation_without_a_matching_copy_recovers_nothing() {
+        let d = dir("trunc-nocopy");
+        let base = d.join("ha.log");
+        append(&base, "a fairly long first line\n");
+        let mut t = FamilyTail::new(&base, StartAt::Beginning);
+        assert_eq!(t.read_lines().unwrap().len(), 1);
+        // An unrelated older rotation must not be mistaken for the copy.
+        std::fs::write(
+            d.join("ha.log.1"),
+            "something else entirely, longer than that\n",
+        )
+        .unwrap();
+        std::fs::write(&base, "").unwrap();
+        append(&base, "new\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["new"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -48,6 +48,26 @@ pub struct LogTail {
     rotations: u64,
     /// The last rename rotation this reader moved past, for [`super::FamilyTail`].
     switch: Option<Switch>,
+    /// The last bytes consumed from the current file, to recognise its copy.
+    recent: Vec<u8>,
+    /// The last truncation (`copytruncate`) this reader restarted after.
+    truncation: Option<Truncation>,
+}
+
+/// Bytes remembered of the end of what was read, to recognise a `copytruncate` copy.
+const RECENT: usize = 64;
+
+/// A restart from offset 0 of a truncated file, within one `read_lines` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Truncation {
+    /// Index in the returned lines where the truncated file's new lines begin.
+    pub(super) at: usize,
+    /// Bytes of the file read before it was truncated.
+    pub(super) old_offset: u64,
+    /// The last bytes read before the truncation (at most 64).
+    pub(super) recent: Vec<u8>,
+    /// The unfinished line at the truncation.
+    pub(super) partial: Vec<u8>,
 }
 
 /// A move from a renamed-away file to the new one at the path, within one `read_lines` call.
@@ -77,6 +97,8 @@ impl LogTail {
             bytes_read: 0,
             rotations: 0,
             switch: None,
+            recent: Vec::new(),
+            truncation: None,
         }
     }
 
@@ -106,6 +128,11 @@ impl LogTail {
         self.switch
     }
 
+    /// The truncation the last [`LogTail::read_lines`] restarted after, if any.
+    pub(super) fn take_truncation(&mut self) -> Option<Truncation> {
+        self.truncation.take()
+    }
+
     fn open(&mut self, from_start: bool) -> Result<bool, CollectError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
@@ -119,6 +146,7 @@ impl LogTail {
         self.inode = meta.ino();
         self.offset = if from_start { 0 } else { meta.len() };
         self.file = Some(file);
+        self.recent.clear();
         self.partial.clear();
         self.partial_cut = false;
         Ok(true)
@@ -128,6 +156,7 @@ impl LogTail {
     pub fn read_lines(&mut self) -> Result<Vec<String>, CollectError> {
         let mut lines = Vec::new();
         self.switch = None;
+        self.truncation = None;
         if self.file.is_none() {
             // Only the very first look honours StartAt::End; a file that appears later is new.
             let from_start = self.attempted || self.start == StartAt::Beginning;
@@ -158,6 +187,12 @@ impl LogTail {
             }
             Ok(meta) if meta.len() < self.offset => {
                 self.rotations += 1;
+                self.truncation = Some(Truncation {
+                    at: lines.len(),
+                    old_offset: self.offset,
+                    recent: std::mem::take(&mut self.recent),
+                    partial: std::mem::take(&mut self.partial),
+                });
                 self.offset = 0;
                 self.partial.clear();
                 self.partial_cut = false;
@@ -184,6 +219,10 @@ impl LogTail {
             .read_to_end(&mut buf)
             .map_err(|e| CollectError::io(&self.path, e))?;
         let n = buf.len() as u64;
+        let keep = buf.len().min(RECENT);
+        let drop = (self.recent.len() + keep).saturating_sub(RECENT);
+        self.recent.drain(..drop);
+        self.recent.extend_from_slice(&buf[buf.len() - keep..]);
         self.offset += n;
         self.bytes_read += n;
         let mut rest = buf.as_slice();

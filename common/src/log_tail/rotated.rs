@@ -299,6 +299,70 @@ impl LogFamily {
         })
     }
 
+    /// When `copy` is a copy of a file we read `offset` bytes of, ending with `recent`: the
+    /// lines after that point (the first continuing `partial`), appended to `out`. Returns
+    /// whether `copy` was recognised.
+    pub(super) fn lines_of_copy_after(
+        &self,
+        copy: &Rotation,
+        offset: u64,
+        recent: &[u8],
+        partial: &[u8],
+        out: &mut Vec<String>,
+    ) -> Result<bool, LogError> {
+        let recent_len = recent.len() as u64;
+        if recent.is_empty() || offset < recent_len || offset > self.max_file_bytes {
+            return Ok(false);
+        }
+        let file = File::open(&copy.path).map_err(|e| LogError::io(&copy.path, e))?;
+        let mut reader: Box<dyn Read> = if copy.gzip {
+            Box::new(MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        let wrap = |source: std::io::Error| {
+            if copy.gzip {
+                LogError::Gzip {
+                    path: copy.path.clone(),
+                    source,
+                }
+            } else {
+                LogError::io(&copy.path, source)
+            }
+        };
+        let skipped = std::io::copy(
+            &mut (&mut reader).take(offset - recent_len),
+            &mut std::io::sink(),
+        )
+        .map_err(wrap)?;
+        let mut seen = vec![0u8; recent.len()];
+        if skipped != offset - recent_len || reader.read_exact(&mut seen).is_err() || seen != recent
+        {
+            return Ok(false);
+        }
+        let mut splitter = LineSplitter::default();
+        let mut emit = |l: String| {
+            out.push(l);
+            ControlFlow::Continue(())
+        };
+        let _ = splitter.push(partial, &mut emit);
+        let mut limited = reader.take(self.max_file_bytes - offset);
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match limited.read(&mut buf) {
+                Ok(0) => break,
+                Ok(got) => {
+                    let _ = splitter.push(&buf[..got], &mut emit);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(wrap(e)),
+            }
+        }
+        // The copy ends where the truncation cut; its last line is as complete as it gets.
+        splitter.finish(&mut emit);
+        Ok(true)
+    }
+
     fn scan_file(
         &self,
         path: &Path,
