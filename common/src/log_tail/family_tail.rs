@@ -11,22 +11,24 @@
 //! * Several rename rotations between two calls: the generations in between (rotated away
 //!   before we ever opened them) are read from the rotations and returned between the old
 //!   file's lines and the new file's, provided the file we were reading can still be found
-//!   among the rotations: as a plain file by its inode, or as a `.gz` whose declared size
-//!   equals the bytes we read of it. If it cannot be found (deleted, or compressed with a size
-//!   that does not match), the generations in between are skipped, never read twice.
+//!   among the rotations: as a plain file by its inode and last bytes, or as a `.gz` by the
+//!   size and CRC-32 its trailer declares (when we read the file from its start; otherwise by
+//!   its size and last 64 bytes). If it cannot be found (deleted, empty and compressed), the
+//!   generations in between are skipped, never read twice.
 //! * `copytruncate`: lines written between the last call and the copy are only in the copy; they
-//!   are read from the newest rotation (plain or `.gz`) when it holds, at the offset we had
-//!   reached, the last 64 bytes we read, and returned before the truncated file's new lines.
-//!   Otherwise they are skipped. Lines written between the copy and the truncation are lost for
-//!   every reader (a property of `copytruncate`).
+//!   are read from the newest rotation (plain or `.gz`) when it starts with what we read (same
+//!   CRC-32 over the bytes we read, when we read from the start, and the same last 64 bytes),
+//!   and returned before the truncated file's new lines. Otherwise they are skipped. A
+//!   truncation is noticed only when the file is shorter than our offset at the next call: one
+//!   refilled past that offset meanwhile is not (see [`LogTail`]). Lines written between the
+//!   copy and the truncation are lost for every reader (a property of `copytruncate`).
 
 use std::ops::ControlFlow;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use super::error::LogError;
-use super::file::{LogTail, StartAt, Switch};
-use super::rotated::{LogFamily, Rotation, gzip_declared_size};
+use super::file::{LogTail, StartAt};
+use super::rotated::{LogFamily, Rotation};
 use crate::collector::CollectError;
 
 /// An incremental reader of a log file and its rotations.
@@ -88,11 +90,20 @@ impl FamilyTail {
             }
         }
         let mut lines = self.tail.read_lines()?;
-        if let Some(switch) = self.tail.last_switch() {
+        if let Some(switch) = self.tail.take_switch() {
             let mut missed = Vec::new();
             match self.family.rotations() {
                 Ok(rotations) => {
-                    if let Some(left) = rotations.iter().rposition(|r| was_left(r, switch)) {
+                    let was_left = |r: &Rotation| {
+                        self.family.is_file_read(
+                            r,
+                            switch.old_inode,
+                            switch.old_len,
+                            switch.crc,
+                            &switch.recent,
+                        )
+                    };
+                    if let Some(left) = rotations.iter().rposition(was_left) {
                         self.read_rotations(&rotations[left + 1..], &mut missed);
                     }
                 }
@@ -108,6 +119,7 @@ impl FamilyTail {
                 Some(copy) => self.family.lines_of_copy_after(
                     &copy,
                     cut.old_offset,
+                    cut.crc,
                     &cut.recent,
                     &cut.partial,
                     &mut missed,
@@ -133,18 +145,6 @@ impl FamilyTail {
             ControlFlow::Continue(())
         });
         self.problems.extend(report.problems);
-    }
-}
-
-/// Whether `rotation` is the file the live reader just finished.
-fn was_left(rotation: &Rotation, switch: Switch) -> bool {
-    if rotation.gzip {
-        // gzip stores the size modulo 2^32; the truncation is the comparison it allows.
-        #[allow(clippy::cast_possible_truncation)]
-        let declared = switch.old_len as u32;
-        switch.old_len > 0 && gzip_declared_size(&rotation.path).is_ok_and(|s| s == declared)
-    } else {
-        std::fs::metadata(&rotation.path).is_ok_and(|m| m.ino() == switch.old_inode)
     }
 }
 
@@ -184,10 +184,16 @@ mod tests {
         std::fs::remove_file(p).unwrap();
     }
 
-    /// logrotate's numbered rename rotation: shift `.N` up, move the live file to `.1`.
-    fn rotate(base: &Path, compress_second: bool) {
+    /// Shifts every `.N` (and `.N.gz`) up by one, oldest first, as logrotate does.
+    fn shift(base: &Path) {
         let name = |n: u32| PathBuf::from(format!("{}.{n}", base.display()));
-        for n in (1..5).rev() {
+        let highest = (1..)
+            .take_while(|n| {
+                name(*n).exists() || PathBuf::from(format!("{}.gz", name(*n).display())).exists()
+            })
+            .last()
+            .unwrap_or(0);
+        for n in (1..=highest).rev() {
             for ext in ["", ".gz"] {
                 let from = PathBuf::from(format!("{}{ext}", name(n).display()));
                 if from.exists() {
@@ -195,9 +201,16 @@ mod tests {
                 }
             }
         }
-        std::fs::rename(base, name(1)).unwrap();
-        if compress_second && name(2).exists() {
-            compress(&name(2));
+    }
+
+    /// logrotate's numbered rename rotation; `compress_second` is `compress` +
+    /// `delaycompress` (the generation before the newest one gets gzipped).
+    fn rotate(base: &Path, compress_second: bool) {
+        shift(base);
+        std::fs::rename(base, format!("{}.1", base.display())).unwrap();
+        let second = PathBuf::from(format!("{}.2", base.display()));
+        if compress_second && second.exists() {
+            compress(&second);
         }
     }
 
@@ -306,8 +319,9 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
     }
 
-    /// logrotate's `copytruncate`: copy the live file to `.1`, then empty it in place.
+    /// logrotate's `copytruncate`: shift, copy the live file to `.1`, then empty it in place.
     fn copytruncate(base: &Path) {
+        shift(base);
         std::fs::copy(base, format!("{}.1", base.display())).unwrap();
         std::fs::OpenOptions::new()
             .write(true)
@@ -357,6 +371,35 @@ mod tests {
     }
 
     #[test]
+    fn a_file_followed_from_its_end_is_recognised_by_its_last_bytes() {
+        let d = dir("from-end");
+        // Two rotations, ours gzipped: no checksum of the whole file, so size and end decide.
+        let base = d.join("ha.log");
+        append(&base, "history we never read\n");
+        let mut t = FamilyTail::new(&base, StartAt::End);
+        assert!(t.read_lines().unwrap().is_empty());
+        append(&base, "b\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["b"]);
+        append(&base, "c\n");
+        rotate(&base, false);
+        append(&base, "missed\n");
+        rotate(&base, true);
+        append(&base, "d\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["c", "missed", "d"]);
+
+        // copytruncate, with a line written before the copy.
+        let base = d.join("server.log");
+        append(&base, "history we never read\n");
+        let mut t = FamilyTail::new(&base, StartAt::End);
+        assert!(t.read_lines().unwrap().is_empty());
+        append(&base, "e\n");
+        copytruncate(&base);
+        append(&base, "f\n");
+        assert_eq!(t.read_lines().unwrap(), vec!["e", "f"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn a_truncation_without_a_matching_copy_recovers_nothing() {
         let d = dir("trunc-nocopy");
         let base = d.join("ha.log");
@@ -392,5 +435,84 @@ mod tests {
             problems[0]
         );
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// What the log writer, logrotate and the poller do, in a random order.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Append(usize),
+        Poll,
+        Rotate,
+        /// `compress` + `delaycompress`.
+        RotateDelayCompress,
+        /// `compress` without `delaycompress`: the newest rotation is gzipped at once.
+        RotateCompressNow,
+        /// Lines written after a poll, then `copytruncate`, then a poll.
+        CopyTruncate(usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (1usize..4).prop_map(Op::Append),
+            3 => Just(Op::Poll),
+            1 => Just(Op::Rotate),
+            1 => Just(Op::RotateDelayCompress),
+            1 => Just(Op::RotateCompressNow),
+            1 => (0usize..3).prop_map(Op::CopyTruncate),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Every line written is returned once, in order, whatever rotations happen between
+        /// polls, within the guarantees of the module docs: rotated files are never empty
+        /// (`notifempty`) and nothing is written between copy and truncation.
+        #[test]
+        fn every_line_is_read_once_in_order_across_rotations(
+            ops in proptest::collection::vec(op(), 1..40),
+            pad in proptest::collection::vec(0usize..90, 1..8),
+        ) {
+            let d = dir("prop");
+            let base = d.join("ha.log");
+            let mut written = Vec::new();
+            let mut write = |n: usize| {
+                for _ in 0..n {
+                    let i = written.len();
+                    let line = format!("line {i} {}", "x".repeat(pad[i % pad.len()]));
+                    append(&base, &format!("{line}\n"));
+                    written.push(line);
+                }
+            };
+            write(1);
+            let mut t = FamilyTail::new(&base, StartAt::Beginning);
+            let mut got = t.read_lines().unwrap();
+            for op in ops {
+                match op {
+                    Op::Append(n) => write(n),
+                    Op::Poll => got.extend(t.read_lines().unwrap()),
+                    Op::Rotate | Op::RotateDelayCompress | Op::RotateCompressNow => {
+                        write(1);
+                        rotate(&base, matches!(op, Op::RotateDelayCompress));
+                        if matches!(op, Op::RotateCompressNow) {
+                            compress(&d.join("ha.log.1"));
+                        }
+                        append(&base, "");
+                    }
+                    Op::CopyTruncate(n) => {
+                        write(1);
+                        got.extend(t.read_lines().unwrap());
+                        write(n);
+                        copytruncate(&base);
+                        got.extend(t.read_lines().unwrap());
+                    }
+                }
+            }
+            got.extend(t.read_lines().unwrap());
+            proptest::prop_assert!(t.take_problems().is_empty());
+            std::fs::remove_dir_all(&d).unwrap();
+            proptest::prop_assert_eq!(got, written);
+        }
     }
 }

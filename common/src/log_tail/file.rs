@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::collector::CollectError;
@@ -50,6 +50,9 @@ pub struct LogTail {
     switch: Option<Switch>,
     /// The last bytes consumed from the current file, to recognise its copy.
     recent: Vec<u8>,
+    /// CRC-32 of everything consumed from the current file, when read from its start: gzip
+    /// stores the same checksum, so a compressed rotation of it is recognised exactly.
+    crc: Option<flate2::Crc>,
     /// The last truncation (`copytruncate`) this reader restarted after.
     truncation: Option<Truncation>,
 }
@@ -68,10 +71,12 @@ pub(super) struct Truncation {
     pub(super) recent: Vec<u8>,
     /// The unfinished line at the truncation.
     pub(super) partial: Vec<u8>,
+    /// CRC-32 of the `old_offset` bytes read, when read from the start.
+    pub(super) crc: Option<u32>,
 }
 
 /// A move from a renamed-away file to the new one at the path, within one `read_lines` call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Switch {
     /// Index in the returned lines where the new file's lines begin.
     pub(super) at: usize,
@@ -79,6 +84,10 @@ pub(super) struct Switch {
     pub(super) old_inode: u64,
     /// Bytes of the file left (all of it was read).
     pub(super) old_len: u64,
+    /// Its last bytes (at most 64).
+    pub(super) recent: Vec<u8>,
+    /// CRC-32 of all of it, when it was read from its start.
+    pub(super) crc: Option<u32>,
 }
 
 impl LogTail {
@@ -98,6 +107,7 @@ impl LogTail {
             rotations: 0,
             switch: None,
             recent: Vec::new(),
+            crc: None,
             truncation: None,
         }
     }
@@ -124,8 +134,8 @@ impl LogTail {
     }
 
     /// The rename rotation the last [`LogTail::read_lines`] moved past, if any.
-    pub(super) fn last_switch(&self) -> Option<Switch> {
-        self.switch
+    pub(super) fn take_switch(&mut self) -> Option<Switch> {
+        self.switch.take()
     }
 
     /// The truncation the last [`LogTail::read_lines`] restarted after, if any.
@@ -145,8 +155,21 @@ impl LogTail {
             .map_err(|e| CollectError::io(&self.path, e))?;
         self.inode = meta.ino();
         self.offset = if from_start { 0 } else { meta.len() };
-        self.file = Some(file);
         self.recent.clear();
+        if !from_start {
+            // What precedes the offset identifies this file's copy, should it be truncated
+            // before we read anything of it.
+            let keep = self.offset.min(RECENT as u64);
+            self.recent.resize(usize::try_from(keep).unwrap_or(0), 0);
+            if file
+                .read_exact_at(&mut self.recent, self.offset - keep)
+                .is_err()
+            {
+                self.recent.clear();
+            }
+        }
+        self.crc = from_start.then(flate2::Crc::new);
+        self.file = Some(file);
         self.partial.clear();
         self.partial_cut = false;
         Ok(true)
@@ -179,6 +202,8 @@ impl LogTail {
                     at: lines.len(),
                     old_inode: self.inode,
                     old_len: self.offset,
+                    recent: self.recent.clone(),
+                    crc: self.crc.as_ref().map(flate2::Crc::sum),
                 };
                 if self.open(true)? {
                     self.switch = Some(left);
@@ -192,7 +217,9 @@ impl LogTail {
                     old_offset: self.offset,
                     recent: std::mem::take(&mut self.recent),
                     partial: std::mem::take(&mut self.partial),
+                    crc: self.crc.as_ref().map(flate2::Crc::sum),
                 });
+                self.crc = Some(flate2::Crc::new());
                 self.offset = 0;
                 self.partial.clear();
                 self.partial_cut = false;
@@ -223,6 +250,9 @@ impl LogTail {
         let drop = (self.recent.len() + keep).saturating_sub(RECENT);
         self.recent.drain(..drop);
         self.recent.extend_from_slice(&buf[buf.len() - keep..]);
+        if let Some(crc) = self.crc.as_mut() {
+            crc.update(&buf);
+        }
         self.offset += n;
         self.bytes_read += n;
         let mut rest = buf.as_slice();

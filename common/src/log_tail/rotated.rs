@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::ops::ControlFlow;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -105,14 +106,33 @@ fn classify(base: &str, candidate: &str) -> Option<(RotationName, bool)> {
     None
 }
 
-/// The uncompressed size a gzip file declares in its trailer (modulo 2^32, as gzip stores it).
-pub(super) fn gzip_declared_size(path: &Path) -> std::io::Result<u32> {
+/// The CRC-32 and size (modulo 2^32) of the uncompressed data a gzip file declares in its
+/// trailer.
+fn gzip_trailer(path: &Path) -> std::io::Result<(u32, u32)> {
     use std::io::{Seek, SeekFrom};
     let mut file = File::open(path)?;
-    file.seek(SeekFrom::End(-4))?;
-    let mut trailer = [0u8; 4];
+    file.seek(SeekFrom::End(-8))?;
+    let mut trailer = [0u8; 8];
     file.read_exact(&mut trailer)?;
-    Ok(u32::from_le_bytes(trailer))
+    let [c0, c1, c2, c3, s0, s1, s2, s3] = trailer;
+    Ok((
+        u32::from_le_bytes([c0, c1, c2, c3]),
+        u32::from_le_bytes([s0, s1, s2, s3]),
+    ))
+}
+
+/// Copies into the void, keeping a CRC-32 of what passed.
+struct CrcSink(flate2::Crc);
+
+impl std::io::Write for CrcSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The rotations of the log at `base`, oldest first (the live file itself is not included).
@@ -299,13 +319,69 @@ impl LogFamily {
         })
     }
 
-    /// When `copy` is a copy of a file we read `offset` bytes of, ending with `recent`: the
+    /// Whether `rotation` is the file we read `len` bytes of (checksum `crc` when we read it
+    /// from its start), ending with `recent`: for a plain file, the same inode; for a `.gz`,
+    /// the size and CRC-32 of its trailer, or without `crc` its decompressed size and end.
+    pub(super) fn is_file_read(
+        &self,
+        rotation: &Rotation,
+        inode: u64,
+        len: u64,
+        crc: Option<u32>,
+        recent: &[u8],
+    ) -> bool {
+        let recent_len = recent.len() as u64;
+        if len < recent_len {
+            return false;
+        }
+        if !rotation.gzip {
+            let Ok(file) = File::open(&rotation.path) else {
+                return false;
+            };
+            if !file.metadata().is_ok_and(|m| m.ino() == inode) {
+                return false;
+            }
+            let mut seen = vec![0u8; recent.len()];
+            return file.read_exact_at(&mut seen, len - recent_len).is_ok() && seen == recent;
+        }
+        // gzip stores the size modulo 2^32, the comparison it allows.
+        #[allow(clippy::cast_possible_truncation)]
+        let declared = len as u32;
+        let Ok((declared_crc, declared_len)) = gzip_trailer(&rotation.path) else {
+            return false;
+        };
+        if len == 0 || declared_len != declared {
+            return false;
+        }
+        if let Some(crc) = crc {
+            return declared_crc == crc;
+        }
+        if len > self.max_file_bytes {
+            return false;
+        }
+        let Ok(file) = File::open(&rotation.path) else {
+            return false;
+        };
+        let mut reader = MultiGzDecoder::new(file).take(len - recent_len);
+        let skipped = std::io::copy(&mut reader, &mut std::io::sink()).ok();
+        let mut reader = reader.into_inner();
+        let mut seen = vec![0u8; recent.len()];
+        let mut after = [0u8; 1];
+        skipped == Some(len - recent_len)
+            && reader.read_exact(&mut seen).is_ok()
+            && seen == recent
+            && matches!(reader.read(&mut after), Ok(0))
+    }
+
+    /// When `copy` is a copy of a file we read `offset` bytes of (checksum `crc` when read from
+    /// its start), ending with `recent`: the
     /// lines after that point (the first continuing `partial`), appended to `out`. Returns
     /// whether `copy` was recognised.
     pub(super) fn lines_of_copy_after(
         &self,
         copy: &Rotation,
         offset: u64,
+        crc: Option<u32>,
         recent: &[u8],
         partial: &[u8],
         out: &mut Vec<String>,
@@ -330,14 +406,16 @@ impl LogFamily {
                 LogError::io(&copy.path, source)
             }
         };
-        let skipped = std::io::copy(
-            &mut (&mut reader).take(offset - recent_len),
-            &mut std::io::sink(),
-        )
-        .map_err(wrap)?;
+        let mut sink = CrcSink(flate2::Crc::new());
+        let skipped =
+            std::io::copy(&mut (&mut reader).take(offset - recent_len), &mut sink).map_err(wrap)?;
         let mut seen = vec![0u8; recent.len()];
         if skipped != offset - recent_len || reader.read_exact(&mut seen).is_err() || seen != recent
         {
+            return Ok(false);
+        }
+        sink.0.update(&seen);
+        if crc.is_some_and(|crc| crc != sink.0.sum()) {
             return Ok(false);
         }
         let mut splitter = LineSplitter::default();
