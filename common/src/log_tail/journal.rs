@@ -203,7 +203,7 @@ impl JournalTail {
                 .trim()
                 .to_owned();
             if self.cursor.is_some() && stderr.contains("cursor") {
-                // Stay stuck on a cursor journalctl refuses? No: fall back to the time.
+                // A refused cursor would fail every call from now on: resume by time instead.
                 self.cursor = None;
                 self.resume_after_us = self.last_realtime_us;
             }
@@ -226,7 +226,11 @@ impl JournalTail {
         };
         let mut entries = Vec::new();
         for line in complete.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            entries.push(parse_json_entry(line)?);
+            match parse_json_entry(line) {
+                Ok(entry) => entries.push(entry),
+                // One odd line must not stop the entries after it (nor stall the cursor).
+                Err(e) => log::warn!("journal of {:?}: skipping an entry: {e}", self.filter),
+            }
         }
         if let Some(last) = entries.last() {
             self.cursor = Some(last.cursor.clone());
@@ -241,7 +245,7 @@ impl JournalTail {
         Ok(entries)
     }
 
-    /// The messages of [`JournalTail::read_entries`].
+    /// The messages of [`JournalTail::read_entries`] (a message may hold several lines).
     pub fn read_lines(&mut self) -> Result<Vec<String>, LogError> {
         Ok(self
             .read_entries()?
@@ -270,8 +274,10 @@ fn field_text(v: &Value) -> Option<String> {
 
 /// One line of `journalctl -o json` output.
 pub(super) fn parse_json_entry(line: &[u8]) -> Result<JournalEntry, LogError> {
-    let value: Value = serde_json::from_slice(line)
-        .map_err(|e| LogError::JournalParse(format!("{e} in {}", String::from_utf8_lossy(line))))?;
+    let value: Value = serde_json::from_slice(line).map_err(|e| {
+        let start = &line[..line.len().min(200)];
+        LogError::JournalParse(format!("{e} in {}", String::from_utf8_lossy(start)))
+    })?;
     let Value::Object(map) = value else {
         return Err(LogError::JournalParse(
             "an entry is not a JSON object".into(),

@@ -156,6 +156,10 @@ pub fn list_rotations(base: &Path) -> Result<Vec<Rotation>, LogError> {
         let Some(candidate) = file_name.to_str() else {
             continue;
         };
+        // logrotate leaves files; a directory or a socket of a matching name is not a log.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
         if let Some((rot_name, gzip)) = classify(name, candidate) {
             found.push(Rotation {
                 path: entry.path(),
@@ -175,7 +179,7 @@ pub fn list_rotations(base: &Path) -> Result<Vec<Rotation>, LogError> {
 pub struct ScanReport {
     /// Files read (rotations and the live file).
     pub files: usize,
-    /// Bytes delivered as lines (after decompression).
+    /// Bytes read (after decompression).
     pub bytes: u64,
     /// Files that could not be read whole: damaged gzip, over the size cap, unreadable. The
     /// lines read before the problem were delivered.
@@ -200,7 +204,8 @@ impl LogFamily {
         }
     }
 
-    /// Caps the bytes read from each file, after decompression (default 64 MiB).
+    /// Caps the bytes read from each file, after decompression (default 64 MiB). A whole-family
+    /// read holds up to this much per rotation in lines: scan instead when that is too much.
     pub fn with_max_file_bytes(mut self, max: u64) -> Self {
         self.max_file_bytes = max.max(1);
         self
@@ -265,7 +270,9 @@ impl LogFamily {
 
     /// The last `n` lines of the family: the live file's, then older files' when it has fewer.
     /// `max_bytes` caps the bytes read from each plain file's end; gzip files are decompressed
-    /// whole (up to the per-file cap) keeping only their last lines in memory.
+    /// whole (up to the per-file cap) keeping only their last lines in memory. A gzip file that
+    /// cannot be read to its end (damaged, over the cap) ends the search with [`Tail::cut`]
+    /// set: its last lines are unknown.
     pub fn tail_lines(&self, n: usize, max_bytes: u64) -> Result<Tail, LogError> {
         let mut newest_first: Vec<(PathBuf, bool)> = vec![(self.base.clone(), false)];
         newest_first.extend(
@@ -293,13 +300,17 @@ impl LogFamily {
                     ControlFlow::Continue(())
                 };
                 match self.scan_file(&path, true, &mut keep, &mut report) {
-                    Ok(_) => {}
-                    Err(LogError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-                Tail {
-                    lines: ring.into(),
-                    cut: false,
+                    Ok(_) => Tail {
+                        lines: ring.into(),
+                        cut: false,
+                    },
+                    Err(LogError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                        Tail::default()
+                    }
+                    Err(_) => Tail {
+                        lines: Vec::new(),
+                        cut: true,
+                    },
                 }
             } else {
                 match File::open(&path) {
@@ -374,9 +385,8 @@ impl LogFamily {
     }
 
     /// When `copy` is a copy of a file we read `offset` bytes of (checksum `crc` when read from
-    /// its start), ending with `recent`: the
-    /// lines after that point (the first continuing `partial`), appended to `out`. Returns
-    /// whether `copy` was recognised.
+    /// its start), ending with `recent`: appends the lines after that point to `out`, the first
+    /// one continuing `partial`. Returns whether `copy` was recognised.
     pub(super) fn lines_of_copy_after(
         &self,
         copy: &Rotation,
@@ -747,6 +757,18 @@ mod tests {
                 "2026-11-30 09:00:01,000 WARN  [main] bad byte \u{fffd} here"
             ]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_tail_of_a_family_stops_at_a_damaged_gzip() {
+        let dir = copy_fixture("ugly", "tail-damaged");
+        std::fs::write(dir.join("ha.log"), "live 1\nlive 2\n").unwrap();
+        let t = LogFamily::new(dir.join("ha.log"))
+            .tail_lines(5, 4096)
+            .unwrap();
+        assert_eq!(t.lines, vec!["live 1", "live 2"]);
+        assert!(t.cut);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
