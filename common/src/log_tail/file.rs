@@ -2,12 +2,16 @@
 //! bytes rather than the file size.
 //!
 //! Rotation by rename (logrotate's default) is detected by the path pointing at a new inode: the
-//! old file is drained to its end first, then the new one is read from its start. Rotation by
-//! `copytruncate` is detected by the file becoming shorter than our offset.
+//! old file is drained to its end first (over several calls when it holds more than one call's
+//! byte budget), then the new one is read from its start. The open handle keeps reading the old
+//! inode even after it has been renamed, compressed and deleted, so one rotation between two
+//! calls loses nothing. Rotation by `copytruncate` is detected by the file becoming shorter than
+//! our offset; the lines appended between the last call and the copy are only in the copy, and
+//! are not read here (see [`super::FamilyTail`] for what the rotations add).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::collector::CollectError;
@@ -42,6 +46,48 @@ pub struct LogTail {
     attempted: bool,
     bytes_read: u64,
     rotations: u64,
+    /// The last rename rotation this reader moved past, for [`super::FamilyTail`].
+    switch: Option<Switch>,
+    /// The last bytes consumed from the current file, to recognise its copy.
+    recent: Vec<u8>,
+    /// CRC-32 of everything consumed from the current file, when read from its start: gzip
+    /// stores the same checksum, so a compressed rotation of it is recognised exactly.
+    crc: Option<flate2::Crc>,
+    /// The last truncation (`copytruncate`) this reader restarted after.
+    truncation: Option<Truncation>,
+}
+
+/// Bytes remembered of the end of what was read, to recognise a `copytruncate` copy.
+const RECENT: usize = 64;
+
+/// A restart from offset 0 of a truncated file, within one `read_lines` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Truncation {
+    /// Index in the returned lines where the truncated file's new lines begin.
+    pub(super) at: usize,
+    /// Bytes of the file read before it was truncated.
+    pub(super) old_offset: u64,
+    /// The last bytes read before the truncation (at most 64).
+    pub(super) recent: Vec<u8>,
+    /// The unfinished line at the truncation.
+    pub(super) partial: Vec<u8>,
+    /// CRC-32 of the `old_offset` bytes read, when read from the start.
+    pub(super) crc: Option<u32>,
+}
+
+/// A move from a renamed-away file to the new one at the path, within one `read_lines` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Switch {
+    /// Index in the returned lines where the new file's lines begin.
+    pub(super) at: usize,
+    /// Inode of the file left.
+    pub(super) old_inode: u64,
+    /// Bytes of the file left (all of it was read).
+    pub(super) old_len: u64,
+    /// Its last bytes (at most 64).
+    pub(super) recent: Vec<u8>,
+    /// CRC-32 of all of it, when it was read from its start.
+    pub(super) crc: Option<u32>,
 }
 
 impl LogTail {
@@ -59,6 +105,10 @@ impl LogTail {
             attempted: false,
             bytes_read: 0,
             rotations: 0,
+            switch: None,
+            recent: Vec::new(),
+            crc: None,
+            truncation: None,
         }
     }
 
@@ -83,6 +133,16 @@ impl LogTail {
         self.rotations
     }
 
+    /// The rename rotation the last [`LogTail::read_lines`] moved past, if any.
+    pub(super) fn take_switch(&mut self) -> Option<Switch> {
+        self.switch.take()
+    }
+
+    /// The truncation the last [`LogTail::read_lines`] restarted after, if any.
+    pub(super) fn take_truncation(&mut self) -> Option<Truncation> {
+        self.truncation.take()
+    }
+
     fn open(&mut self, from_start: bool) -> Result<bool, CollectError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
@@ -95,6 +155,20 @@ impl LogTail {
             .map_err(|e| CollectError::io(&self.path, e))?;
         self.inode = meta.ino();
         self.offset = if from_start { 0 } else { meta.len() };
+        self.recent.clear();
+        if !from_start {
+            // What precedes the offset identifies this file's copy, should it be truncated
+            // before we read anything of it.
+            let keep = self.offset.min(RECENT as u64);
+            self.recent.resize(usize::try_from(keep).unwrap_or(0), 0);
+            if file
+                .read_exact_at(&mut self.recent, self.offset - keep)
+                .is_err()
+            {
+                self.recent.clear();
+            }
+        }
+        self.crc = from_start.then(flate2::Crc::new);
         self.file = Some(file);
         self.partial.clear();
         self.partial_cut = false;
@@ -104,6 +178,8 @@ impl LogTail {
     /// Complete lines appended since the last call (without their newline, lossily decoded).
     pub fn read_lines(&mut self) -> Result<Vec<String>, CollectError> {
         let mut lines = Vec::new();
+        self.switch = None;
+        self.truncation = None;
         if self.file.is_none() {
             // Only the very first look honours StartAt::End; a file that appears later is new.
             let from_start = self.attempted || self.start == StartAt::Beginning;
@@ -117,17 +193,33 @@ impl LogTail {
 
         // Has the path moved on to a new file (rename rotation) or been truncated?
         match std::fs::metadata(&self.path) {
+            // The budget ran out inside the renamed-away file: finish it first, next call.
+            Ok(meta) if meta.ino() != self.inode && budget == 0 => {}
             Ok(meta) if meta.ino() != self.inode => {
-                // The old file was drained above (up to the budget); if the budget ran out the
-                // rest of the old file is lost, which beats never moving on.
                 self.flush_partial(&mut lines);
                 self.rotations += 1;
+                let left = Switch {
+                    at: lines.len(),
+                    old_inode: self.inode,
+                    old_len: self.offset,
+                    recent: self.recent.clone(),
+                    crc: self.crc.as_ref().map(flate2::Crc::sum),
+                };
                 if self.open(true)? {
+                    self.switch = Some(left);
                     self.drain(&mut lines, budget)?;
                 }
             }
             Ok(meta) if meta.len() < self.offset => {
                 self.rotations += 1;
+                self.truncation = Some(Truncation {
+                    at: lines.len(),
+                    old_offset: self.offset,
+                    recent: std::mem::take(&mut self.recent),
+                    partial: std::mem::take(&mut self.partial),
+                    crc: self.crc.as_ref().map(flate2::Crc::sum),
+                });
+                self.crc = Some(flate2::Crc::new());
                 self.offset = 0;
                 self.partial.clear();
                 self.partial_cut = false;
@@ -154,6 +246,13 @@ impl LogTail {
             .read_to_end(&mut buf)
             .map_err(|e| CollectError::io(&self.path, e))?;
         let n = buf.len() as u64;
+        let keep = buf.len().min(RECENT);
+        let drop = (self.recent.len() + keep).saturating_sub(RECENT);
+        self.recent.drain(..drop);
+        self.recent.extend_from_slice(&buf[buf.len() - keep..]);
+        if let Some(crc) = self.crc.as_mut() {
+            crc.update(&buf);
+        }
         self.offset += n;
         self.bytes_read += n;
         let mut rest = buf.as_slice();
@@ -242,6 +341,23 @@ mod tests {
             t.read_lines().unwrap(),
             vec!["before", "last-unterminated", "after"]
         );
+        assert_eq!(t.rotations(), 1);
+    }
+
+    #[test]
+    fn a_renamed_file_bigger_than_the_budget_is_finished_before_moving_on() {
+        let p = tmp("rename-big");
+        append(&p, "");
+        let mut t = LogTail::new(&p, StartAt::End).with_max_read(8);
+        t.read_lines().unwrap();
+        append(&p, "aaa\nbbb\nccc\nddd\n");
+        std::fs::rename(&p, p.with_extension("1")).unwrap();
+        append(&p, "new\n");
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.extend(t.read_lines().unwrap());
+        }
+        assert_eq!(got, vec!["aaa", "bbb", "ccc", "ddd", "new"]);
         assert_eq!(t.rotations(), 1);
     }
 
