@@ -8,6 +8,7 @@ pub mod command;
 pub mod config;
 pub mod encode;
 pub mod glob;
+pub mod golden;
 pub mod http_probe;
 pub mod job;
 pub mod lock;

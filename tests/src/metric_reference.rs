@@ -11,6 +11,8 @@ pub struct Row {
     pub name: String,
     /// `exporter` or `recording rule ...`.
     pub origin: String,
+    /// The `collector` cell: "`name` in `file`" for a registry collector's family.
+    pub collector: String,
 }
 
 impl Row {
@@ -41,9 +43,16 @@ pub fn parse_section(text: &str, section: &str) -> Vec<Row> {
         }
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         if let (Some(name), Some(origin)) = (cells.first(), cells.last()) {
+            let collector = cells
+                .len()
+                .checked_sub(2)
+                .filter(|_| cells.len() >= 7)
+                .and_then(|i| cells.get(i))
+                .map_or_else(String::new, |c| (*c).to_owned());
             rows.push(Row {
                 name: name.trim_matches('`').to_owned(),
                 origin: (*origin).to_owned(),
+                collector,
             });
         }
     }
@@ -111,5 +120,55 @@ pub fn check_recorded(
             ));
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The `collector` cell that documents a family of registry collector `name` defined in `file`.
+pub fn collector_cell(name: &str, file: &str) -> String {
+    format!("`{name}` in `{file}`")
+}
+
+/// Checks the `collector` column of `section` against an exporter's registry: for every
+/// `(collector, file, families)` entry, each family has a row whose cell is
+/// [`collector_cell`]; and no row claims a collector the registry does not declare it for.
+pub fn check_collector_column(
+    section_name: &str,
+    declared: &[(&str, &str, Vec<&str>)],
+) -> Result<(), String> {
+    let rows = section(section_name);
+    let mut problems = Vec::new();
+    for (collector, file, families) in declared {
+        let want = collector_cell(collector, file);
+        for fam in families {
+            match rows.iter().find(|r| r.name == *fam) {
+                None => problems.push(format!("{fam} (collector {collector}) has no row")),
+                Some(r) if r.collector != want => problems.push(format!(
+                    "{fam}: collector cell is {:?}, the registry says {want:?}",
+                    r.collector
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    for r in &rows {
+        let claimed = declared
+            .iter()
+            .find(|(c, f, _)| r.collector == collector_cell(c, f));
+        if let Some((c, _, families)) = claimed
+            && !families.contains(&r.name.as_str())
+        {
+            problems.push(format!(
+                "{} names collector {c}, which does not declare it",
+                r.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "docs/metrics.md section {section_name}: {}",
+            problems.join("; ")
+        ))
     }
 }
