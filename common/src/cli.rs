@@ -107,10 +107,10 @@ pub trait ExporterConfig: DeserializeOwned + Default + Send + 'static {
 pub trait Exporter: Sized + Send + Sync + 'static {
     /// The TOML configuration.
     type Config: ExporterConfig;
-    /// Name, prefix, default port.
+    /// Name, prefix, default port: `common::spec!(prefix: "os", listen: ":9910")`.
     const SPEC: Spec;
     /// The collector table, read by the skeleton.
-    fn collectors() -> &'static [CollectorDef<Self>];
+    const COLLECTORS: &'static [CollectorDef<Self>];
     /// Builds the state the collector constructors share, from a validated config.
     fn new(ctx: Context<Self::Config>) -> Result<Self, SetupError>;
     /// Background jobs not tied to one collector; started only when serving.
@@ -160,7 +160,7 @@ pub fn assemble<E: Exporter>(
     };
     ctx.config.validate().map_err(where_)?;
     let selected =
-        crate::registry::select(E::collectors(), ctx.config.collectors()).map_err(|e| {
+        crate::registry::select(E::COLLECTORS, ctx.config.collectors()).map_err(|e| {
             let line = config_text.map(|t| crate::config::line_column(t, e.span.start));
             match (&ctx.config_path, line) {
                 (Some(p), Some((line, column))) => StartError(format!(

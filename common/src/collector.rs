@@ -401,7 +401,11 @@ impl CollectorSet {
 }
 
 fn panic_message(join: tokio::task::JoinError) -> String {
-    let payload = join.into_panic();
+    panic_text(join.into_panic().as_ref())
+}
+
+/// The message of a panic payload (`panic!` with a literal or a formatted string).
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -41,8 +41,8 @@ pub async fn scrape<E: Exporter>(
     config: &str,
     paths: SysPaths,
 ) -> Result<Vec<MetricFamily>, String> {
-    let cfg: E::Config = crate::config::parse_toml(Path::new("golden.toml"), config)
-        .map_err(|e| e.to_string())?;
+    let cfg: E::Config =
+        crate::config::parse_toml(Path::new("golden.toml"), config).map_err(|e| e.to_string())?;
     let ctx = Context {
         config: cfg,
         config_path: Some(PathBuf::from("golden.toml")),
@@ -58,16 +58,16 @@ pub async fn scrape<E: Exporter>(
 
 /// The names of the collectors `E` would run with `config` (for coverage checks).
 pub fn selected<E: Exporter>(config: &str) -> Result<Vec<&'static str>, String> {
-    let cfg: E::Config = crate::config::parse_toml(Path::new("golden.toml"), config)
-        .map_err(|e| e.to_string())?;
-    crate::registry::select(E::collectors(), cfg.collectors())
+    let cfg: E::Config =
+        crate::config::parse_toml(Path::new("golden.toml"), config).map_err(|e| e.to_string())?;
+    crate::registry::select(E::COLLECTORS, cfg.collectors())
         .map(|defs| defs.iter().map(|d| d.name).collect())
         .map_err(|e| e.to_string())
 }
 
 /// Every registry entry of `E` as `(collector, file, families)`, for the metric reference.
 pub fn declared<E: Exporter>() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
-    E::collectors()
+    E::COLLECTORS
         .iter()
         .map(|d| (d.name, d.file, d.metrics.iter().map(|m| m.name).collect()))
         .collect()
@@ -160,8 +160,12 @@ mod tests {
         let mut s = MetricSet::new();
         s.gauge_with("t_b", "B, a count.", &[("x", "2")], 2.0);
         s.gauge_with("t_b", "B, a count.", &[("x", "1")], 1.0);
-        s.family("t_scrape_collector_duration_seconds", "D.", MetricType::Gauge)
-            .push(&[("collector", "c")], 0.123);
+        s.family(
+            "t_scrape_collector_duration_seconds",
+            "D.",
+            MetricType::Gauge,
+        )
+        .push(&[("collector", "c")], 0.123);
         s.gauge("t_a", "A.", 5.0);
         s.into_families()
     }
@@ -189,7 +193,10 @@ mod tests {
         assert!(check(&file, &full).is_ok());
         let fewer: Vec<_> = fams().into_iter().filter(|f| f.name != "t_a").collect();
         let err = check(&file, &render(&fewer, &Volatile::default())).unwrap_err();
-        assert!(err.contains("removed or renamed series") && err.contains("\"t_a\""), "{err}");
+        assert!(
+            err.contains("removed or renamed series") && err.contains("\"t_a\""),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

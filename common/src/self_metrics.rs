@@ -28,6 +28,22 @@ macro_rules! build_info {
     };
 }
 
+/// The [`crate::Spec`] of the exporter crate that invokes it: its package name as the binary
+/// name, its package description as `--help`'s about line, its build information, and the
+/// metric prefix and default listen address given here (the one place each is written).
+#[macro_export]
+macro_rules! spec {
+    (prefix: $prefix:literal, listen: $listen:literal $(,)?) => {
+        $crate::cli::Spec {
+            name: env!("CARGO_PKG_NAME"),
+            prefix: $prefix,
+            default_listen: $listen,
+            about: env!("CARGO_PKG_DESCRIPTION"),
+            build: $crate::build_info!(),
+        }
+    };
+}
+
 /// Appends `<prefix>_exporter_build_info` and the `process_*` families of this process.
 pub fn collect(prefix: &str, build: &BuildInfo, out: &mut MetricSet) {
     out.info(

@@ -27,17 +27,8 @@ pub struct EtcdProbe {
 impl Exporter for EtcdProbe {
     type Config = Config;
 
-    const SPEC: Spec = Spec {
-        name: "etcd-probe",
-        prefix: "etcd",
-        default_listen: ":9913",
-        about: "etcd cluster health, key metrics, data-loss detection and log-based alarm cause",
-        build: common::build_info!(),
-    };
-
-    fn collectors() -> &'static [CollectorDef<Self>] {
-        collectors::ALL
-    }
+    const SPEC: Spec = common::spec!(prefix: "etcd", listen: ":9913");
+    const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
     fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
         Ok(Self {

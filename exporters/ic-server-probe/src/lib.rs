@@ -55,17 +55,8 @@ impl IcServerProbe {
 impl Exporter for IcServerProbe {
     type Config = Config;
 
-    const SPEC: Spec = Spec {
-        name: "ic-server-probe",
-        prefix: "ic_server",
-        default_listen: ":9914",
-        about: "Prometheus exporter for IC-Server health as seen from OceanBase OCP nodes",
-        build: common::build_info!(),
-    };
-
-    fn collectors() -> &'static [CollectorDef<Self>] {
-        collectors::ALL
-    }
+    const SPEC: Spec = common::spec!(prefix: "ic_server", listen: ":9914");
+    const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
     fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
         let Context {

@@ -36,17 +36,8 @@ pub struct KeepalivedExporter {
 impl Exporter for KeepalivedExporter {
     type Config = Config;
 
-    const SPEC: Spec = Spec {
-        name: "keepalived-exporter",
-        prefix: "keepalived",
-        default_listen: ":9911",
-        about: "Prometheus exporter for keepalived: VRRP state, failovers, faults, peer reachability, VIP conflicts",
-        build: common::build_info!(),
-    };
-
-    fn collectors() -> &'static [CollectorDef<Self>] {
-        collectors::ALL
-    }
+    const SPEC: Spec = common::spec!(prefix: "keepalived", listen: ":9911");
+    const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
     fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
         let Context {

@@ -37,17 +37,8 @@ pub struct OsExporter {
 impl Exporter for OsExporter {
     type Config = Config;
 
-    const SPEC: Spec = Spec {
-        name: "os-exporter",
-        prefix: "os",
-        default_listen: ":9910",
-        about: "Prometheus exporter for the host resource metrics of the OS monitoring table",
-        build: common::build_info!(),
-    };
-
-    fn collectors() -> &'static [CollectorDef<Self>] {
-        collectors::ALL
-    }
+    const SPEC: Spec = common::spec!(prefix: "os", listen: ":9910");
+    const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
     fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
         let Context { config, paths, .. } = ctx;
