@@ -79,11 +79,9 @@ pub struct Spec {
     pub build: BuildInfo,
 }
 
-/// What an exporter's constructor receives.
-#[derive(Debug)]
-pub struct Context<C> {
-    /// The parsed and validated config (defaults when no file was given).
-    pub config: C,
+/// Where and how an exporter runs, besides its configuration.
+#[derive(Debug, Clone)]
+pub struct Context {
     /// The config file, when one was given.
     pub config_path: Option<PathBuf>,
     /// Rooted paths for `/proc`, `/sys` and `/`.
@@ -112,7 +110,7 @@ pub trait Exporter: Sized + Send + Sync + 'static {
     /// The collector table, read by the skeleton.
     const COLLECTORS: &'static [CollectorDef<Self>];
     /// Builds the state the collector constructors share, from a validated config.
-    fn new(ctx: Context<Self::Config>) -> Result<Self, SetupError>;
+    fn new(config: Self::Config, ctx: &Context) -> Result<Self, SetupError>;
     /// Background jobs not tied to one collector; started only when serving.
     fn jobs(&self) -> Vec<Job> {
         Vec::new()
@@ -151,31 +149,30 @@ pub struct StartError(String);
 /// Validates the config, selects and builds the collectors, declares the jobs. `config_text` is
 /// the config file's text (for line numbers). Runs constructors, so call it inside a runtime.
 pub fn assemble<E: Exporter>(
-    ctx: Context<E::Config>,
+    config: E::Config,
+    ctx: &Context,
     config_text: Option<&str>,
 ) -> Result<Assembled<E>, StartError> {
     let where_ = |msg: String| match &ctx.config_path {
         Some(p) => StartError(format!("config file {}: {msg}", p.display())),
         None => StartError(format!("configuration: {msg}")),
     };
-    ctx.config.validate().map_err(where_)?;
-    let selected =
-        crate::registry::select(E::COLLECTORS, ctx.config.collectors()).map_err(|e| {
-            let line = config_text.map(|t| crate::config::line_column(t, e.span.start));
-            match (&ctx.config_path, line) {
-                (Some(p), Some((line, column))) => StartError(format!(
-                    "config file {}, line {line}, column {column}, {e}",
-                    p.display()
-                )),
-                _ => where_(e.to_string()),
-            }
-        })?;
-    let config_path = ctx.config_path.clone();
-    let in_file = |e: SetupError| match &config_path {
+    config.validate().map_err(where_)?;
+    let selected = crate::registry::select(E::COLLECTORS, config.collectors()).map_err(|e| {
+        let line = config_text.map(|t| crate::config::line_column(t, e.span.start));
+        match (&ctx.config_path, line) {
+            (Some(p), Some((line, column))) => StartError(format!(
+                "config file {}, line {line}, column {column}, {e}",
+                p.display()
+            )),
+            _ => where_(e.to_string()),
+        }
+    })?;
+    let in_file = |e: SetupError| match &ctx.config_path {
         Some(p) => StartError(format!("config file {}: {e}", p.display())),
         None => StartError(e.to_string()),
     };
-    let exporter = E::new(ctx).map_err(in_file)?;
+    let exporter = E::new(config, ctx).map_err(in_file)?;
     let mut collectors = CollectorSet::new(E::SPEC.prefix);
     crate::registry::build_into(&selected, &exporter, &mut collectors).map_err(in_file)?;
     for job in exporter.jobs() {
@@ -280,7 +277,6 @@ pub fn run<E: Exporter>() -> ExitCode {
         }
     };
     let ctx = Context {
-        config,
         config_path: args.config_file.clone(),
         paths: SysPaths {
             procfs: args.procfs.clone(),
@@ -292,7 +288,7 @@ pub fn run<E: Exporter>() -> ExitCode {
     // Constructors may create runtime resources (timers, sockets), so they run inside it.
     let assembled = {
         let _guard = runtime.enter();
-        assemble::<E>(ctx, config_text.as_deref())
+        assemble::<E>(config, &ctx, config_text.as_deref())
     };
     let assembled = match assembled {
         Ok(a) => a,

@@ -44,12 +44,11 @@ pub async fn scrape<E: Exporter>(
     let cfg: E::Config =
         crate::config::parse_toml(Path::new("golden.toml"), config).map_err(|e| e.to_string())?;
     let ctx = Context {
-        config: cfg,
         config_path: Some(PathBuf::from("golden.toml")),
         paths,
         check_only: false,
     };
-    let assembled = assemble::<E>(ctx, Some(config)).map_err(|e| e.to_string())?;
+    let assembled = assemble::<E>(cfg, &ctx, Some(config)).map_err(|e| e.to_string())?;
     Ok(assembled
         .collectors
         .gather(ScrapeContext::with_timeout(Duration::from_secs(20)))

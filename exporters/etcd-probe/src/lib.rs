@@ -30,10 +30,10 @@ impl Exporter for EtcdProbe {
     const SPEC: Spec = common::spec!(prefix: "etcd", listen: ":9913");
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
-    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
+    fn new(cfg: Config, ctx: &Context) -> Result<Self, SetupError> {
         Ok(Self {
-            cfg: ctx.config,
-            paths: ctx.paths,
+            cfg,
+            paths: ctx.paths.clone(),
         })
     }
 }

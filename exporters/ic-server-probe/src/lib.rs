@@ -58,13 +58,8 @@ impl Exporter for IcServerProbe {
     const SPEC: Spec = common::spec!(prefix: "ic_server", listen: ":9914");
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
-    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
-        let Context {
-            config: cfg,
-            paths,
-            check_only,
-            ..
-        } = ctx;
+    fn new(cfg: Config, ctx: &Context) -> Result<Self, SetupError> {
+        let paths = ctx.paths.clone();
         let opts = ProbeOptions {
             tls: cfg.tls_options(),
             max_body_bytes: cfg.max_body_bytes,
@@ -75,7 +70,7 @@ impl Exporter for IcServerProbe {
             .ocp_address
             .clone()
             .unwrap_or_else(|| default_ocp_address(&paths));
-        if !check_only {
+        if !ctx.check_only {
             log::info!(
                 "ocp_address={ocp_address} ic_servers={} health_url={} local_checks={}",
                 cfg.ic_servers.len(),

@@ -39,13 +39,8 @@ impl Exporter for KeepalivedExporter {
     const SPEC: Spec = common::spec!(prefix: "keepalived", listen: ":9911");
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
-    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
-        let Context {
-            config: cfg,
-            paths,
-            check_only,
-            ..
-        } = ctx;
+    fn new(cfg: Config, ctx: &Context) -> Result<Self, SetupError> {
+        let paths = ctx.paths.clone();
         let start = match cfg.log_start {
             LogStart::End => StartAt::End,
             LogStart::Beginning => StartAt::Beginning,
@@ -60,7 +55,7 @@ impl Exporter for KeepalivedExporter {
             },
             cfg,
             paths,
-            check_only,
+            check_only: ctx.check_only,
         })
     }
 

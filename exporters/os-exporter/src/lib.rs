@@ -40,8 +40,8 @@ impl Exporter for OsExporter {
     const SPEC: Spec = common::spec!(prefix: "os", listen: ":9910");
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
-    fn new(ctx: Context<Config>) -> Result<Self, SetupError> {
-        let Context { config, paths, .. } = ctx;
+    fn new(config: Config, ctx: &Context) -> Result<Self, SetupError> {
+        let paths = ctx.paths.clone();
         let journal = Arc::new(AuditJournal::new(
             config.audit.clone(),
             Path::new(DEFAULT_AUDIT_PATH),
