@@ -65,7 +65,7 @@ fn every_rule_group_names_its_interval() {
         for g in doc["groups"].as_sequence().into_iter().flatten() {
             assert!(
                 g["interval"].as_str().is_some(),
-                "{}: group {:?} has no interval (DESIGN §6)",
+                "{}: group {:?} has no interval (docs/architecture.md, Alert rules)",
                 f.display(),
                 g["name"]
             );

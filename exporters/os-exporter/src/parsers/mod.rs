@@ -15,7 +15,7 @@ pub(crate) mod uptime;
 pub(crate) mod vmstat;
 
 /// Every parser against mutated real captures and random bytes: items may be skipped, nothing
-/// may panic (DESIGN §5: parsers are tolerant). A fixed-seed xorshift keeps it reproducible.
+/// may panic (docs/architecture.md, Collecting: parsers are tolerant). A fixed-seed xorshift keeps it reproducible.
 #[cfg(test)]
 mod robustness {
     use std::path::PathBuf;
