@@ -18,8 +18,11 @@ use crate::collector::panic_text;
 use crate::lock::{MutexExt as _, RwLockExt as _};
 use crate::metrics::{MetricSet, MetricType};
 
+/// Why one run of a job failed: any error type (`?` works in a job's closure).
+pub type JobError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The work of one run; `Err` says why the run failed.
-pub type JobTask = Box<dyn FnMut() -> Result<(), String> + Send>;
+pub type JobTask = Box<dyn FnMut() -> Result<(), JobError> + Send>;
 
 /// A periodic job, declared by an exporter and started by the skeleton when it serves.
 pub struct Job {
@@ -45,7 +48,7 @@ impl Job {
     pub fn new(
         name: &'static str,
         interval: Duration,
-        task: impl FnMut() -> Result<(), String> + Send + 'static,
+        task: impl FnMut() -> Result<(), JobError> + Send + 'static,
     ) -> Self {
         Self {
             name,
@@ -174,7 +177,8 @@ async fn run_forever(job: Job, status: Arc<JobStatus>) {
         let started = Instant::now();
         let mut handle = tokio::task::spawn_blocking(move || {
             let result = std::panic::catch_unwind(AssertUnwindSafe(&mut task))
-                .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(p.as_ref()))));
+                .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(p.as_ref())).into()))
+                .map_err(|e| e.to_string());
             (task, result)
         });
         let (returned, result) = match tokio::time::timeout(timeout, &mut handle).await {

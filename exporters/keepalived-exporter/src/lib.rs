@@ -65,7 +65,7 @@ impl Exporter for KeepalivedExporter {
         vec![Job::new(
             "log_poll",
             self.cfg.log_poll_interval,
-            move || poller.poll().map_err(|e| e.to_string()),
+            move || Ok(poller.poll()?),
         )]
     }
 }
