@@ -5,6 +5,7 @@
 //! A journal that cannot be written never stops the exporter: the failure is logged once and
 //! counted in `<prefix>_audit_write_errors_total`.
 
+use crate::lock::MutexExt as _;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -190,9 +191,9 @@ impl AuditJournal {
         });
         let mut text = line.to_string();
         text.push('\n');
-        let Ok(mut st) = self.state.lock() else {
-            return Ok(());
-        };
+        // A writer that panicked mid-append leaves at worst a torn last line; dropping every
+        // later record (what a poisoned lock did before) would lose the evidence silently.
+        let mut st = self.state.lock_or_recover();
         let result = self.append(&mut st, text.as_bytes());
         match &result {
             Ok(()) => {
@@ -244,28 +245,23 @@ impl AuditJournal {
     /// Declares the checks this exporter can write, so their counters start at 0 (and exist
     /// before the first record, as Prometheus counters should).
     pub fn declare_checks(&self, checks: &[&str]) {
-        if let Ok(mut st) = self.state.lock() {
-            for c in checks {
-                st.written.entry((*c).to_owned()).or_insert(0);
-            }
+        let mut st = self.state.lock_or_recover();
+        for c in checks {
+            st.written.entry((*c).to_owned()).or_insert(0);
         }
     }
 
     /// Records written so far, by check.
     pub fn records_written(&self) -> BTreeMap<String, u64> {
-        self.state
-            .lock()
-            .map(|s| s.written.clone())
-            .unwrap_or_default()
+        self.state.lock_or_recover().written.clone()
     }
 
     /// Adds `<prefix>_audit_records_total{check}` and `<prefix>_audit_write_errors_total` to `set`.
     pub fn collect(&self, prefix: &str, set: &mut MetricSet) {
-        let (written, errors) = self
-            .state
-            .lock()
-            .map(|s| (s.written.clone(), s.write_errors))
-            .unwrap_or_default();
+        let (written, errors) = {
+            let s = self.state.lock_or_recover();
+            (s.written.clone(), s.write_errors)
+        };
         let name = format!("{prefix}_audit_records_total");
         let fam = set.family(
             &name,

@@ -6,6 +6,7 @@
 //! (at most one per concurrent caller), never a pile that grows with every scrape. Concurrent
 //! callers on a healthy mount are not affected by each other.
 
+use crate::lock::MutexExt as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -160,24 +161,17 @@ impl Statfs {
     /// Mount points marked stuck (a call timed out and has not returned).
     pub fn stuck(&self) -> Vec<PathBuf> {
         self.mounts
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, c)| c.stuck)
-                    .map(|(p, _)| p.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+            .lock_or_recover()
+            .iter()
+            .filter(|(_, c)| c.stuck)
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 
     /// `statvfs(path)`, waiting at most `timeout`.
     pub fn stat(&self, path: &Path, timeout: Duration) -> Result<FsStats, StatfsError> {
         {
-            let Ok(mut mounts) = self.mounts.lock() else {
-                return Err(StatfsError::Stuck {
-                    path: path.to_path_buf(),
-                });
-            };
+            let mut mounts = self.mounts.lock_or_recover();
             let calls = mounts.entry(path.to_path_buf()).or_default();
             if calls.stuck {
                 return Err(StatfsError::Stuck {
@@ -211,10 +205,8 @@ impl Statfs {
                 source,
             }),
             Err(_) => {
-                if let Ok(mut m) = self.mounts.lock() {
-                    if let Some(c) = m.get_mut(path) {
-                        c.stuck = true;
-                    }
+                if let Some(c) = self.mounts.lock_or_recover().get_mut(path) {
+                    c.stuck = true;
                 }
                 Err(StatfsError::Timeout {
                     path: path.to_path_buf(),
@@ -226,13 +218,12 @@ impl Statfs {
 }
 
 fn finish(mounts: &Mutex<HashMap<PathBuf, Calls>>, path: &Path) {
-    if let Ok(mut m) = mounts.lock() {
-        if let Some(c) = m.get_mut(path) {
-            c.in_flight = c.in_flight.saturating_sub(1);
-            c.stuck = false;
-            if c.in_flight == 0 {
-                m.remove(path);
-            }
+    let mut m = mounts.lock_or_recover();
+    if let Some(c) = m.get_mut(path) {
+        c.in_flight = c.in_flight.saturating_sub(1);
+        c.stuck = false;
+        if c.in_flight == 0 {
+            m.remove(path);
         }
     }
 }

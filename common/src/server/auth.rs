@@ -1,6 +1,7 @@
 //! Basic auth against the web config's bcrypt hashes, with a cache of verified pairs because
 //! bcrypt is slow by design.
 
+use crate::lock::MutexExt as _;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -16,16 +17,15 @@ pub(super) struct AuthCache(Mutex<HashSet<String>>);
 
 impl AuthCache {
     fn contains(&self, key: &str) -> bool {
-        self.0.lock().map(|c| c.contains(key)).unwrap_or(false)
+        self.0.lock_or_recover().contains(key)
     }
 
     fn insert(&self, key: String) {
-        if let Ok(mut c) = self.0.lock() {
-            if c.len() > AUTH_CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(key);
+        let mut c = self.0.lock_or_recover();
+        if c.len() > AUTH_CACHE_ENTRIES {
+            c.clear();
         }
+        c.insert(key);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The web settings in force: re-read from the web config at most once a second, swapped in for
 //! new connections, each version with its own basic-auth cache.
 
+use crate::lock::{MutexExt as _, RwLockExt as _};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -51,28 +52,19 @@ impl LiveWeb {
             && self.check_due()
         {
             let reloader = Arc::clone(reloader);
-            let fresh = tokio::task::spawn_blocking(move || {
-                reloader.lock().ok().and_then(|mut r| r.poll())
-            })
-            .await
-            .ok()
-            .flatten();
-            if let Some(web) = fresh
-                && let Ok(mut live) = self.live.write()
-            {
-                *live = Live::new(web);
+            let fresh = tokio::task::spawn_blocking(move || reloader.lock_or_recover().poll())
+                .await
+                .ok()
+                .flatten();
+            if let Some(web) = fresh {
+                *self.live.write_or_recover() = Live::new(web);
             }
         }
-        match self.live.read() {
-            Ok(l) => Arc::clone(&l),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.live.read_or_recover())
     }
 
     fn check_due(&self) -> bool {
-        let Ok(mut next) = self.next_check.lock() else {
-            return false;
-        };
+        let mut next = self.next_check.lock_or_recover();
         let now = Instant::now();
         if now < *next {
             return false;
