@@ -66,31 +66,36 @@ impl Collector for ConnectivityCollector {
                     self.timeout.min(left)
                 );
             }
-            m.gauge_with(
-                "keepalived_check_connectivity",
-                "Whether the VRRP peer answered an ICMP echo (1) or not (0).",
+            m.add(
+                &CONNECTIVITY,
                 &[("peer", &p)],
                 f64::from(u8::from(rtt.is_some())),
             );
             if let Some(rtt) = rtt {
-                m.gauge_with(
-                    "keepalived_peer_rtt_seconds",
-                    "Round-trip time of the last ping to the VRRP peer, in seconds.",
-                    &[("peer", &p)],
-                    rtt.as_secs_f64(),
-                );
+                m.add(&RTT, &[("peer", &p)], rtt.as_secs_f64());
             }
         }
         Ok(m)
     }
 }
 
+const CONNECTIVITY: common::Desc = common::Desc::gauge(
+    "keepalived_check_connectivity",
+    "1",
+    "Whether the VRRP peer answered an ICMP echo (1) or not (0).",
+);
+const RTT: common::Desc = common::Desc::gauge(
+    "keepalived_peer_rtt_seconds",
+    "seconds",
+    "Round-trip time of the last ping to the VRRP peer, in seconds.",
+);
+
 /// Registry entry: `keepalived_scrape_collector_success{collector="connectivity"}`.
 pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
     name: "connectivity",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[CONNECTIVITY, RTT],
     build: Build::Blocking(|e| {
         Ok(Some(Box::new(ConnectivityCollector {
             paths: e.paths.clone(),

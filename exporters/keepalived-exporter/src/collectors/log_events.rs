@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::log_tail::LogTail;
-use common::{CollectError, Collector, MetricSet, ScrapeContext};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
 
 use crate::log_classifier::{EventKind, TargetState, classify};
 
@@ -25,6 +25,37 @@ const MAX_INSTANCES: usize = 64;
 /// Most events remembered inside the window; beyond it the oldest are dropped (the gauges then
 /// saturate, which still fires every alert).
 const MAX_WINDOW_EVENTS: usize = 100_000;
+
+const FAILOVER: Desc = Desc::gauge(
+    "keepalived_failover",
+    "1",
+    "Failover log lines (Received lower/higher prio advert, Entering MASTER/BACKUP STATE, Transition to MASTER STATE) read in the last event window (default 5 minutes); a count.",
+);
+const CHECK_FAILED: Desc = Desc::gauge(
+    "keepalived_check_failed",
+    "1",
+    "FAULT log lines (Now in FAULT state, Entering FAULT STATE) read in the last event window (default 5 minutes); a count.",
+);
+const EVENTS: Desc = Desc::counter(
+    "keepalived_log_events_total",
+    "1",
+    "keepalived log lines by monitored event, since the exporter started; a count.",
+);
+const TRANSITIONS: Desc = Desc::counter(
+    "keepalived_log_transitions_total",
+    "1",
+    "VRRP state changes logged by keepalived, by instance and target state, since the exporter started; a count.",
+);
+const READ_BYTES: Desc = Desc::counter(
+    "keepalived_log_read_bytes_total",
+    "bytes",
+    "Bytes of the keepalived log read by the exporter.",
+);
+const ROTATIONS: Desc = Desc::counter(
+    "keepalived_log_rotations_total",
+    "1",
+    "Rotations of the keepalived log followed by the exporter; a count.",
+);
 
 /// What the log has said so far.
 #[derive(Debug)]
@@ -101,42 +132,24 @@ impl LogState {
         let mut m = MetricSet::new();
         let failovers = self.recent.iter().filter(|(_, k)| k.is_failover()).count();
         let faults = self.recent.iter().filter(|(_, k)| k.is_fault()).count();
-        m.gauge(
-            "keepalived_failover",
-            "Failover log lines (Received lower/higher prio advert, Entering MASTER/BACKUP STATE, Transition to MASTER STATE) read in the last event window (default 5 minutes); a count.",
-            failovers as f64,
-        );
-        m.gauge(
-            "keepalived_check_failed",
-            "FAULT log lines (Now in FAULT state, Entering FAULT STATE) read in the last event window (default 5 minutes); a count.",
-            faults as f64,
-        );
+        m.add(&FAILOVER, &[], failovers as f64);
+        m.add(&CHECK_FAILED, &[], faults as f64);
         for k in EventKind::ALL {
-            m.counter_with(
-                "keepalived_log_events_total",
-                "keepalived log lines by monitored event, since the exporter started; a count.",
+            m.add(
+                &EVENTS,
                 &[("event", k.label())],
                 self.events.get(k.label()).copied().unwrap_or(0) as f64,
             );
         }
         for ((name, state), n) in &self.transitions {
-            m.counter_with(
-                "keepalived_log_transitions_total",
-                "VRRP state changes logged by keepalived, by instance and target state, since the exporter started; a count.",
+            m.add(
+                &TRANSITIONS,
                 &[("vrrp_instance", name), ("state", state.label())],
                 *n as f64,
             );
         }
-        m.counter(
-            "keepalived_log_read_bytes_total",
-            "Bytes of the keepalived log read by the exporter.",
-            self.tail.bytes_read() as f64,
-        );
-        m.counter(
-            "keepalived_log_rotations_total",
-            "Rotations of the keepalived log followed by the exporter; a count.",
-            self.tail.rotations() as f64,
-        );
+        m.add(&READ_BYTES, &[], self.tail.bytes_read() as f64);
+        m.add(&ROTATIONS, &[], self.tail.rotations() as f64);
         m
     }
 }
@@ -168,7 +181,14 @@ pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
     name: "log_events",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        FAILOVER,
+        CHECK_FAILED,
+        EVENTS,
+        TRANSITIONS,
+        READ_BYTES,
+        ROTATIONS,
+    ],
     build: Build::Blocking(|e| Ok(Some(Box::new(e.log.clone())))),
 };
 

@@ -4,7 +4,18 @@ use common::{Build, CollectorDef};
 
 use crate::KeepalivedExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+
+const STATUS: Desc = Desc::gauge(
+    "keepalived_process_status",
+    "1",
+    "Whether the keepalived parent process is running (1) or not (0).",
+);
+const CHILDREN: Desc = Desc::gauge(
+    "keepalived_process_children",
+    "1",
+    "Number of running keepalived child processes (VRRP, checkers, BFD) of the parent.",
+);
 
 /// Looks for the keepalived parent process and its children.
 #[derive(Debug)]
@@ -19,16 +30,8 @@ impl Collector for ProcessCollector {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let found = crate::process::find(&self.paths, &self.pid_file);
         let mut m = MetricSet::new();
-        m.gauge(
-            "keepalived_process_status",
-            "Whether the keepalived parent process is running (1) or not (0).",
-            if found.is_some() { 1.0 } else { 0.0 },
-        );
-        m.gauge(
-            "keepalived_process_children",
-            "Number of running keepalived child processes (VRRP, checkers, BFD) of the parent.",
-            found.map_or(0.0, |k| f64::from(k.children)),
-        );
+        m.add(&STATUS, &[], if found.is_some() { 1.0 } else { 0.0 });
+        m.add(&CHILDREN, &[], found.map_or(0.0, |k| f64::from(k.children)));
         Ok(m)
     }
 }
@@ -38,7 +41,7 @@ pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
     name: "process",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[STATUS, CHILDREN],
     build: Build::Blocking(|e| {
         Ok(Some(Box::new(ProcessCollector {
             paths: e.paths.clone(),

@@ -5,11 +5,30 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use common::MetricSet;
+use common::{Desc, MetricSet};
 
 use crate::arp::{Mac, mac_string};
 use crate::ifaddr::{Interface, has_address};
 use crate::vrrp::{VrrpInstance, VrrpState};
+
+/// `keepalived_vip_present`, emitted by the `vrrp` collector.
+pub(crate) const PRESENT: Desc = Desc::gauge(
+    "keepalived_vip_present",
+    "1",
+    "Whether the VIP is configured on its local interface (1) or not (0).",
+);
+/// `keepalived_vip_unexpected`, emitted by the `vrrp` collector.
+pub(crate) const UNEXPECTED: Desc = Desc::gauge(
+    "keepalived_vip_unexpected",
+    "1",
+    "1 when the VIP is on the local interface although this instance is not MASTER (split brain or a VIP left behind).",
+);
+/// `keepalived_vip_conflict`, emitted by the `vrrp` collector.
+pub(crate) const CONFLICT: Desc = Desc::gauge(
+    "keepalived_vip_conflict",
+    "1",
+    "1 when another MAC answered an ARP probe for (or announced) a VIP this master holds, else 0.",
+);
 
 /// Sends ARP probes; a trait so the logic is tested without raw sockets.
 pub trait Prober {
@@ -61,15 +80,9 @@ pub fn add_metrics(
                 ("interface", dev),
             ];
             let present = has_address(ifaces, dev, vip.address);
-            m.gauge_with(
-                "keepalived_vip_present",
-                "Whether the VIP is configured on its local interface (1) or not (0).",
-                &labels,
-                f64::from(u8::from(present)),
-            );
-            m.gauge_with(
-                "keepalived_vip_unexpected",
-                "1 when the VIP is on the local interface although this instance is not MASTER (split brain or a VIP left behind).",
+            m.add(&PRESENT, &labels, f64::from(u8::from(present)));
+            m.add(
+                &UNEXPECTED,
                 &labels,
                 f64::from(u8::from(present && !is_master)),
             );
@@ -91,9 +104,8 @@ pub fn add_metrics(
                             list.join(", ")
                         );
                     }
-                    m.gauge_with(
-                        "keepalived_vip_conflict",
-                        "1 when another MAC answered an ARP probe for (or announced) a VIP this master holds, else 0.",
+                    m.add(
+                        &CONFLICT,
                         &[("vip", addr.as_str())],
                         f64::from(u8::from(!macs.is_empty())),
                     );

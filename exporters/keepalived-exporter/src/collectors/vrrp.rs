@@ -10,7 +10,7 @@ use crate::config::DumpMode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::collectors::vips::{self, ArpProber};
 use crate::dump::{self, DumpRequest, Signals};
@@ -52,6 +52,77 @@ pub struct VrrpCollector {
     /// One dump request at a time: concurrent scrapes would otherwise race on the same file.
     pub lock: Mutex<()>,
 }
+
+const STATE: Desc = Desc::gauge(
+    "keepalived_vrrp_state",
+    "1",
+    "VRRP instance state from keepalived's dump: 1 for the current state (init, backup, master, fault, stop), else 0.",
+);
+const PRIORITY: Desc = Desc::gauge(
+    "keepalived_vrrp_priority",
+    "1",
+    "Effective VRRP priority (after track weights).",
+);
+const BASE_PRIORITY: Desc = Desc::gauge(
+    "keepalived_vrrp_base_priority",
+    "1",
+    "Configured VRRP priority.",
+);
+const VIPS: Desc = Desc::gauge(
+    "keepalived_vrrp_vips",
+    "1",
+    "Number of virtual IP addresses configured on the instance.",
+);
+const LAST_TRANSITION: Desc = Desc::gauge(
+    "keepalived_vrrp_last_transition_timestamp_seconds",
+    "seconds",
+    "Unix time of the instance's last state change, in seconds.",
+);
+const ADVERTS_RECEIVED: Desc = Desc::counter(
+    "keepalived_vrrp_advertisements_received_total",
+    "1",
+    "VRRP advertisements received; a count.",
+);
+const ADVERTS_SENT: Desc = Desc::counter(
+    "keepalived_vrrp_advertisements_sent_total",
+    "1",
+    "VRRP advertisements sent; a count.",
+);
+const BECAME_MASTER: Desc = Desc::counter(
+    "keepalived_vrrp_became_master_total",
+    "1",
+    "Transitions of the instance to MASTER; a count.",
+);
+const RELEASED_MASTER: Desc = Desc::counter(
+    "keepalived_vrrp_released_master_total",
+    "1",
+    "Transitions of the instance out of MASTER; a count.",
+);
+const PRIORITY_ZERO_RECEIVED: Desc = Desc::counter(
+    "keepalived_vrrp_priority_zero_received_total",
+    "1",
+    "Priority-0 advertisements received (the master giving up); a count.",
+);
+const PRIORITY_ZERO_SENT: Desc = Desc::counter(
+    "keepalived_vrrp_priority_zero_sent_total",
+    "1",
+    "Priority-0 advertisements sent; a count.",
+);
+const PACKET_ERRORS: Desc = Desc::counter(
+    "keepalived_vrrp_packet_errors_total",
+    "1",
+    "Received VRRP packets with length, TTL, type, interval or address-list errors; a count.",
+);
+const AUTH_ERRORS: Desc = Desc::counter(
+    "keepalived_vrrp_authentication_errors_total",
+    "1",
+    "Received VRRP packets failing authentication; a count.",
+);
+const VIP_CHECK_SUCCESS: Desc = Desc::gauge(
+    "keepalived_vip_check_success",
+    "1",
+    "Whether the local interface addresses could be listed (1) or not (0).",
+);
 
 const LABELS: [&str; 3] = ["vrrp_instance", "interface", "vrid"];
 
@@ -133,88 +204,31 @@ pub fn add_instance_metrics(m: &mut MetricSet, instances: &[VrrpInstance]) {
         for s in VrrpState::ALL {
             let mut with_state = l.to_vec();
             with_state.push(("state", s.label()));
-            m.gauge_with(
-                "keepalived_vrrp_state",
-                "VRRP instance state from keepalived's dump: 1 for the current state (init, backup, master, fault, stop), else 0.",
-                &with_state,
-                f64::from(u8::from(i.state == Some(s))),
-            );
+            m.add(&STATE, &with_state, f64::from(u8::from(i.state == Some(s))));
         }
         if let Some(p) = i.effective_priority {
-            m.gauge_with(
-                "keepalived_vrrp_priority",
-                "Effective VRRP priority (after track weights).",
-                &l,
-                p,
-            );
+            m.add(&PRIORITY, &l, p);
         }
         if let Some(p) = i.base_priority {
-            m.gauge_with(
-                "keepalived_vrrp_base_priority",
-                "Configured VRRP priority.",
-                &l,
-                p,
-            );
+            m.add(&BASE_PRIORITY, &l, p);
         }
-        m.gauge_with(
-            "keepalived_vrrp_vips",
-            "Number of virtual IP addresses configured on the instance.",
-            &l,
-            i.vips.len() as f64,
-        );
+        m.add(&VIPS, &l, i.vips.len() as f64);
         if let Some(t) = i.last_transition.filter(|t| *t > 0.0) {
-            m.gauge_with(
-                "keepalived_vrrp_last_transition_timestamp_seconds",
-                "Unix time of the instance's last state change, in seconds.",
-                &l,
-                t,
-            );
+            m.add(&LAST_TRANSITION, &l, t);
         }
         let Some(s) = i.stats else { continue };
-        let counters: [(&str, &str, f64); 8] = [
-            (
-                "keepalived_vrrp_advertisements_received_total",
-                "VRRP advertisements received; a count.",
-                s.advert_rcvd,
-            ),
-            (
-                "keepalived_vrrp_advertisements_sent_total",
-                "VRRP advertisements sent; a count.",
-                s.advert_sent,
-            ),
-            (
-                "keepalived_vrrp_became_master_total",
-                "Transitions of the instance to MASTER; a count.",
-                s.become_master,
-            ),
-            (
-                "keepalived_vrrp_released_master_total",
-                "Transitions of the instance out of MASTER; a count.",
-                s.release_master,
-            ),
-            (
-                "keepalived_vrrp_priority_zero_received_total",
-                "Priority-0 advertisements received (the master giving up); a count.",
-                s.pri_zero_rcvd,
-            ),
-            (
-                "keepalived_vrrp_priority_zero_sent_total",
-                "Priority-0 advertisements sent; a count.",
-                s.pri_zero_sent,
-            ),
-            (
-                "keepalived_vrrp_packet_errors_total",
-                "Received VRRP packets with length, TTL, type, interval or address-list errors; a count.",
-                s.packet_errors,
-            ),
-            (
-                "keepalived_vrrp_authentication_errors_total",
-                "Received VRRP packets failing authentication; a count.",
-                s.auth_errors,
-            ),
+        let counters: [(&Desc, f64); 8] = [
+            (&ADVERTS_RECEIVED, s.advert_rcvd),
+            (&ADVERTS_SENT, s.advert_sent),
+            (&BECAME_MASTER, s.become_master),
+            (&RELEASED_MASTER, s.release_master),
+            (&PRIORITY_ZERO_RECEIVED, s.pri_zero_rcvd),
+            (&PRIORITY_ZERO_SENT, s.pri_zero_sent),
+            (&PACKET_ERRORS, s.packet_errors),
+            (&AUTH_ERRORS, s.auth_errors),
         ];
-        for (name, help, v) in counters {
-            m.counter_with(name, help, &l, v);
+        for (desc, v) in counters {
+            m.add(desc, &l, v);
         }
     }
 }
@@ -246,19 +260,11 @@ impl Collector for VrrpCollector {
                     &ifaces,
                     prober.as_ref().map(|p| p as &dyn vips::Prober),
                 );
-                m.gauge(
-                    "keepalived_vip_check_success",
-                    "Whether the local interface addresses could be listed (1) or not (0).",
-                    1.0,
-                );
+                m.add(&VIP_CHECK_SUCCESS, &[], 1.0);
             }
             Err(e) => {
                 log::warn!("listing interface addresses: {e}");
-                m.gauge(
-                    "keepalived_vip_check_success",
-                    "Whether the local interface addresses could be listed (1) or not (0).",
-                    0.0,
-                );
+                m.add(&VIP_CHECK_SUCCESS, &[], 0.0);
             }
         }
         Ok(m)
@@ -304,7 +310,25 @@ pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
     name: "vrrp",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        STATE,
+        PRIORITY,
+        BASE_PRIORITY,
+        VIPS,
+        LAST_TRANSITION,
+        ADVERTS_RECEIVED,
+        ADVERTS_SENT,
+        BECAME_MASTER,
+        RELEASED_MASTER,
+        PRIORITY_ZERO_RECEIVED,
+        PRIORITY_ZERO_SENT,
+        PACKET_ERRORS,
+        AUTH_ERRORS,
+        VIP_CHECK_SUCCESS,
+        vips::PRESENT,
+        vips::UNEXPECTED,
+        vips::CONFLICT,
+    ],
     build: Build::Blocking(build),
 };
 
