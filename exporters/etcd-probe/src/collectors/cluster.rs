@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response, TlsOptions};
+use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response};
 use common::{AsyncCollector, CollectError, CollectFuture, MetricSet, ScrapeContext};
 
 use crate::config::Config;
@@ -64,13 +64,7 @@ impl ClusterProbe {
     /// Builds the prober; fails on unusable TLS files or a corrupt state file.
     pub fn new(cfg: &Config) -> Result<Self, String> {
         let opts = ProbeOptions {
-            tls: TlsOptions {
-                ca_file: cfg.tls.ca_file.clone(),
-                cert_file: cfg.tls.cert_file.clone(),
-                key_file: cfg.tls.key_file.clone(),
-                server_name: cfg.tls.server_name.clone(),
-                insecure_skip_verify: cfg.tls.insecure_skip_verify,
-            },
+            tls: cfg.tls.clone(),
             max_body_bytes: MAX_BODY,
             user_agent: format!("etcd-probe/{}", env!("CARGO_PKG_VERSION")),
         };
