@@ -14,7 +14,7 @@ pub struct Config {
     /// Client URLs of the members to probe (each gets an `endpoint` label).
     pub endpoints: Vec<String>,
     /// Client TLS towards etcd (CA and client certificate for mTLS).
-    pub tls: TlsConfig,
+    pub tls: common::tls::TlsOptions,
     /// Upper bound for one HTTP request to a member (the scrape deadline may cut it shorter).
     #[serde(with = "common::config::duration")]
     pub request_timeout: Duration,
@@ -34,7 +34,7 @@ impl Default for Config {
         Self {
             collectors: common::CollectorsConfig::default(),
             endpoints: vec!["http://127.0.0.1:2379".to_owned()],
-            tls: TlsConfig::default(),
+            tls: common::tls::TlsOptions::default(),
             request_timeout: Duration::from_secs(5),
             state_file: Some(PathBuf::from("/var/lib/etcd-probe/state.json")),
             key_drop_ratio: 0.1,
@@ -42,22 +42,6 @@ impl Default for Config {
             logs: Vec::new(),
         }
     }
-}
-
-/// Client TLS settings; used for `https://` endpoints.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsConfig {
-    /// PEM CA bundle that signed the members' certificates.
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate (mTLS).
-    pub cert_file: Option<PathBuf>,
-    /// PEM private key of the client certificate.
-    pub key_file: Option<PathBuf>,
-    /// Server name to verify instead of the endpoint's host.
-    pub server_name: Option<String>,
-    /// Skip verification of the members' certificates (testing only).
-    pub insecure_skip_verify: bool,
 }
 
 /// The local installation checks of document 002.
@@ -181,6 +165,16 @@ mod tests {
         assert!(bad("endpoints = [\"127.0.0.1:2379\"]\n").contains("http://"));
         assert!(bad("key_drop_ratio = 0.0\n").contains("key_drop_ratio"));
         assert!(bad("[tls]\ncert_file = \"/x.pem\"\n").contains("key_file"));
+        // `[tls]` is common's `TlsOptions`: its keys, and no others.
+        let tls = parse("[tls]\nca_file = \"/ca.pem\"\nserver_name = \"etcd\"\n").unwrap();
+        assert_eq!(tls.tls.ca_file.as_deref(), Some(Path::new("/ca.pem")));
+        assert_eq!(tls.tls.server_name.as_deref(), Some("etcd"));
+        assert!(
+            parse("[tls]\nca = \"/ca.pem\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `ca`")
+        );
         assert!(
             bad("[[logs]]\nname = \"a\"\npath = \"/a\"\n[[logs]]\nname = \"a\"\npath = \"/b\"\n")
                 .contains("unique")

@@ -3,107 +3,138 @@
 
 use std::collections::BTreeMap;
 
-use common::{MetricSet, MetricType};
+use common::{Desc, MetricSet};
 
 use crate::exposition::{self, Sample};
 
-/// Plain gauges and counters re-exported under the same name: (name, type, help).
-const SCALARS: &[(&str, MetricType, &str)] = &[
-    (
-        "etcd_server_has_leader",
-        MetricType::Gauge,
-        "Whether the member has a leader (1) or not (0), from its /metrics.",
-    ),
-    (
-        "etcd_server_is_leader",
-        MetricType::Gauge,
-        "Whether the member is the leader (1) or not (0), from its /metrics.",
-    ),
-    (
-        "etcd_server_heartbeat_send_failures_total",
-        MetricType::Counter,
-        "Heartbeats the member failed to send to followers, from its /metrics.",
-    ),
-    (
-        "etcd_server_leader_changes_seen_total",
-        MetricType::Counter,
-        "Leader changes the member has seen, from its /metrics.",
-    ),
-    (
-        "etcd_server_proposals_failed_total",
-        MetricType::Counter,
-        "Failed raft proposals, from the member's /metrics.",
-    ),
-    (
-        "etcd_server_proposals_pending",
-        MetricType::Gauge,
-        "Raft proposals waiting to commit, from the member's /metrics.",
-    ),
-    (
-        "etcd_server_slow_apply_total",
-        MetricType::Counter,
-        "Applies that took longer than expected (100 ms), from the member's /metrics.",
-    ),
-    (
-        "etcd_server_slow_read_indexes_total",
-        MetricType::Counter,
-        "Pending read indexes not in sync with the leader in time, from the member's /metrics.",
-    ),
-    (
-        "etcd_mvcc_db_total_size_in_bytes",
-        MetricType::Gauge,
-        "Physical size of the member's backend database, in bytes, from its /metrics.",
-    ),
-    (
-        "etcd_mvcc_db_total_size_in_use_in_bytes",
-        MetricType::Gauge,
-        "Logically used size of the member's backend database, in bytes, from its /metrics.",
-    ),
-    (
-        "etcd_server_quota_backend_bytes",
-        MetricType::Gauge,
-        "Backend quota of the member (NOSPACE above it), in bytes, from its /metrics.",
-    ),
-];
-
-/// Families renamed on the way: (etcd's name, our name, type, help).
-const RENAMED: &[(&str, &str, MetricType, &str)] = &[
-    (
-        "process_resident_memory_bytes",
-        "etcd_process_resident_memory_bytes",
-        MetricType::Gauge,
-        "Resident memory of the etcd member process, in bytes, from its /metrics.",
-    ),
-    // etcd types this gauge with a `_total` suffix, which the exposition format reserves for counters.
-    (
-        "etcd_debugging_mvcc_keys_total",
-        "etcd_debugging_mvcc_keys",
-        MetricType::Gauge,
-        "Keys in the member's store (etcd_debugging_mvcc_keys_total of its /metrics), a count.",
-    ),
-];
-
-/// Histograms re-exported under the same name: (name, help).
-const HISTOGRAMS: &[(&str, &str)] = &[
-    (
-        "etcd_disk_wal_fsync_duration_seconds",
-        "Latency of the member's WAL fsync calls, in seconds, from its /metrics.",
-    ),
-    (
-        "etcd_disk_backend_commit_duration_seconds",
-        "Latency of the member's backend commits, in seconds, from its /metrics.",
-    ),
-];
-
+/// `etcd_server_has_leader`, re-exported.
+pub const SERVER_HAS_LEADER: Desc = Desc::gauge(
+    "etcd_server_has_leader",
+    "1",
+    "Whether the member has a leader (1) or not (0), from its /metrics.",
+);
+/// `etcd_server_is_leader`, re-exported.
+pub const SERVER_IS_LEADER: Desc = Desc::gauge(
+    "etcd_server_is_leader",
+    "1",
+    "Whether the member is the leader (1) or not (0), from its /metrics.",
+);
+/// `etcd_server_heartbeat_send_failures_total`, re-exported.
+pub const HEARTBEAT_SEND_FAILURES: Desc = Desc::counter(
+    "etcd_server_heartbeat_send_failures_total",
+    "1",
+    "Heartbeats the member failed to send to followers, from its /metrics.",
+);
+/// `etcd_server_leader_changes_seen_total`, re-exported.
+pub const LEADER_CHANGES_SEEN: Desc = Desc::counter(
+    "etcd_server_leader_changes_seen_total",
+    "1",
+    "Leader changes the member has seen, from its /metrics.",
+);
+/// `etcd_server_proposals_failed_total`, re-exported.
+pub const PROPOSALS_FAILED: Desc = Desc::counter(
+    "etcd_server_proposals_failed_total",
+    "1",
+    "Failed raft proposals, from the member's /metrics.",
+);
+/// `etcd_server_proposals_pending`, re-exported.
+pub const PROPOSALS_PENDING: Desc = Desc::gauge(
+    "etcd_server_proposals_pending",
+    "1",
+    "Raft proposals waiting to commit, from the member's /metrics.",
+);
+/// `etcd_server_slow_apply_total`, re-exported.
+pub const SLOW_APPLY: Desc = Desc::counter(
+    "etcd_server_slow_apply_total",
+    "1",
+    "Applies that took longer than expected (100 ms), from the member's /metrics.",
+);
+/// `etcd_server_slow_read_indexes_total`, re-exported.
+pub const SLOW_READ_INDEXES: Desc = Desc::counter(
+    "etcd_server_slow_read_indexes_total",
+    "1",
+    "Pending read indexes not in sync with the leader in time, from the member's /metrics.",
+);
+/// `etcd_mvcc_db_total_size_in_bytes`, re-exported.
+pub const DB_TOTAL_SIZE: Desc = Desc::gauge(
+    "etcd_mvcc_db_total_size_in_bytes",
+    "bytes",
+    "Physical size of the member's backend database, in bytes, from its /metrics.",
+);
+/// `etcd_mvcc_db_total_size_in_use_in_bytes`, re-exported.
+pub const DB_SIZE_IN_USE: Desc = Desc::gauge(
+    "etcd_mvcc_db_total_size_in_use_in_bytes",
+    "bytes",
+    "Logically used size of the member's backend database, in bytes, from its /metrics.",
+);
+/// `etcd_server_quota_backend_bytes`, re-exported.
+pub const QUOTA_BACKEND: Desc = Desc::gauge(
+    "etcd_server_quota_backend_bytes",
+    "bytes",
+    "Backend quota of the member (NOSPACE above it), in bytes, from its /metrics.",
+);
+/// The member's `process_resident_memory_bytes`, renamed.
+pub const PROCESS_RESIDENT_MEMORY: Desc = Desc::gauge(
+    "etcd_process_resident_memory_bytes",
+    "bytes",
+    "Resident memory of the etcd member process, in bytes, from its /metrics.",
+);
+/// The member's `etcd_debugging_mvcc_keys_total` gauge, renamed.
+pub const MVCC_KEYS: Desc = Desc::gauge(
+    "etcd_debugging_mvcc_keys",
+    "1",
+    "Keys in the member's store (etcd_debugging_mvcc_keys_total of its /metrics), a count.",
+);
+/// `etcd_disk_wal_fsync_duration_seconds`, re-exported histogram.
+pub const WAL_FSYNC_DURATION: Desc = Desc::histogram(
+    "etcd_disk_wal_fsync_duration_seconds",
+    "seconds",
+    "Latency of the member's WAL fsync calls, in seconds, from its /metrics.",
+);
+/// `etcd_disk_backend_commit_duration_seconds`, re-exported histogram.
+pub const BACKEND_COMMIT_DURATION: Desc = Desc::histogram(
+    "etcd_disk_backend_commit_duration_seconds",
+    "seconds",
+    "Latency of the member's backend commits, in seconds, from its /metrics.",
+);
 /// The client request counter standing in for the document's `http_request_duration_microseconds_count`.
-pub const GRPC_HANDLED: &str = "etcd_grpc_server_handled_total";
+pub const GRPC_HANDLED: Desc = Desc::counter(
+    "etcd_grpc_server_handled_total",
+    "1",
+    "gRPC requests the member completed, summed over methods, by type and code, from its /metrics.",
+);
+
+/// Plain gauges and counters re-exported under the same name.
+const SCALARS: &[Desc] = &[
+    SERVER_HAS_LEADER,
+    SERVER_IS_LEADER,
+    HEARTBEAT_SEND_FAILURES,
+    LEADER_CHANGES_SEEN,
+    PROPOSALS_FAILED,
+    PROPOSALS_PENDING,
+    SLOW_APPLY,
+    SLOW_READ_INDEXES,
+    DB_TOTAL_SIZE,
+    DB_SIZE_IN_USE,
+    QUOTA_BACKEND,
+];
+
+/// Families renamed on the way: (etcd's name, ours).
+const RENAMED: &[(&str, Desc)] = &[
+    ("process_resident_memory_bytes", PROCESS_RESIDENT_MEMORY),
+    // etcd types this gauge with a `_total` suffix, which the exposition format reserves for counters.
+    ("etcd_debugging_mvcc_keys_total", MVCC_KEYS),
+];
+
+/// Histograms re-exported under the same name.
+const HISTOGRAMS: &[Desc] = &[WAL_FSYNC_DURATION, BACKEND_COMMIT_DURATION];
 
 fn wanted(name: &str) -> bool {
-    SCALARS.iter().any(|(n, _, _)| *n == name)
-        || RENAMED.iter().any(|(n, _, _, _)| *n == name)
+    SCALARS.iter().any(|d| d.name == name)
+        || RENAMED.iter().any(|(n, _)| *n == name)
         || name == "grpc_server_handled_total"
-        || HISTOGRAMS.iter().any(|(n, _)| {
-            name.strip_prefix(n)
+        || HISTOGRAMS.iter().any(|d| {
+            name.strip_prefix(d.name)
                 .is_some_and(|s| matches!(s, "_bucket" | "_sum" | "_count"))
         })
 }
@@ -112,30 +143,27 @@ fn wanted(name: &str) -> bool {
 pub fn reexport(text: &str, endpoint: &str, out: &mut MetricSet) {
     let samples = exposition::parse_samples(text, &wanted);
     let ep = ("endpoint".to_owned(), endpoint.to_owned());
-    for (name, kind, help) in SCALARS {
+    for desc in SCALARS {
         for s in samples
             .iter()
-            .filter(|s| s.name == *name && s.labels.is_empty())
+            .filter(|s| s.name == desc.name && s.labels.is_empty())
         {
-            out.family(name, help, *kind)
-                .push_owned(vec![ep.clone()], s.value);
+            out.of(desc).push_owned(vec![ep.clone()], s.value);
         }
     }
-    for (src, dst, kind, help) in RENAMED {
+    for (src, desc) in RENAMED {
         for s in samples
             .iter()
             .filter(|s| s.name == *src && s.labels.is_empty())
         {
-            out.family(dst, help, *kind)
-                .push_owned(vec![ep.clone()], s.value);
+            out.of(desc).push_owned(vec![ep.clone()], s.value);
         }
     }
-    for (name, help) in HISTOGRAMS {
-        for (labels, h) in exposition::histograms(&samples, name) {
+    for desc in HISTOGRAMS {
+        for (labels, h) in exposition::histograms(&samples, desc.name) {
             let mut l = vec![ep.clone()];
             l.extend(labels);
-            out.family(name, help, MetricType::Histogram)
-                .push_histogram(l, h.buckets, h.sum, h.count);
+            out.of(desc).push_histogram(l, h.buckets, h.sum, h.count);
         }
     }
     grpc_handled(&samples, &ep, out);
@@ -162,12 +190,14 @@ fn grpc_handled(samples: &[Sample], ep: &(String, String), out: &mut MetricSet) 
     }
     for ((ty, code), v) in sums {
         if v > 0.0 || code == "OK" {
-            out.family(
-                GRPC_HANDLED,
-                "gRPC requests the member completed, summed over methods, by type and code, from its /metrics.",
-                MetricType::Counter,
-            )
-            .push_owned(vec![ep.clone(), ("grpc_type".to_owned(), ty), ("grpc_code".to_owned(), code)], v);
+            out.of(&GRPC_HANDLED).push_owned(
+                vec![
+                    ep.clone(),
+                    ("grpc_type".to_owned(), ty),
+                    ("grpc_code".to_owned(), code),
+                ],
+                v,
+            );
         }
     }
 }
@@ -199,7 +229,7 @@ mod tests {
         let grpc = m
             .families()
             .iter()
-            .find(|f| f.name == GRPC_HANDLED)
+            .find(|f| f.name == GRPC_HANDLED.name)
             .unwrap();
         assert!(
             !grpc.samples.is_empty() && grpc.samples.len() < 40,
@@ -207,8 +237,11 @@ mod tests {
             grpc.samples.len()
         );
         assert!(
-            m.value(GRPC_HANDLED, &[("grpc_type", "unary"), ("grpc_code", "OK")])
-                .unwrap()
+            m.value(
+                GRPC_HANDLED.name,
+                &[("grpc_type", "unary"), ("grpc_code", "OK")]
+            )
+            .unwrap()
                 > 0.0
         );
         // Nothing else of etcd's ~1500 lines leaks through.

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response, TlsOptions};
-use common::{AsyncCollector, CollectError, CollectFuture, MetricSet, ScrapeContext};
+use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response};
+use common::{AsyncCollector, CollectError, CollectFuture, Desc, MetricSet, ScrapeContext};
 
 use crate::config::Config;
 use crate::data_loss::{self, Kind, Observation, State};
@@ -26,6 +26,108 @@ const MAX_UNCONFIGURED: usize = 16;
 
 /// Largest body read from a member (etcd's /metrics is about 150 KiB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// `etcd_endpoint_up{endpoint}`.
+const ENDPOINT_UP: Desc = Desc::gauge(
+    "etcd_endpoint_up",
+    "1",
+    "Whether the member's client URL answered HTTP (1) or not (0).",
+);
+/// `etcd_endpoint_probe_failure{endpoint,reason}`, only while /health cannot be read.
+const ENDPOINT_PROBE_FAILURE: Desc = Desc::gauge(
+    "etcd_endpoint_probe_failure",
+    "1",
+    "Why the member's /health could not be read (1 for the current reason).",
+);
+/// `etcd_health{endpoint}`.
+const HEALTH: Desc = Desc::gauge(
+    "etcd_health",
+    "1",
+    "Whether the member's /health says healthy (1) or not (0: unhealthy, alarm such as NOSPACE, no leader, unreachable).",
+);
+/// `etcd_endpoint_gateway_up{endpoint}`.
+const ENDPOINT_GATEWAY_UP: Desc = Desc::gauge(
+    "etcd_endpoint_gateway_up",
+    "1",
+    "Whether the member's v3 JSON gateway answered a status request (1) or not (0: unreachable, or with mTLS a server certificate without clientAuth).",
+);
+/// `etcd_endpoint_is_leader{endpoint}`, only for members that answered v3 status.
+const ENDPOINT_IS_LEADER: Desc = Desc::gauge(
+    "etcd_endpoint_is_leader",
+    "1",
+    "Whether the member reports itself as the raft leader (1) or not (0), from v3 status.",
+);
+/// `etcd_cluster_healthy_members`.
+const CLUSTER_HEALTHY_MEMBERS: Desc = Desc::gauge(
+    "etcd_cluster_healthy_members",
+    "1",
+    "Members whose /health is healthy: the configured endpoints plus the other listed voting members at their first client URL.",
+);
+/// `etcd_cluster_has_leader`.
+const CLUSTER_HAS_LEADER: Desc = Desc::gauge(
+    "etcd_cluster_has_leader",
+    "1",
+    "Whether an answering member reports a raft leader (1) or none does (0).",
+);
+/// `etcd_cluster_alarm_active{alarm}`.
+const CLUSTER_ALARM_ACTIVE: Desc = Desc::gauge(
+    "etcd_cluster_alarm_active",
+    "1",
+    "Whether a cluster alarm is raised (1) or not (0), from v3 status.",
+);
+/// `etcd_cluster_raft_term`, only when a member answered v3 status.
+const CLUSTER_RAFT_TERM: Desc = Desc::gauge(
+    "etcd_cluster_raft_term",
+    "1",
+    "Highest raft term reported (increases with every election).",
+);
+/// `etcd_cluster_members`, only when a member answered the member list.
+const CLUSTER_MEMBERS: Desc = Desc::gauge(
+    "etcd_cluster_members",
+    "1",
+    "Members listed by the cluster (voting and learners).",
+);
+/// `etcd_cluster_voting_members`.
+const CLUSTER_VOTING_MEMBERS: Desc = Desc::gauge(
+    "etcd_cluster_voting_members",
+    "1",
+    "Voting members listed by the cluster.",
+);
+/// `etcd_cluster_quorum`.
+const CLUSTER_QUORUM: Desc = Desc::gauge(
+    "etcd_cluster_quorum",
+    "1",
+    "Voting members needed for quorum (voting / 2 + 1).",
+);
+/// `etcd_cluster_member_info{member,learner}`.
+const CLUSTER_MEMBER_INFO: Desc = Desc::info(
+    "etcd_cluster_member_info",
+    "A member listed by the cluster (name, learner), value 1.",
+);
+/// `etcd_cluster_keys`, only when the newest member answered the range count.
+const CLUSTER_KEYS: Desc = Desc::gauge(
+    "etcd_cluster_keys",
+    "1",
+    "Keys in the cluster (v3 range count over all keys).",
+);
+/// `etcd_cluster_revision`.
+const CLUSTER_REVISION: Desc = Desc::gauge(
+    "etcd_cluster_revision",
+    "1",
+    "Highest store revision reported.",
+);
+/// `etcd_data_loss_events_total{kind}`, persisted in the state file.
+const DATA_LOSS_EVENTS: Desc = Desc::counter(
+    "etcd_data_loss_events_total",
+    "1",
+    "Evidence of etcd data loss seen by this probe (persisted across its restarts), by kind.",
+);
+/// `etcd_data_loss_last_event_timestamp_seconds`, persisted in the state file.
+const DATA_LOSS_LAST_EVENT: Desc = Desc::gauge(
+    "etcd_data_loss_last_event_timestamp_seconds",
+    "seconds",
+    "Unix time of the last data-loss evidence, in seconds (0: never).",
+);
 
 /// What one member answered in one scrape.
 #[derive(Debug, Default)]
@@ -64,13 +166,7 @@ impl ClusterProbe {
     /// Builds the prober; fails on unusable TLS files or a corrupt state file.
     pub fn new(cfg: &Config) -> Result<Self, String> {
         let opts = ProbeOptions {
-            tls: TlsOptions {
-                ca_file: cfg.tls.ca_file.clone(),
-                cert_file: cfg.tls.cert_file.clone(),
-                key_file: cfg.tls.key_file.clone(),
-                server_name: cfg.tls.server_name.clone(),
-                insecure_skip_verify: cfg.tls.insecure_skip_verify,
-            },
+            tls: cfg.tls.clone(),
             max_body_bytes: MAX_BODY,
             user_agent: format!("etcd-probe/{}", env!("CARGO_PKG_VERSION")),
         };
@@ -176,16 +272,10 @@ impl ClusterProbe {
         for r in &results {
             let ep = [("endpoint", r.endpoint.as_str())];
             let up = r.failure.is_none();
-            m.gauge_with(
-                "etcd_endpoint_up",
-                "Whether the member's client URL answered HTTP (1) or not (0).",
-                &ep,
-                f64::from(u8::from(up)),
-            );
+            m.add(&ENDPOINT_UP, &ep, f64::from(u8::from(up)));
             if let Some(f) = &r.failure {
-                m.gauge_with(
-                    "etcd_endpoint_probe_failure",
-                    "Why the member's /health could not be read (1 for the current reason).",
+                m.add(
+                    &ENDPOINT_PROBE_FAILURE,
                     &[
                         ("endpoint", r.endpoint.as_str()),
                         ("reason", f.reason.as_str()),
@@ -195,26 +285,15 @@ impl ClusterProbe {
             }
             let ok = r.health == Some(true);
             healthy += u32::from(ok);
-            m.gauge_with(
-                "etcd_health",
-                "Whether the member's /health says healthy (1) or not (0: unhealthy, alarm such as NOSPACE, no leader, unreachable).",
-                &ep,
-                f64::from(u8::from(ok)),
-            );
-            m.gauge_with(
-                "etcd_endpoint_gateway_up",
-                "Whether the member's v3 JSON gateway answered a status request (1) or not (0: unreachable, or with mTLS a server certificate without clientAuth).",
+            m.add(&HEALTH, &ep, f64::from(u8::from(ok)));
+            m.add(
+                &ENDPOINT_GATEWAY_UP,
                 &ep,
                 f64::from(u8::from(r.status.is_some())),
             );
             if let Some(s) = &r.status {
                 let is_leader = s.leader != 0 && s.leader == s.header.member_id;
-                m.gauge_with(
-                    "etcd_endpoint_is_leader",
-                    "Whether the member reports itself as the raft leader (1) or not (0), from v3 status.",
-                    &ep,
-                    f64::from(u8::from(is_leader)),
-                );
+                m.add(&ENDPOINT_IS_LEADER, &ep, f64::from(u8::from(is_leader)));
             }
             if let Some(text) = &r.metrics {
                 member_metrics::reexport(text, &r.endpoint, &mut m);
@@ -241,11 +320,7 @@ impl ClusterProbe {
                 .collect();
             healthy += self.count_healthy(extra, deadline).await;
         }
-        m.gauge(
-            "etcd_cluster_healthy_members",
-            "Members whose /health is healthy: the configured endpoints plus the other listed voting members at their first client URL.",
-            f64::from(healthy),
-        );
+        m.add(&CLUSTER_HEALTHY_MEMBERS, &[], f64::from(healthy));
 
         // Cluster view from the members that answered v3 status.
         let statuses: Vec<&Status> = results.iter().filter_map(|r| r.status.as_ref()).collect();
@@ -253,11 +328,7 @@ impl ClusterProbe {
         // answering member that names a leader means the cluster has one (also under NOSPACE,
         // when every /health is false).
         let has_leader = statuses.iter().any(|s| s.leader != 0);
-        m.gauge(
-            "etcd_cluster_has_leader",
-            "Whether an answering member reports a raft leader (1) or none does (0).",
-            f64::from(u8::from(has_leader)),
-        );
+        m.add(&CLUSTER_HAS_LEADER, &[], f64::from(u8::from(has_leader)));
         let mut alarms: Vec<String> = statuses
             .iter()
             .flat_map(|s| s.errors.iter())
@@ -267,20 +338,15 @@ impl ClusterProbe {
         alarms.sort();
         alarms.dedup();
         for alarm in ["NOSPACE", "CORRUPT"] {
-            m.gauge_with(
-                "etcd_cluster_alarm_active",
-                "Whether a cluster alarm is raised (1) or not (0), from v3 status.",
+            m.add(
+                &CLUSTER_ALARM_ACTIVE,
                 &[("alarm", alarm)],
                 f64::from(u8::from(alarms.iter().any(|a| a == alarm))),
             );
         }
         if let Some(term) = statuses.iter().map(|s| s.header.raft_term).max() {
             #[allow(clippy::cast_precision_loss)]
-            m.gauge(
-                "etcd_cluster_raft_term",
-                "Highest raft term reported (increases with every election).",
-                term as f64,
-            );
+            m.add(&CLUSTER_RAFT_TERM, &[], term as f64);
         }
 
         // Member list from any member; key count from the member with the newest data.
@@ -288,21 +354,9 @@ impl ClusterProbe {
             let voting = list.members.iter().filter(|x| !x.is_learner).count();
             #[allow(clippy::cast_precision_loss)]
             {
-                m.gauge(
-                    "etcd_cluster_members",
-                    "Members listed by the cluster (voting and learners).",
-                    list.members.len() as f64,
-                );
-                m.gauge(
-                    "etcd_cluster_voting_members",
-                    "Voting members listed by the cluster.",
-                    voting as f64,
-                );
-                m.gauge(
-                    "etcd_cluster_quorum",
-                    "Voting members needed for quorum (voting / 2 + 1).",
-                    (voting / 2 + 1) as f64,
-                );
+                m.add(&CLUSTER_MEMBERS, &[], list.members.len() as f64);
+                m.add(&CLUSTER_VOTING_MEMBERS, &[], voting as f64);
+                m.add(&CLUSTER_QUORUM, &[], (voting / 2 + 1) as f64);
             }
             for member in &list.members {
                 let name = if member.name.is_empty() {
@@ -310,13 +364,13 @@ impl ClusterProbe {
                 } else {
                     member.name.as_str()
                 };
-                m.info(
-                    "etcd_cluster_member_info",
-                    "A member listed by the cluster (name, learner), value 1.",
+                m.add(
+                    &CLUSTER_MEMBER_INFO,
                     &[
                         ("member", name),
                         ("learner", if member.is_learner { "true" } else { "false" }),
                     ],
+                    1.0,
                 );
             }
         }
@@ -327,18 +381,10 @@ impl ClusterProbe {
         if let Some((status, count)) = newest {
             if let Some(c) = count {
                 #[allow(clippy::cast_precision_loss)]
-                m.gauge(
-                    "etcd_cluster_keys",
-                    "Keys in the cluster (v3 range count over all keys).",
-                    c.count as f64,
-                );
+                m.add(&CLUSTER_KEYS, &[], c.count as f64);
             }
             #[allow(clippy::cast_precision_loss)]
-            m.gauge(
-                "etcd_cluster_revision",
-                "Highest store revision reported.",
-                status.header.revision as f64,
-            );
+            m.add(&CLUSTER_REVISION, &[], status.header.revision as f64);
             if status.header.cluster_id != 0 {
                 self.observe(Observation {
                     cluster_id: status.header.cluster_id,
@@ -406,18 +452,13 @@ impl ClusterProbe {
         let Ok(state) = self.state.lock() else { return };
         for k in Kind::ALL {
             #[allow(clippy::cast_precision_loss)]
-            m.counter_with(
-                "etcd_data_loss_events_total",
-                "Evidence of etcd data loss seen by this probe (persisted across its restarts), by kind.",
+            m.add(
+                &DATA_LOSS_EVENTS,
                 &[("kind", k.as_str())],
                 state.count(k) as f64,
             );
         }
-        m.gauge(
-            "etcd_data_loss_last_event_timestamp_seconds",
-            "Unix time of the last data-loss evidence, in seconds (0: never).",
-            state.last_event_unix,
-        );
+        m.add(&DATA_LOSS_LAST_EVENT, &[], state.last_event_unix);
     }
 }
 
@@ -472,7 +513,41 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     name: "cluster",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        ENDPOINT_UP,
+        ENDPOINT_PROBE_FAILURE,
+        HEALTH,
+        ENDPOINT_GATEWAY_UP,
+        ENDPOINT_IS_LEADER,
+        member_metrics::SERVER_HAS_LEADER,
+        member_metrics::SERVER_IS_LEADER,
+        member_metrics::HEARTBEAT_SEND_FAILURES,
+        member_metrics::LEADER_CHANGES_SEEN,
+        member_metrics::PROPOSALS_FAILED,
+        member_metrics::PROPOSALS_PENDING,
+        member_metrics::SLOW_APPLY,
+        member_metrics::SLOW_READ_INDEXES,
+        member_metrics::DB_TOTAL_SIZE,
+        member_metrics::DB_SIZE_IN_USE,
+        member_metrics::QUOTA_BACKEND,
+        member_metrics::PROCESS_RESIDENT_MEMORY,
+        member_metrics::MVCC_KEYS,
+        member_metrics::WAL_FSYNC_DURATION,
+        member_metrics::BACKEND_COMMIT_DURATION,
+        member_metrics::GRPC_HANDLED,
+        CLUSTER_HEALTHY_MEMBERS,
+        CLUSTER_HAS_LEADER,
+        CLUSTER_ALARM_ACTIVE,
+        CLUSTER_RAFT_TERM,
+        CLUSTER_MEMBERS,
+        CLUSTER_VOTING_MEMBERS,
+        CLUSTER_QUORUM,
+        CLUSTER_MEMBER_INFO,
+        CLUSTER_KEYS,
+        CLUSTER_REVISION,
+        DATA_LOSS_EVENTS,
+        DATA_LOSS_LAST_EVENT,
+    ],
     build: Build::Async(|e| Ok(Some(Box::new(ClusterProbe::new(&e.cfg)?)))),
 };
 

@@ -9,13 +9,80 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::statfs::{FsStats, Statfs};
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::config::LocalConfig;
 use crate::process;
 
 /// The mode document 002 requires for the data directory.
 pub const DATA_DIR_MODE: u32 = 0o700;
+
+/// `etcd_data_dir_exists{path}`.
+const DATA_DIR_EXISTS: Desc = Desc::gauge(
+    "etcd_data_dir_exists",
+    "1",
+    "Whether the etcd data directory exists (1) or not (0).",
+);
+/// `etcd_data_dir_mode{path}`, only when the directory exists.
+const DATA_DIR_MODE_BITS: Desc = Desc::gauge(
+    "etcd_data_dir_mode",
+    "1",
+    "Permission bits of the etcd data directory (0700 is 448).",
+);
+/// `etcd_data_dir_permissions_ok{path}`, only when the directory exists.
+const DATA_DIR_PERMISSIONS_OK: Desc = Desc::gauge(
+    "etcd_data_dir_permissions_ok",
+    "1",
+    "Whether the etcd data directory has mode 0700 as etcd requires (1) or not (0).",
+);
+/// `etcd_data_dir_filesystem_size_bytes{path}`, only when statfs answered.
+const FS_SIZE: Desc = Desc::gauge(
+    "etcd_data_dir_filesystem_size_bytes",
+    "bytes",
+    "Size of the filesystem holding the etcd data directory, in bytes.",
+);
+/// `etcd_data_dir_filesystem_avail_bytes{path}`, only when statfs answered.
+const FS_AVAIL: Desc = Desc::gauge(
+    "etcd_data_dir_filesystem_avail_bytes",
+    "bytes",
+    "Space available to etcd on the filesystem holding its data directory, in bytes.",
+);
+/// `etcd_data_dir_filesystem_used_ratio{path}`, only when statfs answered.
+const FS_USED_RATIO: Desc = Desc::gauge(
+    "etcd_data_dir_filesystem_used_ratio",
+    "ratio",
+    "Used fraction (0-1) of the filesystem holding the etcd data directory, as df computes it.",
+);
+/// `etcd_binary_exists{path}`.
+const BINARY_EXISTS: Desc = Desc::gauge(
+    "etcd_binary_exists",
+    "1",
+    "Whether the etcd binary exists (1) or not (0).",
+);
+/// `etcd_binary_executable{path}`.
+const BINARY_EXECUTABLE: Desc = Desc::gauge(
+    "etcd_binary_executable",
+    "1",
+    "Whether the etcd binary exists and has an execute bit (1) or not (0).",
+);
+/// `etcd_manual_stop_marker_present{file}`, only with `marker_dir` set.
+const MANUAL_STOP_MARKER: Desc = Desc::gauge(
+    "etcd_manual_stop_marker_present",
+    "1",
+    "Whether a manual-stop marker file exists (1: an operator stopped the cluster or etcd on purpose).",
+);
+/// `etcd_process_status`.
+const PROCESS_STATUS: Desc = Desc::gauge(
+    "etcd_process_status",
+    "1",
+    "Whether the local etcd process is running (1) or not (0).",
+);
+/// `etcd_process_start_time_seconds`, only while the process runs.
+const PROCESS_START_TIME: Desc = Desc::gauge(
+    "etcd_process_start_time_seconds",
+    "seconds",
+    "Start time of the local etcd process since the Unix epoch, in seconds (a change means a restart).",
+);
 
 /// Used fraction as `df` computes it: its Use% (used / (used + available), rounded up) over 100.
 fn used_ratio(fs: &FsStats) -> f64 {
@@ -54,21 +121,10 @@ impl Collector for LocalChecks {
         match std::fs::metadata(&dir) {
             Ok(meta) if meta.is_dir() => {
                 let mode = meta.permissions().mode() & 0o7777;
-                m.gauge_with(
-                    "etcd_data_dir_exists",
-                    "Whether the etcd data directory exists (1) or not (0).",
-                    &l,
-                    1.0,
-                );
-                m.gauge_with(
-                    "etcd_data_dir_mode",
-                    "Permission bits of the etcd data directory (0700 is 448).",
-                    &l,
-                    f64::from(mode),
-                );
-                m.gauge_with(
-                    "etcd_data_dir_permissions_ok",
-                    "Whether the etcd data directory has mode 0700 as etcd requires (1) or not (0).",
+                m.add(&DATA_DIR_EXISTS, &l, 1.0);
+                m.add(&DATA_DIR_MODE_BITS, &l, f64::from(mode));
+                m.add(
+                    &DATA_DIR_PERMISSIONS_OK,
                     &l,
                     if mode == DATA_DIR_MODE { 1.0 } else { 0.0 },
                 );
@@ -76,35 +132,15 @@ impl Collector for LocalChecks {
                 match self.statfs.stat(&dir, ctx.remaining()) {
                     #[allow(clippy::cast_precision_loss)]
                     Ok(fs) => {
-                        m.gauge_with(
-                            "etcd_data_dir_filesystem_size_bytes",
-                            "Size of the filesystem holding the etcd data directory, in bytes.",
-                            &l,
-                            fs.size_bytes as f64,
-                        );
-                        m.gauge_with(
-                            "etcd_data_dir_filesystem_avail_bytes",
-                            "Space available to etcd on the filesystem holding its data directory, in bytes.",
-                            &l,
-                            fs.avail_bytes as f64,
-                        );
-                        m.gauge_with(
-                            "etcd_data_dir_filesystem_used_ratio",
-                            "Used fraction (0-1) of the filesystem holding the etcd data directory, as df computes it.",
-                            &l,
-                            used_ratio(&fs),
-                        );
+                        m.add(&FS_SIZE, &l, fs.size_bytes as f64);
+                        m.add(&FS_AVAIL, &l, fs.avail_bytes as f64);
+                        m.add(&FS_USED_RATIO, &l, used_ratio(&fs));
                     }
                     Err(e) => log::debug!("{e}"),
                 }
             }
             Ok(_) | Err(_) => {
-                m.gauge_with(
-                    "etcd_data_dir_exists",
-                    "Whether the etcd data directory exists (1) or not (0).",
-                    &l,
-                    0.0,
-                );
+                m.add(&DATA_DIR_EXISTS, &l, 0.0);
             }
         }
 
@@ -115,26 +151,15 @@ impl Collector for LocalChecks {
             _ => (false, false),
         };
         let b = [("path", bin_label.as_str())];
-        m.gauge_with(
-            "etcd_binary_exists",
-            "Whether the etcd binary exists (1) or not (0).",
-            &b,
-            f64::from(u8::from(exists)),
-        );
-        m.gauge_with(
-            "etcd_binary_executable",
-            "Whether the etcd binary exists and has an execute bit (1) or not (0).",
-            &b,
-            f64::from(u8::from(exec)),
-        );
+        m.add(&BINARY_EXISTS, &b, f64::from(u8::from(exists)));
+        m.add(&BINARY_EXECUTABLE, &b, f64::from(u8::from(exec)));
 
         if let Some(marker_dir) = &self.cfg.marker_dir {
             let dir = self.rooted(marker_dir);
             for file in &self.cfg.marker_files {
                 let present = dir.join(file).exists();
-                m.gauge_with(
-                    "etcd_manual_stop_marker_present",
-                    "Whether a manual-stop marker file exists (1: an operator stopped the cluster or etcd on purpose).",
+                m.add(
+                    &MANUAL_STOP_MARKER,
                     &[("file", file.as_str())],
                     f64::from(u8::from(present)),
                 );
@@ -146,9 +171,9 @@ impl Collector for LocalChecks {
             &self.cfg.process_name,
             self.cfg.process_cmdline_contains.as_deref(),
         )?;
-        m.gauge(
-            "etcd_process_status",
-            "Whether the local etcd process is running (1) or not (0).",
+        m.add(
+            &PROCESS_STATUS,
+            &[],
             if procs.is_empty() { 0.0 } else { 1.0 },
         );
         if let Some(start) = procs
@@ -156,11 +181,7 @@ impl Collector for LocalChecks {
             .filter_map(|p| p.start_time_seconds)
             .reduce(f64::min)
         {
-            m.gauge(
-                "etcd_process_start_time_seconds",
-                "Start time of the local etcd process since the Unix epoch, in seconds (a change means a restart).",
-                start,
-            );
+            m.add(&PROCESS_START_TIME, &[], start);
         }
         Ok(m)
     }
@@ -171,7 +192,19 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     name: "local",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        DATA_DIR_EXISTS,
+        DATA_DIR_MODE_BITS,
+        DATA_DIR_PERMISSIONS_OK,
+        FS_SIZE,
+        FS_AVAIL,
+        FS_USED_RATIO,
+        BINARY_EXISTS,
+        BINARY_EXECUTABLE,
+        MANUAL_STOP_MARKER,
+        PROCESS_STATUS,
+        PROCESS_START_TIME,
+    ],
     build: Build::Blocking(|e| {
         Ok(e.cfg.local.enabled.then(|| -> Box<dyn common::Collector> {
             Box::new(LocalChecks::new(e.cfg.local.clone(), e.paths.clone()))

@@ -8,10 +8,23 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use common::log_tail::{LogTail, StartAt};
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::config::LogConfig;
 use crate::log_classifier::{self, Detail};
+
+/// `etcd_log_lines_total{log}`.
+const LOG_LINES: Desc = Desc::counter(
+    "etcd_log_lines_total",
+    "1",
+    "Lines read from a classified log.",
+);
+/// `etcd_log_cause_total{log,cause,detail}`.
+const LOG_CAUSE: Desc = Desc::counter(
+    "etcd_log_cause_total",
+    "1",
+    "Log lines that point at a cause of an etcd alarm (document 002), by cause and evidence.",
+);
 
 struct Followed {
     name: String,
@@ -81,19 +94,17 @@ impl Collector for LogCauses {
                 }
             }
             #[allow(clippy::cast_precision_loss)]
-            m.counter_with(
-                "etcd_log_lines_total",
-                "Lines read from a classified log.",
-                &[("log", &log.name)],
-                log.lines as f64,
-            );
+            m.add(&LOG_LINES, &[("log", &log.name)], log.lines as f64);
             for d in Detail::ALL {
                 #[allow(clippy::cast_precision_loss)]
                 let v = log.counts.get(&d).copied().unwrap_or(0) as f64;
-                m.counter_with(
-                    "etcd_log_cause_total",
-                    "Log lines that point at a cause of an etcd alarm (document 002), by cause and evidence.",
-                    &[("log", &log.name), ("cause", d.cause().as_str()), ("detail", d.as_str())],
+                m.add(
+                    &LOG_CAUSE,
+                    &[
+                        ("log", &log.name),
+                        ("cause", d.cause().as_str()),
+                        ("detail", d.as_str()),
+                    ],
                     v,
                 );
             }
@@ -110,7 +121,7 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     name: "log_causes",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[LOG_LINES, LOG_CAUSE],
     build: Build::Blocking(|e| {
         Ok(
             (!e.cfg.logs.is_empty()).then(|| -> Box<dyn common::Collector> {
