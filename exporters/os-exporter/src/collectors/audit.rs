@@ -7,7 +7,16 @@ use common::audit::AuditJournal;
 use common::{Build, CollectorDef};
 use common::{CollectError, Collector, Exporter as _, MetricSet, ScrapeContext};
 
+use common::Desc;
+
 use crate::OsExporter;
+
+/// `os_audit_enabled`; the journal's own counters are declared by `common::audit`.
+const ENABLED: Desc = Desc::gauge(
+    "os_audit_enabled",
+    "1",
+    "1 when audit records are written, else 0.",
+);
 
 /// Reports the journal counters.
 pub(crate) struct AuditCollector {
@@ -26,9 +35,9 @@ impl Collector for AuditCollector {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut set = MetricSet::new();
         self.journal.collect(self.prefix, &mut set);
-        set.gauge(
-            "os_audit_enabled",
-            "1 when audit records are written, else 0.",
+        set.add(
+            &ENABLED,
+            &[],
             if self.journal.config().enabled {
                 1.0
             } else {
@@ -44,7 +53,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "audit",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[ENABLED],
     build: Build::Inline(|e| {
         Ok(Some(Box::new(AuditCollector::new(
             Arc::clone(&e.journal),

@@ -4,7 +4,24 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
+use common::Desc;
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+const ENTRIES: Desc = Desc::gauge(
+    "os_conntrack_entries",
+    "1",
+    "Connection tracking entries in use (nf_conntrack_count).",
+);
+const ENTRIES_LIMIT: Desc = Desc::gauge(
+    "os_conntrack_entries_limit",
+    "1",
+    "Connection tracking table size (nf_conntrack_max).",
+);
+const USAGE: Desc = Desc::gauge(
+    "os_conntrack_usage",
+    "percent",
+    "Connection tracking entries as a share of nf_conntrack_max, in percent; 0 without conntrack.",
+);
 
 /// Reads `/proc/sys/net/netfilter/nf_conntrack_{count,max}`.
 pub(crate) struct ConntrackCollector {
@@ -24,7 +41,7 @@ impl Collector for ConntrackCollector {
         let count_rel = "sys/net/netfilter/nf_conntrack_count";
         if !self.paths.proc(count_rel).exists() {
             // No conntrack module loaded: no table that could fill up.
-            set.gauge("os_conntrack_usage", "Connection tracking entries as a share of nf_conntrack_max, in percent; 0 without conntrack.", 0.0);
+            set.add(&USAGE, &[], 0.0);
             return Ok(set);
         }
         let read = |rel: &str| -> Result<f64, CollectError> {
@@ -34,19 +51,11 @@ impl Collector for ConntrackCollector {
         };
         let count = read(count_rel)?;
         let max = read("sys/net/netfilter/nf_conntrack_max")?;
-        set.gauge(
-            "os_conntrack_entries",
-            "Connection tracking entries in use (nf_conntrack_count).",
-            count,
-        );
-        set.gauge(
-            "os_conntrack_entries_limit",
-            "Connection tracking table size (nf_conntrack_max).",
-            max,
-        );
-        set.gauge(
-            "os_conntrack_usage",
-            "Connection tracking entries as a share of nf_conntrack_max, in percent; 0 without conntrack.",
+        set.add(&ENTRIES, &[], count);
+        set.add(&ENTRIES_LIMIT, &[], max);
+        set.add(
+            &USAGE,
+            &[],
             if max > 0.0 { count / max * 100.0 } else { 0.0 },
         );
         Ok(set)
@@ -58,7 +67,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "conntrack",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[ENTRIES, ENTRIES_LIMIT, USAGE],
     build: Build::Inline(|e| Ok(Some(Box::new(ConntrackCollector::new(e.paths.clone()))))),
 };
 

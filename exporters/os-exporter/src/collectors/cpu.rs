@@ -6,9 +6,31 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
+use common::Desc;
+use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::stat;
+
+const SECONDS: Desc = Desc::counter(
+    "os_cpu_seconds_total",
+    "seconds",
+    "Time each online CPU spent in each mode since boot, in seconds (guest modes are also counted in user/nice).",
+);
+const ONLINE: Desc = Desc::gauge(
+    "os_cpu_online",
+    "1",
+    "Number of online CPUs (cpuN lines of /proc/stat).",
+);
+const PROCS_RUNNING: Desc = Desc::gauge(
+    "os_procs_running",
+    "1",
+    "Tasks runnable right now (procs_running of /proc/stat).",
+);
+const PROCS_BLOCKED: Desc = Desc::gauge(
+    "os_procs_blocked",
+    "1",
+    "Tasks blocked waiting for I/O (procs_blocked of /proc/stat).",
+);
 
 /// Reads `/proc/stat`.
 pub(crate) struct CpuCollector {
@@ -37,11 +59,7 @@ impl Collector for CpuCollector {
             ));
         }
         let mut set = MetricSet::new();
-        let fam = set.family(
-            "os_cpu_seconds_total",
-            "Time each online CPU spent in each mode since boot, in seconds (guest modes are also counted in user/nice).",
-            MetricType::Counter,
-        );
+        let fam = set.of(&SECONDS);
         for cpu in &s.cpus {
             let id = cpu.cpu.to_string();
             for (mode, ticks) in stat::MODES.iter().zip(&cpu.ticks) {
@@ -51,24 +69,12 @@ impl Collector for CpuCollector {
                 );
             }
         }
-        set.gauge(
-            "os_cpu_online",
-            "Number of online CPUs (cpuN lines of /proc/stat).",
-            s.cpus.len() as f64,
-        );
+        set.add(&ONLINE, &[], s.cpus.len() as f64);
         if let Some(r) = s.procs_running {
-            set.gauge(
-                "os_procs_running",
-                "Tasks runnable right now (procs_running of /proc/stat).",
-                r as f64,
-            );
+            set.add(&PROCS_RUNNING, &[], r as f64);
         }
         if let Some(b) = s.procs_blocked {
-            set.gauge(
-                "os_procs_blocked",
-                "Tasks blocked waiting for I/O (procs_blocked of /proc/stat).",
-                b as f64,
-            );
+            set.add(&PROCS_BLOCKED, &[], b as f64);
         }
         Ok(set)
     }
@@ -79,7 +85,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "cpu",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[SECONDS, ONLINE, PROCS_RUNNING, PROCS_BLOCKED],
     build: Build::Inline(|e| Ok(Some(Box::new(CpuCollector::new(e.paths.clone()))))),
 };
 

@@ -6,7 +6,7 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::disk_filter::DiskFilter;
 use crate::parsers::diskstats;
@@ -14,8 +14,58 @@ use crate::parsers::diskstats;
 /// Bytes per diskstats sector, fixed by the kernel regardless of the device's sector size.
 const SECTOR: f64 = 512.0;
 
-/// A counter family: name, help and how to read it from one device.
-type Counter = (&'static str, &'static str, fn(&diskstats::DiskStats) -> f64);
+const READS_COMPLETED: Desc = Desc::counter(
+    "os_disk_reads_completed_total",
+    "1",
+    "Reads completed, a count.",
+);
+const WRITES_COMPLETED: Desc = Desc::counter(
+    "os_disk_writes_completed_total",
+    "1",
+    "Writes completed, a count.",
+);
+const READ_BYTES: Desc =
+    Desc::counter("os_disk_read_bytes_total", "bytes", "Bytes read, in bytes.");
+const WRITTEN_BYTES: Desc = Desc::counter(
+    "os_disk_written_bytes_total",
+    "bytes",
+    "Bytes written, in bytes.",
+);
+const READ_TIME: Desc = Desc::counter(
+    "os_disk_read_time_seconds_total",
+    "seconds",
+    "Time spent on reads, in seconds.",
+);
+const WRITE_TIME: Desc = Desc::counter(
+    "os_disk_write_time_seconds_total",
+    "seconds",
+    "Time spent on writes, in seconds.",
+);
+const IO_TIME: Desc = Desc::counter(
+    "os_disk_io_time_seconds_total",
+    "seconds",
+    "Time the device was busy, in seconds.",
+);
+const IO_NOW: Desc = Desc::gauge("os_disk_io_now", "1", "I/Os in progress, a count.");
+const DEVICES: Desc = Desc::gauge(
+    "os_disk_devices",
+    "1",
+    "Block devices reported after the ignore list, a count.",
+);
+
+/// A counter family and how to read it from one device.
+type Counter = (Desc, fn(&diskstats::DiskStats) -> f64);
+
+/// The per-device counters, in output order.
+const COUNTERS: [Counter; 7] = [
+    (READS_COMPLETED, |d| d.reads as f64),
+    (WRITES_COMPLETED, |d| d.writes as f64),
+    (READ_BYTES, |d| d.read_sectors as f64 * SECTOR),
+    (WRITTEN_BYTES, |d| d.write_sectors as f64 * SECTOR),
+    (READ_TIME, |d| d.read_ms as f64 / 1000.0),
+    (WRITE_TIME, |d| d.write_ms as f64 / 1000.0),
+    (IO_TIME, |d| d.io_ms as f64 / 1000.0),
+];
 
 /// Reads `/proc/diskstats`.
 pub(crate) struct DiskstatsCollector {
@@ -35,63 +85,18 @@ impl Collector for DiskstatsCollector {
         let bytes = self.paths.read_proc("diskstats")?;
         let ignore = self.filter.snapshot();
         let mut set = MetricSet::new();
-        let counters: [Counter; 7] = [
-            (
-                "os_disk_reads_completed_total",
-                "Reads completed, a count.",
-                |d| d.reads as f64,
-            ),
-            (
-                "os_disk_writes_completed_total",
-                "Writes completed, a count.",
-                |d| d.writes as f64,
-            ),
-            ("os_disk_read_bytes_total", "Bytes read, in bytes.", |d| {
-                d.read_sectors as f64 * SECTOR
-            }),
-            (
-                "os_disk_written_bytes_total",
-                "Bytes written, in bytes.",
-                |d| d.write_sectors as f64 * SECTOR,
-            ),
-            (
-                "os_disk_read_time_seconds_total",
-                "Time spent on reads, in seconds.",
-                |d| d.read_ms as f64 / 1000.0,
-            ),
-            (
-                "os_disk_write_time_seconds_total",
-                "Time spent on writes, in seconds.",
-                |d| d.write_ms as f64 / 1000.0,
-            ),
-            (
-                "os_disk_io_time_seconds_total",
-                "Time the device was busy, in seconds.",
-                |d| d.io_ms as f64 / 1000.0,
-            ),
-        ];
         let mut devices = 0.0;
         for d in diskstats::parse(&bytes)
             .iter()
             .filter(|d| !ignore.ignored(&d.name))
         {
             devices += 1.0;
-            for (name, help, f) in &counters {
-                set.family(name, help, MetricType::Counter)
-                    .push(&[("device", &d.name)], f(d));
+            for (desc, f) in &COUNTERS {
+                set.add(desc, &[("device", &d.name)], f(d));
             }
-            set.family(
-                "os_disk_io_now",
-                "I/Os in progress, a count.",
-                MetricType::Gauge,
-            )
-            .push(&[("device", &d.name)], d.in_progress as f64);
+            set.add(&IO_NOW, &[("device", &d.name)], d.in_progress as f64);
         }
-        set.gauge(
-            "os_disk_devices",
-            "Block devices reported after the ignore list, a count.",
-            devices,
-        );
+        set.add(&DEVICES, &[], devices);
         Ok(set)
     }
 }
@@ -101,7 +106,17 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "diskstats",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        READS_COMPLETED,
+        WRITES_COMPLETED,
+        READ_BYTES,
+        WRITTEN_BYTES,
+        READ_TIME,
+        WRITE_TIME,
+        IO_TIME,
+        IO_NOW,
+        DEVICES,
+    ],
     build: Build::Inline(|e| {
         Ok(Some(Box::new(DiskstatsCollector::new(
             e.paths.clone(),

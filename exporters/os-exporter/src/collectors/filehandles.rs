@@ -4,9 +4,20 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::file_nr;
+
+const HANDLES: Desc = Desc::gauge(
+    "os_file_handles",
+    "1",
+    "File handles in use (allocated minus unused, /proc/sys/fs/file-nr).",
+);
+const HANDLES_MAX: Desc = Desc::gauge(
+    "os_file_handles_max",
+    "1",
+    "System-wide file handle limit (fs.file-max).",
+);
 
 /// Reads `/proc/sys/fs/file-nr`.
 pub(crate) struct FileHandlesCollector {
@@ -27,16 +38,8 @@ impl Collector for FileHandlesCollector {
         let f = file_nr::parse(&bytes)
             .ok_or_else(|| CollectError::parse(self.paths.proc(rel), "expected three numbers"))?;
         let mut set = MetricSet::new();
-        set.gauge(
-            "os_file_handles",
-            "File handles in use (allocated minus unused, /proc/sys/fs/file-nr).",
-            f.allocated - f.unused,
-        );
-        set.gauge(
-            "os_file_handles_max",
-            "System-wide file handle limit (fs.file-max).",
-            f.max,
-        );
+        set.add(&HANDLES, &[], f.allocated - f.unused);
+        set.add(&HANDLES_MAX, &[], f.max);
         Ok(set)
     }
 }
@@ -46,7 +49,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "filehandles",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[HANDLES, HANDLES_MAX],
     build: Build::Inline(|e| Ok(Some(Box::new(FileHandlesCollector::new(e.paths.clone()))))),
 };
 

@@ -14,9 +14,61 @@ use crate::OsExporter;
 use std::sync::Arc;
 
 use common::statfs::StatfsError;
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
 
 use crate::partitions::{FsStatter, Partitions};
+
+const DEVICE_ERROR: Desc = Desc::gauge(
+    "os_filesystem_device_error",
+    "1",
+    "1 when statfs on the mount failed with an ordinary error (gone, no permission), else 0.",
+);
+const SIZE: Desc = Desc::gauge(
+    "os_filesystem_size_bytes",
+    "bytes",
+    "Filesystem size, in bytes.",
+);
+const FREE: Desc = Desc::gauge(
+    "os_filesystem_free_bytes",
+    "bytes",
+    "Free space including the root reserve, in bytes.",
+);
+const AVAIL: Desc = Desc::gauge(
+    "os_filesystem_avail_bytes",
+    "bytes",
+    "Space available to unprivileged users, in bytes.",
+);
+const FILES: Desc = Desc::gauge(
+    "os_filesystem_files",
+    "1",
+    "Inodes of the filesystem, a count.",
+);
+const FILES_FREE: Desc = Desc::gauge("os_filesystem_files_free", "1", "Free inodes, a count.");
+const USAGE: Desc = Desc::gauge(
+    "os_filesystem_usage",
+    "percent",
+    "Used space as df's Use%, in percent.",
+);
+const INODE_USAGE: Desc = Desc::gauge(
+    "os_filesystem_inode_usage",
+    "percent",
+    "Used inodes as df -i's IUse%, in percent.",
+);
+const DISK_USAGE: Desc = Desc::gauge(
+    "os_disk_usage",
+    "percent",
+    "Highest used-space share over all real partitions, in percent.",
+);
+const DISK_INODE_USAGE: Desc = Desc::gauge(
+    "os_disk_inode_usage",
+    "percent",
+    "Highest used-inode share over all real partitions, in percent.",
+);
+const PARTITIONS: Desc = Desc::gauge(
+    "os_filesystem_partitions",
+    "1",
+    "Real partitions (block-device or included mounts) measured.",
+);
 
 /// Runs statfs on every real partition.
 pub(crate) struct FilesystemCollector {
@@ -48,17 +100,6 @@ impl Collector for FilesystemCollector {
                 ("mountpoint", m.mount_point.as_str()),
                 ("fstype", m.fs_type.as_str()),
             ];
-            let g = |set: &mut MetricSet, name: &str, help: &str, v: f64| {
-                set.family(name, help, MetricType::Gauge).push(&labels, v);
-            };
-            let device_error = |set: &mut MetricSet, v: f64| {
-                g(
-                    set,
-                    "os_filesystem_device_error",
-                    "1 when statfs on the mount failed with an ordinary error (gone, no permission), else 0.",
-                    v,
-                );
-            };
             let s = match self.statter.stat(&self.partitions.host_path(m), timeout) {
                 Ok(s) => s,
                 Err(e @ (StatfsError::Timeout { .. } | StatfsError::Stuck { .. })) => {
@@ -67,54 +108,19 @@ impl Collector for FilesystemCollector {
                 }
                 Err(e @ StatfsError::Io { .. }) => {
                     log::debug!("filesystem: {e}");
-                    device_error(&mut set, 1.0);
+                    set.add(&DEVICE_ERROR, &labels, 1.0);
                     continue;
                 }
             };
-            device_error(&mut set, 0.0);
-            g(
-                &mut set,
-                "os_filesystem_size_bytes",
-                "Filesystem size, in bytes.",
-                s.size_bytes as f64,
-            );
-            g(
-                &mut set,
-                "os_filesystem_free_bytes",
-                "Free space including the root reserve, in bytes.",
-                s.free_bytes as f64,
-            );
-            g(
-                &mut set,
-                "os_filesystem_avail_bytes",
-                "Space available to unprivileged users, in bytes.",
-                s.avail_bytes as f64,
-            );
-            g(
-                &mut set,
-                "os_filesystem_files",
-                "Inodes of the filesystem, a count.",
-                s.files as f64,
-            );
-            g(
-                &mut set,
-                "os_filesystem_files_free",
-                "Free inodes, a count.",
-                s.files_free as f64,
-            );
+            set.add(&DEVICE_ERROR, &labels, 0.0);
+            set.add(&SIZE, &labels, s.size_bytes as f64);
+            set.add(&FREE, &labels, s.free_bytes as f64);
+            set.add(&AVAIL, &labels, s.avail_bytes as f64);
+            set.add(&FILES, &labels, s.files as f64);
+            set.add(&FILES_FREE, &labels, s.files_free as f64);
             let (usage, inodes) = (s.df_space().percent, s.df_inodes().percent);
-            g(
-                &mut set,
-                "os_filesystem_usage",
-                "Used space as df's Use%, in percent.",
-                usage,
-            );
-            g(
-                &mut set,
-                "os_filesystem_inode_usage",
-                "Used inodes as df -i's IUse%, in percent.",
-                inodes,
-            );
+            set.add(&USAGE, &labels, usage);
+            set.add(&INODE_USAGE, &labels, inodes);
             max_usage = max_usage.max(usage);
             max_inodes = max_inodes.max(inodes);
         }
@@ -124,21 +130,9 @@ impl Collector for FilesystemCollector {
             // its device_error says so.
             return Err(CollectError::Other(hung.join("; ")));
         }
-        set.gauge(
-            "os_disk_usage",
-            "Highest used-space share over all real partitions, in percent.",
-            max_usage,
-        );
-        set.gauge(
-            "os_disk_inode_usage",
-            "Highest used-inode share over all real partitions, in percent.",
-            max_inodes,
-        );
-        set.gauge(
-            "os_filesystem_partitions",
-            "Real partitions (block-device or included mounts) measured.",
-            mounts.len() as f64,
-        );
+        set.add(&DISK_USAGE, &[], max_usage);
+        set.add(&DISK_INODE_USAGE, &[], max_inodes);
+        set.add(&PARTITIONS, &[], mounts.len() as f64);
         Ok(set)
     }
 }
@@ -148,7 +142,19 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "filesystem",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        DEVICE_ERROR,
+        SIZE,
+        FREE,
+        AVAIL,
+        FILES,
+        FILES_FREE,
+        USAGE,
+        INODE_USAGE,
+        DISK_USAGE,
+        DISK_INODE_USAGE,
+        PARTITIONS,
+    ],
     build: Build::Blocking(|e| {
         Ok(Some(Box::new(FilesystemCollector::new(
             e.partitions.clone(),

@@ -5,9 +5,30 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::netclass;
+
+const ADMIN_UP: Desc = Desc::gauge(
+    "os_network_interface_admin_up",
+    "1",
+    "1 when the interface is administratively up (IFF_UP), else 0.",
+);
+const CARRIER: Desc = Desc::gauge(
+    "os_network_interface_carrier",
+    "1",
+    "1 when the interface has carrier, 0 without (or admin down).",
+);
+const DOWN: Desc = Desc::gauge(
+    "os_network_interface_down",
+    "1",
+    "1 when the interface is administratively up but has no carrier or is operationally down, else 0.",
+);
+const ABNORMAL: Desc = Desc::gauge(
+    "os_network_interface_abnormal",
+    "1",
+    "Interfaces administratively up but without carrier or operationally down, a count.",
+);
 
 /// Reads `/sys/class/net/*/{flags,operstate,carrier}`.
 pub(crate) struct InterfacesCollector {
@@ -44,18 +65,9 @@ impl Collector for InterfacesCollector {
             } else {
                 0.0
             };
-            set.family(
-                "os_network_interface_admin_up",
-                "1 when the interface is administratively up (IFF_UP), else 0.",
-                MetricType::Gauge,
-            )
-            .push(&[("device", name)], up);
-            set.family(
-                "os_network_interface_carrier",
-                "1 when the interface has carrier, 0 without (or admin down).",
-                MetricType::Gauge,
-            )
-            .push(
+            set.add(&ADMIN_UP, &[("device", name)], up);
+            set.add(
+                &CARRIER,
                 &[("device", name)],
                 if state.carrier == Some(true) {
                     1.0
@@ -64,19 +76,14 @@ impl Collector for InterfacesCollector {
                 },
             );
             let bad = if state.abnormal() { 1.0 } else { 0.0 };
-            set.family(
-                "os_network_interface_down",
-                "1 when the interface is administratively up but has no carrier or is operationally down, else 0.",
-                MetricType::Gauge,
-            )
-            .push(&[("device", name), ("operstate", &state.operstate)], bad);
+            set.add(
+                &DOWN,
+                &[("device", name), ("operstate", &state.operstate)],
+                bad,
+            );
             abnormal += bad;
         }
-        set.gauge(
-            "os_network_interface_abnormal",
-            "Interfaces administratively up but without carrier or operationally down, a count.",
-            abnormal,
-        );
+        set.add(&ABNORMAL, &[], abnormal);
         Ok(set)
     }
 }
@@ -86,7 +93,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "interfaces",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[ADMIN_UP, CARRIER, DOWN, ABNORMAL],
     build: Build::Inline(|e| Ok(Some(Box::new(InterfacesCollector::new(e.paths.clone()))))),
 };
 

@@ -4,9 +4,15 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::loadavg;
+
+const LOADAVG: Desc = Desc::gauge(
+    "os_loadavg",
+    "1",
+    "System load average over the interval (runnable and uninterruptible tasks).",
+);
 
 /// Reads `/proc/loadavg`.
 pub(crate) struct LoadavgCollector {
@@ -27,9 +33,8 @@ impl Collector for LoadavgCollector {
             CollectError::parse(self.paths.proc("loadavg"), "expected three load averages")
         })?;
         let mut set = MetricSet::new();
-        let help = "System load average over the interval (runnable and uninterruptible tasks).";
         for (interval, v) in [("1m", l.one), ("5m", l.five), ("15m", l.fifteen)] {
-            set.gauge_with("os_loadavg", help, &[("interval", interval)], v);
+            set.add(&LOADAVG, &[("interval", interval)], v);
         }
         Ok(set)
     }
@@ -40,7 +45,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "loadavg",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[LOADAVG],
     build: Build::Inline(|e| Ok(Some(Box::new(LoadavgCollector::new(e.paths.clone()))))),
 };
 

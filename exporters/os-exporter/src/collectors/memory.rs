@@ -6,9 +6,40 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::meminfo;
+
+const MEMORY_TOTAL: Desc = Desc::gauge(
+    "os_memory_total_bytes",
+    "bytes",
+    "Total usable memory (MemTotal), in bytes.",
+);
+const MEMORY_AVAILABLE: Desc = Desc::gauge(
+    "os_memory_available",
+    "bytes",
+    "Memory available for new work without swapping (MemAvailable), in bytes.",
+);
+const MEMORY_USAGE: Desc = Desc::gauge(
+    "os_memory_usage",
+    "percent",
+    "Memory in use, (MemTotal - MemAvailable) / MemTotal, in percent.",
+);
+const SWAP_TOTAL: Desc = Desc::gauge(
+    "os_swap_total_bytes",
+    "bytes",
+    "Configured swap (SwapTotal), in bytes.",
+);
+const SWAP_USED: Desc = Desc::gauge(
+    "os_swap_used",
+    "bytes",
+    "Swap in use, in bytes; -1 when no swap is configured.",
+);
+const SWAP_USAGE: Desc = Desc::gauge(
+    "os_swap_usage",
+    "percent",
+    "Swap in use as a share of SwapTotal, in percent; 0 without swap.",
+);
 
 /// Reads `/proc/meminfo`.
 pub(crate) struct MemoryCollector {
@@ -37,37 +68,21 @@ impl Collector for MemoryCollector {
         let m = meminfo::parse(&bytes)
             .ok_or_else(|| CollectError::parse(self.paths.proc("meminfo"), "no MemTotal line"))?;
         let mut set = MetricSet::new();
-        set.gauge(
-            "os_memory_total_bytes",
-            "Total usable memory (MemTotal), in bytes.",
-            m.mem_total,
-        );
-        set.gauge(
-            "os_memory_available",
-            "Memory available for new work without swapping (MemAvailable), in bytes.",
-            m.mem_available,
-        );
-        set.gauge(
-            "os_memory_usage",
-            "Memory in use, (MemTotal - MemAvailable) / MemTotal, in percent.",
+        set.add(&MEMORY_TOTAL, &[], m.mem_total);
+        set.add(&MEMORY_AVAILABLE, &[], m.mem_available);
+        set.add(
+            &MEMORY_USAGE,
+            &[],
             percent(m.mem_total - m.mem_available, m.mem_total),
         );
         let swap_used = m.swap_total - m.swap_free;
-        set.gauge(
-            "os_swap_total_bytes",
-            "Configured swap (SwapTotal), in bytes.",
-            m.swap_total,
-        );
-        set.gauge(
-            "os_swap_used",
-            "Swap in use, in bytes; -1 when no swap is configured.",
+        set.add(&SWAP_TOTAL, &[], m.swap_total);
+        set.add(
+            &SWAP_USED,
+            &[],
             if m.swap_total > 0.0 { swap_used } else { -1.0 },
         );
-        set.gauge(
-            "os_swap_usage",
-            "Swap in use as a share of SwapTotal, in percent; 0 without swap.",
-            percent(swap_used, m.swap_total),
-        );
+        set.add(&SWAP_USAGE, &[], percent(swap_used, m.swap_total));
         Ok(set)
     }
 }
@@ -77,7 +92,14 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "memory",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        MEMORY_TOTAL,
+        MEMORY_AVAILABLE,
+        MEMORY_USAGE,
+        SWAP_TOTAL,
+        SWAP_USED,
+        SWAP_USAGE,
+    ],
     build: Build::Inline(|e| Ok(Some(Box::new(MemoryCollector::new(e.paths.clone()))))),
 };
 

@@ -6,12 +6,65 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::net_dev;
 
-/// A counter family: name, help and how to read it from one interface.
-type Counter = (&'static str, &'static str, fn(&net_dev::NetDev) -> u64);
+const RECEIVE_BYTES: Desc = Desc::counter(
+    "os_network_receive_bytes_total",
+    "bytes",
+    "Bytes received, in bytes.",
+);
+const TRANSMIT_BYTES: Desc = Desc::counter(
+    "os_network_transmit_bytes_total",
+    "bytes",
+    "Bytes transmitted, in bytes.",
+);
+const RECEIVE_PACKETS: Desc = Desc::counter(
+    "os_network_receive_packets_total",
+    "1",
+    "Packets received, a count.",
+);
+const TRANSMIT_PACKETS: Desc = Desc::counter(
+    "os_network_transmit_packets_total",
+    "1",
+    "Packets transmitted, a count.",
+);
+const RECEIVE_ERRORS: Desc = Desc::counter(
+    "os_network_receive_errors_total",
+    "1",
+    "Receive errors, a count.",
+);
+const TRANSMIT_ERRORS: Desc = Desc::counter(
+    "os_network_transmit_errors_total",
+    "1",
+    "Transmit errors, a count.",
+);
+const RECEIVE_DROP: Desc = Desc::counter(
+    "os_network_receive_drop_total",
+    "1",
+    "Received packets dropped, a count.",
+);
+const TRANSMIT_DROP: Desc = Desc::counter(
+    "os_network_transmit_drop_total",
+    "1",
+    "Transmitted packets dropped, a count.",
+);
+
+/// A counter family and how to read it from one interface.
+type Counter = (Desc, fn(&net_dev::NetDev) -> u64);
+
+/// The per-interface counters, in output order.
+const COUNTERS: [Counter; 8] = [
+    (RECEIVE_BYTES, |d| d.rx_bytes),
+    (TRANSMIT_BYTES, |d| d.tx_bytes),
+    (RECEIVE_PACKETS, |d| d.rx_packets),
+    (TRANSMIT_PACKETS, |d| d.tx_packets),
+    (RECEIVE_ERRORS, |d| d.rx_errs),
+    (TRANSMIT_ERRORS, |d| d.tx_errs),
+    (RECEIVE_DROP, |d| d.rx_drop),
+    (TRANSMIT_DROP, |d| d.tx_drop),
+];
 
 /// Reads `/proc/net/dev`.
 pub(crate) struct NetdevCollector {
@@ -29,52 +82,9 @@ impl Collector for NetdevCollector {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let bytes = self.paths.read_proc("net/dev")?;
         let mut set = MetricSet::new();
-        let counters: [Counter; 8] = [
-            (
-                "os_network_receive_bytes_total",
-                "Bytes received, in bytes.",
-                |d| d.rx_bytes,
-            ),
-            (
-                "os_network_transmit_bytes_total",
-                "Bytes transmitted, in bytes.",
-                |d| d.tx_bytes,
-            ),
-            (
-                "os_network_receive_packets_total",
-                "Packets received, a count.",
-                |d| d.rx_packets,
-            ),
-            (
-                "os_network_transmit_packets_total",
-                "Packets transmitted, a count.",
-                |d| d.tx_packets,
-            ),
-            (
-                "os_network_receive_errors_total",
-                "Receive errors, a count.",
-                |d| d.rx_errs,
-            ),
-            (
-                "os_network_transmit_errors_total",
-                "Transmit errors, a count.",
-                |d| d.tx_errs,
-            ),
-            (
-                "os_network_receive_drop_total",
-                "Received packets dropped, a count.",
-                |d| d.rx_drop,
-            ),
-            (
-                "os_network_transmit_drop_total",
-                "Transmitted packets dropped, a count.",
-                |d| d.tx_drop,
-            ),
-        ];
         for d in net_dev::parse(&bytes) {
-            for (name, help, f) in &counters {
-                set.family(name, help, MetricType::Counter)
-                    .push(&[("device", &d.name)], f(&d) as f64);
+            for (desc, f) in &COUNTERS {
+                set.add(desc, &[("device", &d.name)], f(&d) as f64);
             }
         }
         if set.families().is_empty() {
@@ -92,7 +102,16 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "netdev",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        RECEIVE_BYTES,
+        TRANSMIT_BYTES,
+        RECEIVE_PACKETS,
+        TRANSMIT_PACKETS,
+        RECEIVE_ERRORS,
+        TRANSMIT_ERRORS,
+        RECEIVE_DROP,
+        TRANSMIT_DROP,
+    ],
     build: Build::Inline(|e| Ok(Some(Box::new(NetdevCollector::new(e.paths.clone()))))),
 };
 

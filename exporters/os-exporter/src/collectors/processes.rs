@@ -6,7 +6,23 @@ use common::{Build, CollectorDef};
 use crate::OsExporter;
 
 use common::proc_table::for_each_process;
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+
+const PROCESS_NUMBER: Desc = Desc::gauge(
+    "os_process_number",
+    "1",
+    "Processes (thread group leaders) on the host, a count.",
+);
+const UNINTERRUPTIBLE: Desc = Desc::gauge(
+    "os_uninterruptible_processes",
+    "1",
+    "Processes in uninterruptible sleep (state D), a count.",
+);
+const HAS_UNINTERRUPTIBLE: Desc = Desc::gauge(
+    "os_has_uninterruptible_procs",
+    "1",
+    "1 when at least one process is in uninterruptible sleep (state D), else 0.",
+);
 
 /// Counts the processes of `/proc` by the state letter of their `stat`.
 pub(crate) struct ProcessesCollector {
@@ -33,19 +49,11 @@ impl Collector for ProcessesCollector {
             }
         })?;
         let mut set = MetricSet::new();
-        set.gauge(
-            "os_process_number",
-            "Processes (thread group leaders) on the host, a count.",
-            total,
-        );
-        set.gauge(
-            "os_uninterruptible_processes",
-            "Processes in uninterruptible sleep (state D), a count.",
-            blocked,
-        );
-        set.gauge(
-            "os_has_uninterruptible_procs",
-            "1 when at least one process is in uninterruptible sleep (state D), else 0.",
+        set.add(&PROCESS_NUMBER, &[], total);
+        set.add(&UNINTERRUPTIBLE, &[], blocked);
+        set.add(
+            &HAS_UNINTERRUPTIBLE,
+            &[],
             if blocked > 0.0 { 1.0 } else { 0.0 },
         );
         Ok(set)
@@ -57,7 +65,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "processes",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[PROCESS_NUMBER, UNINTERRUPTIBLE, HAS_UNINTERRUPTIBLE],
     build: Build::Inline(|e| Ok(Some(Box::new(ProcessesCollector::new(e.paths.clone()))))),
 };
 

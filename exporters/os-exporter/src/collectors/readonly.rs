@@ -6,9 +6,20 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, MetricType, ScrapeContext};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
 
 use crate::partitions::Partitions;
+
+const MOUNT_READONLY: Desc = Desc::gauge(
+    "os_filesystem_mount_readonly",
+    "1",
+    "1 when this partition is mounted read-only, else 0.",
+);
+const READONLY: Desc = Desc::gauge(
+    "os_filesystem_readonly",
+    "1",
+    "1 when any block-device partition is mounted read-only, else 0.",
+);
 
 /// Reads `/proc/self/mountinfo`.
 pub(crate) struct ReadonlyCollector {
@@ -26,11 +37,7 @@ impl Collector for ReadonlyCollector {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mounts = self.partitions.selected()?;
         let mut set = MetricSet::new();
-        let fam = set.family(
-            "os_filesystem_mount_readonly",
-            "1 when this partition is mounted read-only, else 0.",
-            MetricType::Gauge,
-        );
+        let fam = set.of(&MOUNT_READONLY);
         let mut any = 0.0;
         for m in &mounts {
             let ro = if m.readonly { 1.0 } else { 0.0 };
@@ -44,11 +51,7 @@ impl Collector for ReadonlyCollector {
                 ro,
             );
         }
-        set.gauge(
-            "os_filesystem_readonly",
-            "1 when any block-device partition is mounted read-only, else 0.",
-            any,
-        );
+        set.add(&READONLY, &[], any);
         Ok(set)
     }
 }
@@ -58,7 +61,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "readonly",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[MOUNT_READONLY, READONLY],
     build: Build::Inline(|e| Ok(Some(Box::new(ReadonlyCollector::new(e.partitions.clone()))))),
 };
 

@@ -10,7 +10,7 @@ use crate::OsExporter;
 
 use std::fs::File;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::config::{SocketSource, SocketsConfig};
 use crate::parsers::net_tcp::{self, QueueCounts};
@@ -99,6 +99,22 @@ fn scan_files(
     Ok(counts)
 }
 
+const RECVQ_BLOCKED: Desc = Desc::gauge(
+    "os_tcp_recvq_blocked",
+    "1",
+    "TCP sockets (not listening) whose receive queue (Recv-Q) is over the threshold (default 1000000 bytes), a count.",
+);
+const SENDQ_BLOCKED: Desc = Desc::gauge(
+    "os_tcp_sendq_blocked",
+    "1",
+    "TCP sockets (not listening) whose send queue (Send-Q) is over the threshold (default 1000000 bytes), a count.",
+);
+const SOCKETS: Desc = Desc::gauge(
+    "os_tcp_sockets",
+    "1",
+    "TCP sockets examined (netlink: all but listening and TIME_WAIT; files: every line), a count.",
+);
+
 /// Counts blocked queues at every scrape.
 pub(crate) struct SocketsCollector {
     paths: SysPaths,
@@ -116,21 +132,9 @@ impl Collector for SocketsCollector {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let c = scan(&self.paths, &self.config, |_| {})?;
         let mut set = MetricSet::new();
-        set.gauge(
-            "os_tcp_recvq_blocked",
-            "TCP sockets (not listening) whose receive queue (Recv-Q) is over the threshold (default 1000000 bytes), a count.",
-            c.recvq_blocked as f64,
-        );
-        set.gauge(
-            "os_tcp_sendq_blocked",
-            "TCP sockets (not listening) whose send queue (Send-Q) is over the threshold (default 1000000 bytes), a count.",
-            c.sendq_blocked as f64,
-        );
-        set.gauge(
-            "os_tcp_sockets",
-            "TCP sockets examined (netlink: all but listening and TIME_WAIT; files: every line), a count.",
-            c.sockets as f64,
-        );
+        set.add(&RECVQ_BLOCKED, &[], c.recvq_blocked as f64);
+        set.add(&SENDQ_BLOCKED, &[], c.sendq_blocked as f64);
+        set.add(&SOCKETS, &[], c.sockets as f64);
         Ok(set)
     }
 }
@@ -140,7 +144,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "sockets",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[RECVQ_BLOCKED, SENDQ_BLOCKED, SOCKETS],
     build: Build::Inline(|e| {
         Ok(Some(Box::new(SocketsCollector::new(
             e.paths.clone(),

@@ -6,9 +6,35 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::netstat;
+
+const FAST_RETRANSMITS: Desc = Desc::counter(
+    "os_tcp_fast_retransmits_total",
+    "1",
+    "TCP fast retransmits (TcpExt TCPFastRetrans), a count.",
+);
+const TIMEOUTS: Desc = Desc::counter(
+    "os_tcp_timeouts_total",
+    "1",
+    "TCP retransmission timeouts (TcpExt TCPTimeouts), a count.",
+);
+const LISTEN_OVERFLOWS: Desc = Desc::counter(
+    "os_tcp_listen_overflows_total",
+    "1",
+    "Accept queue overflows of listening sockets (TcpExt ListenOverflows), a count.",
+);
+const LISTEN_DROPS: Desc = Desc::counter(
+    "os_tcp_listen_drops_total",
+    "1",
+    "SYNs to listening sockets dropped (TcpExt ListenDrops), a count.",
+);
+const RETRANSMITTED_SEGMENTS: Desc = Desc::counter(
+    "os_tcp_retransmitted_segments_total",
+    "1",
+    "TCP segments retransmitted (Tcp RetransSegs), a count.",
+);
 
 /// Reads `/proc/net/netstat` and `/proc/net/snmp`.
 pub(crate) struct TcpCollector {
@@ -29,35 +55,15 @@ impl Collector for TcpCollector {
         let c = netstat::parse(&ext, &snmp);
         let mut set = MetricSet::new();
         let rows = [
-            (
-                "os_tcp_fast_retransmits_total",
-                "TCP fast retransmits (TcpExt TCPFastRetrans), a count.",
-                c.fast_retrans,
-            ),
-            (
-                "os_tcp_timeouts_total",
-                "TCP retransmission timeouts (TcpExt TCPTimeouts), a count.",
-                c.timeouts,
-            ),
-            (
-                "os_tcp_listen_overflows_total",
-                "Accept queue overflows of listening sockets (TcpExt ListenOverflows), a count.",
-                c.listen_overflows,
-            ),
-            (
-                "os_tcp_listen_drops_total",
-                "SYNs to listening sockets dropped (TcpExt ListenDrops), a count.",
-                c.listen_drops,
-            ),
-            (
-                "os_tcp_retransmitted_segments_total",
-                "TCP segments retransmitted (Tcp RetransSegs), a count.",
-                c.retrans_segs,
-            ),
+            (FAST_RETRANSMITS, c.fast_retrans),
+            (TIMEOUTS, c.timeouts),
+            (LISTEN_OVERFLOWS, c.listen_overflows),
+            (LISTEN_DROPS, c.listen_drops),
+            (RETRANSMITTED_SEGMENTS, c.retrans_segs),
         ];
-        for (name, help, v) in rows {
+        for (desc, v) in rows {
             if let Some(v) = v {
-                set.counter(name, help, v);
+                set.add(&desc, &[], v);
             }
         }
         if set.families().is_empty() {
@@ -75,7 +81,13 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "tcp",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[
+        FAST_RETRANSMITS,
+        TIMEOUTS,
+        LISTEN_OVERFLOWS,
+        LISTEN_DROPS,
+        RETRANSMITTED_SEGMENTS,
+    ],
     build: Build::Inline(|e| Ok(Some(Box::new(TcpCollector::new(e.paths.clone()))))),
 };
 

@@ -6,9 +6,25 @@ use crate::OsExporter;
 
 use std::time::Duration;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::uptime;
+
+const UPTIME: Desc = Desc::gauge(
+    "os_uptime",
+    "seconds",
+    "Time since the host booted, in seconds (document 001: os_uptime).",
+);
+const HAS_REBOOTED: Desc = Desc::gauge(
+    "os_has_rebooted",
+    "1",
+    "1 while the uptime is below the configured reboot window (default 5 minutes), else 0.",
+);
+const BOOT_TIME: Desc = Desc::gauge(
+    "os_boot_time_seconds",
+    "seconds",
+    "Host boot time since the Unix epoch, in seconds.",
+);
 
 /// Reads `/proc/uptime` and the `btime` line of `/proc/stat`.
 pub(crate) struct UptimeCollector {
@@ -33,14 +49,10 @@ impl Collector for UptimeCollector {
             CollectError::parse(self.paths.proc("uptime"), "expected seconds since boot")
         })?;
         let mut set = MetricSet::new();
-        set.gauge(
-            "os_uptime",
-            "Time since the host booted, in seconds (document 001: os_uptime).",
-            up,
-        );
-        set.gauge(
-            "os_has_rebooted",
-            "1 while the uptime is below the configured reboot window (default 5 minutes), else 0.",
+        set.add(&UPTIME, &[], up);
+        set.add(
+            &HAS_REBOOTED,
+            &[],
             if up < self.reboot_window.as_secs_f64() {
                 1.0
             } else {
@@ -55,11 +67,7 @@ impl Collector for UptimeCollector {
             .as_deref()
             .and_then(common::proc_table::boot_time)
         {
-            set.gauge(
-                "os_boot_time_seconds",
-                "Host boot time since the Unix epoch, in seconds.",
-                btime,
-            );
+            set.add(&BOOT_TIME, &[], btime);
         }
         Ok(set)
     }
@@ -70,7 +78,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "uptime",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[UPTIME, HAS_REBOOTED, BOOT_TIME],
     build: Build::Inline(|e| {
         Ok(Some(Box::new(UptimeCollector::new(
             e.paths.clone(),

@@ -5,9 +5,20 @@ use common::{Build, CollectorDef};
 
 use crate::OsExporter;
 
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 use crate::parsers::vmstat;
+
+const SWAP_IN: Desc = Desc::counter(
+    "os_swap_in_bytes_total",
+    "bytes",
+    "Bytes swapped in since boot (pswpin x page size).",
+);
+const SWAP_OUT: Desc = Desc::counter(
+    "os_swap_out_bytes_total",
+    "bytes",
+    "Bytes swapped out since boot (pswpout x page size).",
+);
 
 /// Reads `/proc/vmstat`.
 pub(crate) struct VmstatCollector {
@@ -33,18 +44,10 @@ impl Collector for VmstatCollector {
         let mut set = MetricSet::new();
         // An unreadable counter is left out: exporting 0 would look like a counter reset.
         if let Some(pages) = v.pswpin {
-            set.counter(
-                "os_swap_in_bytes_total",
-                "Bytes swapped in since boot (pswpin x page size).",
-                pages * self.page_size,
-            );
+            set.add(&SWAP_IN, &[], pages * self.page_size);
         }
         if let Some(pages) = v.pswpout {
-            set.counter(
-                "os_swap_out_bytes_total",
-                "Bytes swapped out since boot (pswpout x page size).",
-                pages * self.page_size,
-            );
+            set.add(&SWAP_OUT, &[], pages * self.page_size);
         }
         Ok(set)
     }
@@ -55,7 +58,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "vmstat",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[SWAP_IN, SWAP_OUT],
     build: Build::Inline(|e| Ok(Some(Box::new(VmstatCollector::new(e.paths.clone()))))),
 };
 

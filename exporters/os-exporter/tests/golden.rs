@@ -1,0 +1,253 @@
+//! Golden expositions: os-exporter's collectors run in-process on the fixture trees of
+//! `tests/fixtures` and the whole exposition is compared with `tests/golden/<case>.prom`
+//! (`UPDATE_GOLDEN=1 cargo test -p os-exporter --test golden` rewrites them after an intended
+//! change). Also checks that the registry, the families each collector emits and the
+//! `collector` column of `docs/metrics.md` agree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::golden::{self, Volatile};
+use common::{Exporter as _, MetricFamily, SysPaths};
+use os_exporter::OsExporter;
+use suite_tests::TempDir;
+
+/// The families whose values come from `statfs` of a real directory of the fixture tree, so
+/// they depend on this machine's disk; their series (labels) are still compared.
+const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
+    "os_filesystem_size_bytes",
+    "os_filesystem_free_bytes",
+    "os_filesystem_avail_bytes",
+    "os_filesystem_files",
+    "os_filesystem_files_free",
+    "os_filesystem_usage",
+    "os_filesystem_inode_usage",
+    "os_disk_usage",
+    "os_disk_inode_usage",
+];
+
+/// One golden case: a fixture tree and the config sections besides `[collectors]`.
+struct Case {
+    /// The fixture tree under `tests/fixtures` and the golden file's name.
+    tree: &'static str,
+    /// Config sections; `{audit}` becomes a journal path in the case's temp dir.
+    config: &'static str,
+}
+
+/// The socket table is always read from the tree's files (netlink would read this host), and
+/// the audit journal, when on, goes to a temp dir (its sampler job is not started).
+const CASES: &[Case] = &[
+    // 16 GB RAM with 1 GB of 4 GB swap used, conntrack at 25 %, one process and one socket; the
+    // audit journal is on.
+    Case {
+        tree: "swap",
+        config: r#"
+[sockets]
+source = "procfs"
+
+[audit]
+enabled = true
+path = "{audit}"
+"#,
+    },
+    // The bare capture: no swap, no conntrack module, and only loadavg, meminfo, stat and
+    // uptime, so the collectors reading other files fail (success 0) and the audit is off.
+    Case {
+        tree: "noswap",
+        config: r#"
+[sockets]
+source = "procfs"
+
+[audit]
+enabled = false
+"#,
+    },
+    // Offline CPUs, escaped and read-only mounts (tmpfs counted as partitions), ignored disks,
+    // an interface without carrier, blocked socket queues, a D-state process, a fresh boot.
+    Case {
+        tree: "ugly",
+        config: r#"
+[filesystem]
+include_fs_types = ["tmpfs"]
+
+[diskstats]
+ignore_devices = ["sdc"]
+
+[sockets]
+source = "procfs"
+
+[audit]
+enabled = false
+"#,
+    },
+];
+
+fn fixture(tree: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(tree)
+}
+
+fn case(tree: &str) -> &'static Case {
+    CASES
+        .iter()
+        .find(|c| c.tree == tree)
+        .unwrap_or_else(|| panic!("no case {tree}"))
+}
+
+/// The case's config, with `collectors` as its `[collectors]` table.
+fn config(case: &Case, tmp: &TempDir, collectors: &str) -> String {
+    let audit = tmp.path().join("audit.jsonl");
+    format!(
+        "{collectors}\n{}",
+        case.config.replace("{audit}", &audit.display().to_string())
+    )
+}
+
+/// One scrape of `case` with `collectors` as the `[collectors]` table.
+async fn scrape(case: &Case, collectors: &str) -> Vec<MetricFamily> {
+    let tmp = TempDir::new("os-golden");
+    let families = golden::scrape::<OsExporter>(
+        &config(case, &tmp, collectors),
+        SysPaths::fixture(fixture(case.tree)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("case {}: {e}", case.tree));
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "a scrape wrote the audit journal: {left:?}"
+    );
+    families
+}
+
+/// Scrapes `tree` with every collector and compares with its golden file.
+async fn check_golden(tree: &str) {
+    let families = scrape(case(tree), "").await;
+    let rendered = golden::render(
+        &families,
+        &Volatile::families(STATFS_OF_THE_FIXTURE_DIRECTORY),
+    );
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{tree}.prom"));
+    if let Err(e) = golden::check(&file, &rendered) {
+        panic!("{e}");
+    }
+}
+
+#[tokio::test]
+async fn swap() {
+    check_golden("swap").await;
+}
+
+#[tokio::test]
+async fn noswap() {
+    check_golden("noswap").await;
+}
+
+#[tokio::test]
+async fn ugly() {
+    check_golden("ugly").await;
+}
+
+/// The `<prefix>_scrape_collector_success` values of one scrape, by collector.
+fn successes(families: &[MetricFamily]) -> BTreeMap<String, f64> {
+    families
+        .iter()
+        .filter(|f| f.name == "os_scrape_collector_success")
+        .flat_map(|f| &f.samples)
+        .filter_map(|s| {
+            let name = s.labels.iter().find(|(k, _)| k == "collector")?.1.clone();
+            match s.value {
+                common::metrics::Value::Number(v) => Some((name, v)),
+                common::metrics::Value::Histogram { .. } => None,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_registered_collector_is_reported_by_some_case() {
+    let registered: BTreeSet<String> = OsExporter::COLLECTORS
+        .iter()
+        .map(|d| d.name.to_owned())
+        .collect();
+    let mut reported = BTreeSet::new();
+    let mut succeeded = BTreeSet::new();
+    for case in CASES {
+        for (name, v) in successes(&scrape(case, "").await) {
+            if v == 1.0 {
+                succeeded.insert(name.clone());
+            }
+            reported.insert(name);
+        }
+    }
+    assert_eq!(reported, registered);
+    // Every collector succeeds on at least one fixture tree.
+    assert_eq!(succeeded, registered);
+}
+
+/// Families that `common` emits for every exporter or for the audit journal, not a collector.
+fn emitted_by_common(family: &str) -> bool {
+    family.starts_with("process_")
+        || family.contains("_scrape_collector_")
+        || family.contains("_last_run_")
+        || family.ends_with("_build_info")
+        || family == "os_audit_records_total"
+        || family == "os_audit_write_errors_total"
+}
+
+#[tokio::test]
+async fn every_family_a_collector_emits_is_declared_in_its_registry_entry() {
+    let all: Vec<&str> = OsExporter::COLLECTORS.iter().map(|d| d.name).collect();
+    let mut emitted_somewhere = BTreeSet::new();
+    for def in OsExporter::COLLECTORS {
+        let others: Vec<String> = all
+            .iter()
+            .filter(|n| **n != def.name)
+            .map(|n| format!("{n:?}"))
+            .collect();
+        let collectors = format!("[collectors]\ndisabled = [{}]\n", others.join(", "));
+        let declared: BTreeSet<&str> = def.metrics.iter().map(|d| d.name).collect();
+        for case in CASES {
+            let families = scrape(case, &collectors).await;
+            assert_eq!(
+                successes(&families).into_keys().collect::<Vec<_>>(),
+                [def.name],
+                "case {} ran other collectors",
+                case.tree
+            );
+            for f in families.iter().filter(|f| !emitted_by_common(&f.name)) {
+                assert!(
+                    declared.contains(f.name.as_str()),
+                    "collector {} emits {} on {}, which its DEF.metrics does not declare",
+                    def.name,
+                    f.name,
+                    case.tree
+                );
+                emitted_somewhere.insert(f.name.clone());
+            }
+        }
+    }
+    // And no declaration is stale: each declared family shows on some fixture tree.
+    let stale: Vec<&str> = OsExporter::COLLECTORS
+        .iter()
+        .flat_map(|d| d.metrics)
+        .map(|d| d.name)
+        .filter(|n| !emitted_somewhere.contains(*n))
+        .collect();
+    assert!(stale.is_empty(), "declared but never emitted: {stale:?}");
+}
+
+#[test]
+fn the_metric_reference_names_each_familys_collector_and_file() {
+    if let Err(e) = suite_tests::metric_reference::check_collector_column(
+        "os-exporter",
+        &golden::declared::<OsExporter>(),
+    ) {
+        panic!("{e}");
+    }
+}
