@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::http_probe::{BodyExpect, Expect, TlsOptions};
+use common::http_probe::{BodyExpect, Expect};
+use common::tls::TlsOptions;
 use serde::Deserialize;
 
 /// The document's health interface: `http://<IP>:8088/ok`, `<IP>` being the IC-Server address.
@@ -36,7 +37,7 @@ pub struct Config {
     /// Bodies longer than this are a failure (`body_too_large`).
     pub(crate) max_body_bytes: usize,
     /// TLS settings for `https://` templates.
-    pub(crate) tls: TlsConfig,
+    pub(crate) tls: TlsOptions,
     /// Checks of the IC-Server host itself, when the exporter runs there.
     pub(crate) local: LocalConfig,
 }
@@ -53,26 +54,10 @@ impl Default for Config {
             expected_body_contains: None,
             expected_status_codes: Vec::new(),
             max_body_bytes: 64 * 1024,
-            tls: TlsConfig::default(),
+            tls: TlsOptions::default(),
             local: LocalConfig::default(),
         }
     }
-}
-
-/// `[tls]`: client TLS for the health URL.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct TlsConfig {
-    /// CA bundle (PEM); default the system bundle.
-    pub(crate) ca_file: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS.
-    pub(crate) cert_file: Option<PathBuf>,
-    /// Client key (PEM) for mutual TLS.
-    pub(crate) key_file: Option<PathBuf>,
-    /// Name expected in the server certificate; default the address.
-    pub(crate) server_name: Option<String>,
-    /// Skip certificate verification.
-    pub(crate) insecure_skip_verify: bool,
 }
 
 /// `[local]`: the document's on-host procedure (process running, errors in server.log).
@@ -174,17 +159,6 @@ impl Config {
             body,
         }
     }
-
-    /// The TLS options for the shared prober.
-    pub(crate) fn tls_options(&self) -> TlsOptions {
-        TlsOptions {
-            ca_file: self.tls.ca_file.clone(),
-            cert_file: self.tls.cert_file.clone(),
-            key_file: self.tls.key_file.clone(),
-            server_name: self.tls.server_name.clone(),
-            insecure_skip_verify: self.tls.insecure_skip_verify,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -231,10 +205,7 @@ error_keywords = ["error", "Exception"]
         assert_eq!(c.ic_servers.len(), 2);
         assert_eq!(c.timeout, Duration::from_secs(2));
         assert_eq!(c.expect().body, BodyExpect::Exact("ok".into()));
-        assert_eq!(
-            c.tls_options().ca_file.as_deref(),
-            Some(Path::new("/etc/ic/ca.pem"))
-        );
+        assert_eq!(c.tls.ca_file.as_deref(), Some(Path::new("/etc/ic/ca.pem")));
         assert_eq!(c.local.process_name, "ic-server");
     }
 
@@ -278,5 +249,34 @@ error_keywords = ["error", "Exception"]
                 .unwrap_err()
                 .contains("exclusive")
         );
+    }
+
+    #[test]
+    fn the_example_file_and_every_tls_key_parse_and_unknown_tls_keys_are_rejected() {
+        let example = parse(include_str!("../ic-server-probe.example.toml")).unwrap();
+        assert_eq!(example.tls, TlsOptions::default());
+        let c = parse(
+            r#"
+[tls]
+ca_file = "/etc/ic/ca.pem"
+cert_file = "/etc/ic/client.pem"
+key_file = "/etc/ic/client.key"
+server_name = "ic-server.example.internal"
+insecure_skip_verify = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            TlsOptions {
+                ca_file: Some("/etc/ic/ca.pem".into()),
+                cert_file: Some("/etc/ic/client.pem".into()),
+                key_file: Some("/etc/ic/client.key".into()),
+                server_name: Some("ic-server.example.internal".into()),
+                insecure_skip_verify: true,
+            }
+        );
+        let e = parse("[tls]\nca = \"/etc/ic/ca.pem\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("ca"), "{e}");
     }
 }

@@ -61,7 +61,7 @@ impl Exporter for IcServerProbe {
     fn new(cfg: Config, ctx: &Context) -> Result<Self, SetupError> {
         let paths = ctx.paths.clone();
         let opts = ProbeOptions {
-            tls: cfg.tls_options(),
+            tls: cfg.tls.clone(),
             max_body_bytes: cfg.max_body_bytes,
             user_agent: format!("ic-server-probe/{}", env!("CARGO_PKG_VERSION")),
         };

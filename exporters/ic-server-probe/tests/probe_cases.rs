@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use suite_tests::exporter::{Exporter, count_samples as count, sample_value as value};
 use suite_tests::{TempDir, http};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use test_support::fake_http::{answer, read_request, serve_on};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 
 /// How a fake IC-Server behaves.
@@ -24,43 +25,15 @@ enum Behaviour {
     Trickle,
 }
 
-async fn read_request(s: &mut tokio::net::TcpStream) {
-    let mut buf = [0u8; 2048];
-    let mut got = Vec::new();
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 async fn handle(mut s: tokio::net::TcpStream, b: Behaviour) {
-    let reply = |status: &str, body: &str| {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    };
     match b {
         Behaviour::Silent => {
             // Accepts and never answers; the socket lives until the runtime is dropped.
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
-        Behaviour::Healthy => {
-            read_request(&mut s).await;
-            let _ = s.write_all(reply("200 OK", "ok").as_bytes()).await;
-        }
-        Behaviour::ServerError => {
-            read_request(&mut s).await;
-            let _ = s
-                .write_all(reply("500 Internal Server Error", "ok").as_bytes())
-                .await;
-        }
-        Behaviour::WrongBody => {
-            read_request(&mut s).await;
-            let _ = s.write_all(reply("200 OK", "starting").as_bytes()).await;
-        }
+        Behaviour::Healthy => answer(s, "200 OK", "ok").await,
+        Behaviour::ServerError => answer(s, "500 Internal Server Error", "ok").await,
+        Behaviour::WrongBody => answer(s, "200 OK", "starting").await,
         Behaviour::Trickle => {
             read_request(&mut s).await;
             let _ = s
@@ -96,11 +69,7 @@ async fn bind_all(ips: &[Ipv4Addr]) -> (u16, Vec<TcpListener>) {
 }
 
 fn serve(listener: TcpListener, b: Behaviour) {
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(handle(s, b));
-        }
-    });
+    serve_on(listener, move |s| handle(s, b));
 }
 
 /// A loopback /16 unlikely to be used by a concurrent test: 127.<x>.<y>.0 from the pid.

@@ -1,7 +1,7 @@
 //! The document's check: GET each IC-Server's health URL, all concurrently under one deadline,
 //! and the `ic_server_health` family built from the answers.
 
-use common::{Build, CollectorDef};
+use common::{Build, CollectorDef, Desc};
 
 use crate::IcServerProbe;
 
@@ -12,6 +12,37 @@ use common::http_probe::{Expect, Failure, HttpProbe, Response};
 use common::{AsyncCollector, CollectFuture, MetricSet, ScrapeContext};
 
 use crate::target::Target;
+
+/// `ic_server_health`: the document's monitored item.
+const HEALTH: Desc = Desc::gauge(
+    "ic_server_health",
+    "1",
+    "Whether the IC-Server health interface answered healthy (1) or not (0): refused, timeout, unexpected status or body.",
+);
+/// How long one probe took.
+const PROBE_DURATION: Desc = Desc::gauge(
+    "ic_server_probe_duration_seconds",
+    "seconds",
+    "Time the health probe took until the answer or the failure, in seconds.",
+);
+/// The answer's status code.
+const PROBE_STATUS: Desc = Desc::gauge(
+    "ic_server_probe_http_status_code",
+    "1",
+    "HTTP status code of the health answer; 0 when no status line was received.",
+);
+/// Why a probe failed; absent while healthy.
+const PROBE_FAILURE: Desc = Desc::gauge(
+    "ic_server_probe_failure",
+    "1",
+    "Present with value 1 while the health probe fails, with the bounded failure reason.",
+);
+/// The configured target count.
+const TARGETS: Desc = Desc::gauge(
+    "ic_server_targets",
+    "1",
+    "Number of IC-Servers configured for this OCP node.",
+);
 
 /// Time kept between the probes' deadline and the scrape's, to build and encode the result.
 const ENCODE_MARGIN: Duration = Duration::from_millis(100);
@@ -98,28 +129,12 @@ pub(crate) fn encode(ocp_address: &str, outcomes: &[Outcome], out: &mut MetricSe
             Ok(r) => (1.0, Some(r.status), r.duration),
             Err(f) => (0.0, f.status, f.duration),
         };
-        out.gauge_with(
-            "ic_server_health",
-            "Whether the IC-Server health interface answered healthy (1) or not (0): refused, timeout, unexpected status or body.",
-            &labels,
-            healthy,
-        );
-        out.gauge_with(
-            "ic_server_probe_duration_seconds",
-            "Time the health probe took until the answer or the failure, in seconds.",
-            &labels,
-            duration.as_secs_f64(),
-        );
-        out.gauge_with(
-            "ic_server_probe_http_status_code",
-            "HTTP status code of the health answer; 0 when no status line was received.",
-            &labels,
-            f64::from(status.unwrap_or(0)),
-        );
+        out.add(&HEALTH, &labels, healthy);
+        out.add(&PROBE_DURATION, &labels, duration.as_secs_f64());
+        out.add(&PROBE_STATUS, &labels, f64::from(status.unwrap_or(0)));
         if let Err(f) = &o.result {
-            out.gauge_with(
-                "ic_server_probe_failure",
-                "Present with value 1 while the health probe fails, with the bounded failure reason.",
+            out.add(
+                &PROBE_FAILURE,
                 &[labels[0], labels[1], ("reason", f.reason.as_str())],
                 1.0,
             );
@@ -155,9 +170,9 @@ impl AsyncCollector for HealthCollector {
             let outcomes = self.prober.probe_all(&self.targets, deadline).await;
             self.log_failures(&outcomes);
             let mut out = MetricSet::new();
-            out.gauge(
-                "ic_server_targets",
-                "Number of IC-Servers configured for this OCP node.",
+            out.add(
+                &TARGETS,
+                &[],
                 f64::from(u32::try_from(self.targets.len()).unwrap_or(u32::MAX)),
             );
             encode(&self.ocp_address, &outcomes, &mut out);
@@ -171,7 +186,7 @@ pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
     name: "health",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[HEALTH, PROBE_DURATION, PROBE_STATUS, PROBE_FAILURE, TARGETS],
     build: Build::Async(|e| {
         Ok(
             (!e.cfg.ic_servers.is_empty()).then(|| -> Box<dyn common::AsyncCollector> {

@@ -1,11 +1,24 @@
 //! Whether the `ic-server` process runs on this host: the document's `ps -ef | grep ic-server`,
 //! read from `/proc/<pid>/{comm,cmdline}` instead of running `ps`.
 
-use common::{Build, CollectorDef};
+use common::{Build, CollectorDef, Desc};
 
 use crate::IcServerProbe;
 
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+
+/// Whether the IC-Server process runs.
+const PROCESS_RUNNING: Desc = Desc::gauge(
+    "ic_server_process_running",
+    "1",
+    "Whether at least one process of the configured IC-Server name runs on this host (1) or none (0).",
+);
+/// How many IC-Server processes run.
+const PROCESSES: Desc = Desc::gauge(
+    "ic_server_processes",
+    "1",
+    "Number of processes matching the configured IC-Server name on this host.",
+);
 
 /// Whether the process `comm` with NUL-separated `cmdline` is an instance of `name`.
 ///
@@ -71,18 +84,8 @@ impl Collector for ProcessCollector {
         let n = count(&self.paths, &self.name, std::process::id())?;
         let labels = [("process", self.name.as_str())];
         let mut out = MetricSet::new();
-        out.gauge_with(
-            "ic_server_process_running",
-            "Whether at least one process of the configured IC-Server name runs on this host (1) or none (0).",
-            &labels,
-            if n > 0 { 1.0 } else { 0.0 },
-        );
-        out.gauge_with(
-            "ic_server_processes",
-            "Number of processes matching the configured IC-Server name on this host.",
-            &labels,
-            f64::from(n),
-        );
+        out.add(&PROCESS_RUNNING, &labels, if n > 0 { 1.0 } else { 0.0 });
+        out.add(&PROCESSES, &labels, f64::from(n));
         Ok(out)
     }
 }
@@ -92,7 +95,7 @@ pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
     name: "process",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[PROCESS_RUNNING, PROCESSES],
     build: Build::Blocking(|e| {
         Ok(e.cfg.local.enabled.then(|| -> Box<dyn common::Collector> {
             Box::new(ProcessCollector {

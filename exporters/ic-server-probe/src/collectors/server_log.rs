@@ -1,7 +1,7 @@
 //! Error lines in the IC-Server's `server.log` (the document's `grep "error" server.log`),
 //! counted incrementally: each scrape reads only the bytes appended since the last one.
 
-use common::{Build, CollectorDef};
+use common::{Build, CollectorDef, Desc};
 
 use crate::IcServerProbe;
 
@@ -10,6 +10,25 @@ use std::sync::Mutex;
 
 use common::log_tail::{LogTail, StartAt};
 use common::{CollectError, Collector, MetricSet, ScrapeContext};
+
+/// Whether the log exists.
+const FILE_PRESENT: Desc = Desc::gauge(
+    "ic_server_log_file_present",
+    "1",
+    "Whether the configured IC-Server server.log exists (1) or not (0).",
+);
+/// Lines read.
+const LINES: Desc = Desc::counter(
+    "ic_server_log_lines_total",
+    "1",
+    "Lines read from the IC-Server server.log since start.",
+);
+/// Error lines among them.
+const ERROR_LINES: Desc = Desc::counter(
+    "ic_server_log_error_lines_total",
+    "1",
+    "Lines of the IC-Server server.log containing an error keyword, since start.",
+);
 
 /// Decides which log lines are error lines.
 #[derive(Debug, Clone)]
@@ -90,22 +109,15 @@ impl Collector for ServerLogCollector {
         st.lines += new.len() as u64;
         st.errors += errors;
         let mut out = MetricSet::new();
-        out.gauge(
-            "ic_server_log_file_present",
-            "Whether the configured IC-Server server.log exists (1) or not (0).",
+        out.add(
+            &FILE_PRESENT,
+            &[],
             if self.path.exists() { 1.0 } else { 0.0 },
         );
-        out.counter(
-            "ic_server_log_lines_total",
-            "Lines read from the IC-Server server.log since start.",
-            st.lines as f64,
-        );
         #[allow(clippy::cast_precision_loss)]
-        out.counter(
-            "ic_server_log_error_lines_total",
-            "Lines of the IC-Server server.log containing an error keyword, since start.",
-            st.errors as f64,
-        );
+        out.add(&LINES, &[], st.lines as f64);
+        #[allow(clippy::cast_precision_loss)]
+        out.add(&ERROR_LINES, &[], st.errors as f64);
         Ok(out)
     }
 }
@@ -133,7 +145,7 @@ pub(crate) const DEF: CollectorDef<IcServerProbe> = CollectorDef {
     name: "server_log",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[],
+    metrics: &[FILE_PRESENT, LINES, ERROR_LINES],
     build: Build::Blocking(build),
 };
 
