@@ -2,6 +2,8 @@
 //! (`/health`, `/metrics`, v3 status), then the cluster view (members, quorum, leader) and the
 //! data-loss detector.
 
+use common::MutexExt as _;
+use common::SetupError;
 use common::{Build, CollectorDef};
 
 use crate::EtcdProbe;
@@ -164,15 +166,17 @@ impl std::fmt::Debug for ClusterProbe {
 
 impl ClusterProbe {
     /// Builds the prober; fails on unusable TLS files or a corrupt state file.
-    pub fn new(cfg: &Config) -> Result<Self, String> {
+    pub fn new(cfg: &Config) -> Result<Self, SetupError> {
         let opts = ProbeOptions {
             tls: cfg.tls.clone(),
             max_body_bytes: MAX_BODY,
             user_agent: format!("etcd-probe/{}", env!("CARGO_PKG_VERSION")),
         };
-        let http = HttpProbe::new(&opts).map_err(|e| format!("tls: {e}"))?;
+        let http =
+            HttpProbe::new(&opts).map_err(|e| SetupError::Config(format!("field `tls`: {e}")))?;
         let state = match &cfg.state_file {
-            Some(p) => data_loss::load(p).map_err(|e| e.to_string())?,
+            Some(p) => data_loss::load(p)
+                .map_err(|e| SetupError::Config(format!("field `state_file`: {e}")))?,
             None => State::default(),
         };
         Ok(Self {
@@ -420,9 +424,7 @@ impl ClusterProbe {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        let Ok(mut state) = self.state.lock() else {
-            return;
-        };
+        let mut state = self.state.lock_or_recover();
         let before = state.clone();
         let found = state.observe(obs, self.key_drop_ratio, now);
         for k in &found {
@@ -449,7 +451,7 @@ impl ClusterProbe {
     }
 
     fn export_data_loss(&self, m: &mut MetricSet) {
-        let Ok(state) = self.state.lock() else { return };
+        let state = self.state.lock_or_recover();
         for k in Kind::ALL {
             #[allow(clippy::cast_precision_loss)]
             m.add(

@@ -1,5 +1,6 @@
 //! Reads the configured logs incrementally at each scrape and counts classified lines per cause.
 
+use common::MutexExt as _;
 use common::{Build, CollectorDef};
 
 use crate::EtcdProbe;
@@ -71,10 +72,7 @@ impl LogCauses {
 
 impl Collector for LogCauses {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mut logs = self
-            .logs
-            .lock()
-            .map_err(|_| CollectError::Other("log state poisoned".to_owned()))?;
+        let mut logs = self.logs.lock_or_recover();
         let mut m = MetricSet::new();
         let mut first_error = None;
         for log in logs.iter_mut() {

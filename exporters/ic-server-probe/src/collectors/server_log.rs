@@ -1,6 +1,7 @@
 //! Error lines in the IC-Server's `server.log` (the document's `grep "error" server.log`),
 //! counted incrementally: each scrape reads only the bytes appended since the last one.
 
+use common::MutexExt as _;
 use common::{Build, CollectorDef, Desc};
 
 use crate::IcServerProbe;
@@ -100,10 +101,7 @@ impl ServerLogCollector {
 
 impl Collector for ServerLogCollector {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mut st = self
-            .state
-            .lock()
-            .map_err(|_| CollectError::Other("server_log state poisoned".to_owned()))?;
+        let mut st = self.state.lock_or_recover();
         let new = st.tail.read_lines()?;
         let errors = new.iter().filter(|l| self.matcher.is_error(l)).count() as u64;
         st.lines += new.len() as u64;
