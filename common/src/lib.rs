@@ -9,14 +9,17 @@ pub mod config;
 pub mod encode;
 pub mod glob;
 pub mod http_probe;
+pub mod icmp;
 pub mod log_tail;
 pub mod logging;
 pub mod metrics;
+pub mod netlink;
 pub mod parse;
 pub mod paths;
 pub mod proc_table;
 pub mod self_metrics;
 pub mod server;
+pub mod state_file;
 pub mod statfs;
 pub mod web_config;
 
