@@ -2,7 +2,7 @@
 //! remembers the cluster ID, the highest revision and the key count it saw, in a state file so
 //! that its own restarts do not hide a loss, and counts every step backwards.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,77 +123,16 @@ impl State {
     }
 }
 
-/// Why the state file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StateFileError {
-    /// Reading or writing failed.
-    #[error("state file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not our JSON.
-    #[error("state file {path}: {msg}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        msg: String,
-    },
-}
+pub use common::state_file::StateFileError;
 
-/// Loads the state; a missing file is a fresh state.
+/// Loads the state; a missing file is a fresh state, a corrupt one an error naming it.
 pub fn load(path: &Path) -> Result<State, StateFileError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateFileError::Parse {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-        Err(source) => Err(StateFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    Ok(common::state_file::load(path)?.unwrap_or_default())
 }
 
-/// Saves the state atomically (temporary file, then rename) with mode 0600.
+/// Saves the state atomically with mode 0600 (see [`common::state_file::save`]).
 pub fn save(path: &Path, state: &State) -> Result<(), StateFileError> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let io = |source| StateFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let json = serde_json::to_vec(state).map_err(|e| StateFileError::Parse {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    if let Some(dir) = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(&json).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    common::state_file::save(path, state)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ pub mod conf_file;
 pub mod conf_include;
 pub mod config;
 pub mod dump;
-pub mod icmp;
 pub mod ifaddr;
 pub mod json_dump;
 pub mod log_classifier;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use common::icmp;
 use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 /// Pings the VRRP peers.
@@ -55,8 +56,9 @@ impl Collector for ConnectivityCollector {
             }
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let p = peer.to_string();
-            let rtt = match crate::icmp::ping(peer, id, seq, self.timeout.min(left)) {
-                Ok(rtt) => rtt,
+            let rtt = match icmp::ping(peer, id, seq, self.timeout.min(left)) {
+                Ok(rtt) => Some(rtt),
+                Err(icmp::PingError::NoReply { .. }) => None,
                 Err(e) => return Err(CollectError::Other(format!("pinging {p}: {e}"))),
             };
             if rtt.is_none() {

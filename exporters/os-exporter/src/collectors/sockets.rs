@@ -51,8 +51,8 @@ pub(crate) fn scan(
                 state: u64::from(s.state),
                 local: s.local.to_string(),
                 remote: s.remote.to_string(),
-                recv_q: s.rx_queue,
-                send_q: s.tx_queue,
+                recv_q: u64::from(s.recv_queue),
+                send_q: u64::from(s.send_queue),
             });
         });
         match r {

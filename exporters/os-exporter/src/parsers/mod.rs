@@ -2,7 +2,6 @@
 
 pub(crate) mod diskstats;
 pub(crate) mod file_nr;
-pub(crate) mod inet_diag;
 pub(crate) mod loadavg;
 pub(crate) mod meminfo;
 pub(crate) mod mountinfo;
@@ -72,7 +71,8 @@ mod robustness {
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));
         let mut c = super::net_tcp::QueueCounts::default();
         let _ = super::net_tcp::count_blocked(b, 1, &mut c, |_| {});
-        let _ = super::inet_diag::parse(b, 1, &mut c, &mut |_| {});
+        let _ = common::netlink::sock_diag::decode_datagram(b, 0, &mut |_| {});
+        let _ = common::netlink::sock_diag::decode(20, b);
     }
 
     #[test]
