@@ -362,7 +362,7 @@ mod tests {
     use crate::cli::ExporterConfig;
     use crate::collector::{CollectError, Collector};
     use crate::metrics::{Desc, MetricSet, MetricType};
-    use crate::registry::{Build, CollectorsConfig, SetupError};
+    use crate::registry::{Build, Built, CollectorsConfig, SetupError};
 
     /// A registry of three collectors, `c` off by default.
     struct Demo;
@@ -386,34 +386,34 @@ mod tests {
         }
     }
 
+    fn nothing(_: &Demo) -> Built<Box<dyn Collector>> {
+        Ok(Some(Box::new(Nothing)))
+    }
+
+    const A_ONE: Desc = Desc::gauge("demo_a_one", "1", "One.");
+    const A_TWO: Desc = Desc::gauge("demo_a_two", "1", "Two.");
+
+    const fn demo_def(
+        name: &'static str,
+        enabled_by_default: bool,
+        metrics: &'static [Desc],
+    ) -> CollectorDef<Demo> {
+        CollectorDef {
+            name,
+            enabled_by_default,
+            file: file!(),
+            metrics,
+            build: Build::Inline(nothing),
+        }
+    }
+
     impl Exporter for Demo {
         type Config = DemoConfig;
         const SPEC: crate::cli::Spec = crate::spec!(prefix: "demo", listen: ":0");
         const COLLECTORS: &'static [CollectorDef<Self>] = &[
-            CollectorDef {
-                name: "a",
-                enabled_by_default: true,
-                file: file!(),
-                metrics: &[
-                    Desc::gauge("demo_a_one", "1", "One."),
-                    Desc::gauge("demo_a_two", "1", "Two."),
-                ],
-                build: Build::Inline(|_| Ok(Some(Box::new(Nothing)))),
-            },
-            CollectorDef {
-                name: "b",
-                enabled_by_default: true,
-                file: file!(),
-                metrics: &[Desc::gauge("demo_b", "1", "B.")],
-                build: Build::Inline(|_| Ok(Some(Box::new(Nothing)))),
-            },
-            CollectorDef {
-                name: "c",
-                enabled_by_default: false,
-                file: file!(),
-                metrics: &[Desc::gauge("demo_c", "1", "C.")],
-                build: Build::Inline(|_| Ok(Some(Box::new(Nothing)))),
-            },
+            demo_def("a", true, &[A_ONE, A_TWO]),
+            demo_def("b", true, &[Desc::gauge("demo_b", "1", "B.")]),
+            demo_def("c", false, &[Desc::gauge("demo_c", "1", "C.")]),
         ];
         fn new(_: DemoConfig, _: &Context) -> Result<Self, SetupError> {
             Ok(Demo)
