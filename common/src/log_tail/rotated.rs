@@ -516,14 +516,14 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/log_tail/testdata");
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/log_tail/fixtures");
 
-    /// A fresh temp dir holding a copy of `testdata/<fixture>`.
+    /// A fresh temp dir holding a copy of `fixtures/<fixture>`.
     fn copy_fixture(fixture: &str, tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("rotated-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for entry in std::fs::read_dir(Path::new(TESTDATA).join(fixture)).unwrap() {
+        for entry in std::fs::read_dir(Path::new(FIXTURES).join(fixture)).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
         }

@@ -3,13 +3,12 @@
 //! 3.4 responses of `tests/fixtures`. `UPDATE_GOLDEN=1` rewrites `tests/golden/*.prom`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::golden::{self, Volatile};
+use common::golden::{self, Emitted, Volatile};
 use common::{Exporter as _, MetricFamily, SysPaths};
 use etcd_probe::EtcdProbe;
 use test_support::fake_http::{read_request, response, serve};
@@ -322,9 +321,7 @@ async fn scrape(case: &Case, tag: &str, extra: &str) -> Scraped {
 
 async fn check_golden(case: Case) -> Scraped {
     let scraped = scrape(&case, "", "").await;
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{}.prom", case.name));
+    let file = golden::case_file(env!("CARGO_MANIFEST_DIR"), case.name);
     if let Err(e) = golden::check(&file, &scraped.rendered) {
         panic!("{e}");
     }
@@ -385,83 +382,26 @@ async fn nothing_installed() {
     );
 }
 
-/// `(collector, success)` of every `etcd_scrape_collector_success` sample.
-fn collector_success(families: &[MetricFamily]) -> Vec<(String, f64)> {
-    families
-        .iter()
-        .filter(|f| f.name == "etcd_scrape_collector_success")
-        .flat_map(|f| &f.samples)
-        .filter_map(|s| {
-            let (_, c) = s.labels.iter().find(|(k, _)| k == "collector")?;
-            match s.value {
-                common::metrics::Value::Number(v) => Some((c.clone(), v)),
-                common::metrics::Value::Histogram { .. } => None,
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_registered_collector_is_reported_by_some_case() {
-    let registered: BTreeSet<String> = EtcdProbe::COLLECTORS
-        .iter()
-        .map(|d| d.name.to_owned())
-        .collect();
-    let mut reported = BTreeSet::new();
-    let mut succeeded = BTreeSet::new();
+    let mut scrapes = Vec::new();
     for case in cases() {
-        for (c, v) in collector_success(&scrape(&case, "-coverage", "").await.families) {
-            if v == 1.0 {
-                succeeded.insert(c.clone());
-            }
-            reported.insert(c);
-        }
+        scrapes.push(scrape(&case, "-coverage", "").await.families);
     }
-    assert_eq!(reported, registered);
-    assert_eq!(succeeded, registered);
-}
-
-/// Families common emits for every exporter, not declared by collectors.
-fn from_common(name: &str) -> bool {
-    name.starts_with("etcd_scrape_collector_")
-        || name.starts_with("etcd_audit_")
-        || name.contains("_last_run_")
-        || name == "etcd_build_info"
-        || name.starts_with("process_")
+    golden::check_coverage::<EtcdProbe>(&scrapes).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_family_a_collector_emits_is_declared_in_its_registry_entry() {
-    let all: Vec<&str> = EtcdProbe::COLLECTORS.iter().map(|d| d.name).collect();
     for def in EtcdProbe::COLLECTORS {
-        let others: Vec<String> = all
-            .iter()
-            .filter(|n| **n != def.name)
-            .map(|n| format!("{n:?}"))
-            .collect();
-        let only = format!("[collectors]\ndisabled = [{}]\n", others.join(", "));
-        let declared: BTreeSet<&str> = def.metrics.iter().map(|d| d.name).collect();
+        let only = golden::only_collector::<EtcdProbe>(def.name);
         for case in cases() {
             let tag = format!("-only-{}", def.name);
             let s = scrape(&case, &tag, &only).await;
-            assert_eq!(
-                collector_success(&s.families)
-                    .into_iter()
-                    .map(|(c, _)| c)
-                    .collect::<Vec<_>>(),
-                vec![def.name.to_owned()],
-                "{}: only {} should run",
-                case.name,
-                def.name
-            );
-            for f in s.families.iter().filter(|f| !from_common(&f.name)) {
-                assert!(
-                    declared.contains(f.name.as_str()),
-                    "{}: collector {} emits {} but its DEF.metrics does not declare it",
-                    case.name,
-                    def.name,
-                    f.name
-                );
+            if let Err(e) =
+                golden::check_declared::<EtcdProbe>(def.name, &s.families, Emitted::Subset)
+            {
+                panic!("{}: {e}", case.name);
             }
         }
     }

@@ -5,12 +5,11 @@
 //! `UPDATE_GOLDEN=1 cargo test -p ic-server-probe --test golden` rewrites `tests/golden/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::golden::{self, Volatile};
+use common::golden::{self, Emitted, Volatile};
 use common::metrics::Value;
 use common::{Context, Exporter as _, MetricFamily, ScrapeContext, SysPaths};
 use ic_server_probe::IcServerProbe;
@@ -28,13 +27,9 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new(MANIFEST).join("tests/fixtures").join(rel)
 }
 
-fn golden_file(case: &str) -> PathBuf {
-    Path::new(MANIFEST).join(format!("tests/golden/{case}.prom"))
-}
-
 fn compare(case: &str, families: &[MetricFamily]) {
-    let rendered = golden::render(families, &Volatile::families(VOLATILE));
-    golden::check(&golden_file(case), &rendered).unwrap_or_else(|e| panic!("{e}"));
+    golden::compare_with_file(MANIFEST, case, families, &Volatile::families(VOLATILE))
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// How one fake IC-Server answers `GET /ok`.
@@ -123,7 +118,7 @@ async fn start_servers() -> u16 {
 
 /// Every fake IC-Server probed from the fixture host (its hostname is the `ocp_address`), a
 /// healthy answer being `ok` in at most 64 bytes.
-fn health_config(port: u16, only: &str) -> String {
+fn health_config(port: u16, only: Option<&str>) -> String {
     let servers: Vec<String> = SERVERS
         .iter()
         .map(|(l, _)| format!("\"{}\"", ip(*l)))
@@ -137,25 +132,17 @@ fn health_config(port: u16, only: &str) -> String {
 }
 
 /// The local checks on the fixture host, the log at `log_file` (under the rootfs).
-fn local_config(process_name: &str, log_file: &str, only: &str) -> String {
+fn local_config(process_name: &str, log_file: &str, only: Option<&str>) -> String {
     format!(
         "[local]\nenabled = true\nprocess_name = \"{process_name}\"\nlog_file = \"{log_file}\"\n{}",
         only_collector(only)
     )
 }
 
-/// `[collectors]` leaving only `name` (all of ic-server-probe's collectors are default-on);
-/// empty for all.
-fn only_collector(name: &str) -> String {
-    if name.is_empty() {
-        return String::new();
-    }
-    let others: Vec<String> = IcServerProbe::COLLECTORS
-        .iter()
-        .filter(|d| d.name != name)
-        .map(|d| format!("\"{}\"", d.name))
-        .collect();
-    format!("[collectors]\ndisabled = [{}]\n", others.join(", "))
+/// `[collectors]` leaving only the collector `only`; empty for all.
+fn only_collector(only: Option<&str>) -> String {
+    only.map(golden::only_collector::<IcServerProbe>)
+        .unwrap_or_default()
 }
 
 /// The fixture host's /proc with `rootfs` as its root filesystem.
@@ -171,7 +158,7 @@ const LOG: &str = "/home/admin/logs/ic-server/server.log";
 /// Case `local`: the exporter starts on a `server.log` that already holds the fixture's lines
 /// (not counted: it follows from the end), scrapes, then the fixture's lines are appended once
 /// more and the second scrape counts them. Returns both scrapes.
-async fn local_scrapes(only: &str) -> (Vec<MetricFamily>, Vec<MetricFamily>) {
+async fn local_scrapes(only: Option<&str>) -> (Vec<MetricFamily>, Vec<MetricFamily>) {
     let dir = TempDir::new("ic-golden-local");
     let log = dir.path().join(LOG.trim_start_matches('/'));
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
@@ -204,14 +191,14 @@ async fn local_scrapes(only: &str) -> (Vec<MetricFamily>, Vec<MetricFamily>) {
 
 /// Case `no_ic_server_here`: the local checks on the fixture host for a process that does not
 /// run, with a log file that does not exist.
-async fn absent_scrape(only: &str) -> Vec<MetricFamily> {
+async fn absent_scrape(only: Option<&str>) -> Vec<MetricFamily> {
     let config = local_config("ic-agent", "/home/admin/logs/ic-agent/server.log", only);
     golden::scrape::<IcServerProbe>(&config, SysPaths::fixture(fixture("host")))
         .await
         .unwrap()
 }
 
-async fn health_scrape(only: &str) -> Vec<MetricFamily> {
+async fn health_scrape(only: Option<&str>) -> Vec<MetricFamily> {
     let port = start_servers().await;
     golden::scrape::<IcServerProbe>(
         &health_config(port, only),
@@ -241,7 +228,7 @@ fn unlabelled(families: &[MetricFamily], family: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health() {
-    let families = health_scrape("").await;
+    let families = health_scrape(None).await;
     // The cases the golden file must show, stated once more by hand.
     let want = [
         (1, 1.0, 200.0, None),
@@ -283,7 +270,7 @@ async fn health() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local() {
-    let (first, second) = local_scrapes("").await;
+    let (first, second) = local_scrapes(None).await;
     // Lines already in the log at start are not counted.
     assert_eq!(unlabelled(&first, "ic_server_log_lines_total"), Some(0.0));
     // The fixture holds 9 complete lines (the last has no newline), 3 with an error keyword.
@@ -304,80 +291,33 @@ async fn local() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_ic_server_here() {
-    compare("no_ic_server_here", &absent_scrape("").await);
-}
-
-fn collector_success(families: &[MetricFamily]) -> Vec<(String, f64)> {
-    families
-        .iter()
-        .filter(|f| f.name == "ic_server_scrape_collector_success")
-        .flat_map(|f| &f.samples)
-        .filter_map(|s| {
-            let c = s.labels.iter().find(|(k, _)| k == "collector")?;
-            match s.value {
-                Value::Number(v) => Some((c.1.clone(), v)),
-                Value::Histogram { .. } => None,
-            }
-        })
-        .collect()
+    compare("no_ic_server_here", &absent_scrape(None).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_registered_collector_is_reported_by_some_case() {
     let cases = [
-        health_scrape("").await,
-        local_scrapes("").await.1,
-        absent_scrape("").await,
+        health_scrape(None).await,
+        local_scrapes(None).await.1,
+        absent_scrape(None).await,
     ];
-    let reported: Vec<(String, f64)> = cases.iter().flat_map(|c| collector_success(c)).collect();
-    let names: BTreeSet<&str> = reported.iter().map(|(n, _)| n.as_str()).collect();
-    let registry: BTreeSet<&str> = IcServerProbe::COLLECTORS.iter().map(|d| d.name).collect();
-    assert_eq!(names, registry);
-    for name in registry {
-        assert!(
-            reported.iter().any(|(n, v)| n == name && *v == 1.0),
-            "{name} never succeeded: {reported:?}"
-        );
-    }
-}
-
-/// Families the skeleton in `common` emits, not any collector.
-fn is_common(name: &str) -> bool {
-    name.contains("_scrape_collector_")
-        || name.contains("_audit_")
-        || name.contains("_last_run_")
-        || name.ends_with("build_info")
-        || name.starts_with("process_")
+    golden::check_coverage::<IcServerProbe>(&cases).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_family_a_collector_emits_is_declared_in_its_registry_entry() {
     for def in IcServerProbe::COLLECTORS {
         let families = match def.name {
-            "health" => health_scrape(def.name).await,
-            _ => local_scrapes(def.name).await.1,
+            "health" => health_scrape(Some(def.name)).await,
+            _ => local_scrapes(Some(def.name)).await.1,
         };
-        assert_eq!(
-            collector_success(&families),
-            vec![(def.name.to_owned(), 1.0)],
-            "only {} ran",
-            def.name
-        );
-        let declared: BTreeSet<&str> = def.metrics.iter().map(|m| m.name).collect();
-        let emitted: BTreeSet<&str> = families
-            .iter()
-            .map(|f| f.name.as_str())
-            .filter(|n| !is_common(n))
-            .collect();
-        assert!(!emitted.is_empty(), "{} emitted nothing", def.name);
-        let undeclared: Vec<_> = emitted.difference(&declared).collect();
-        assert!(
-            undeclared.is_empty(),
-            "{} emits {undeclared:?} not in its DEF.metrics",
-            def.name
-        );
+        golden::check_ran_cleanly::<IcServerProbe>(def.name, &families)
+            .unwrap_or_else(|e| panic!("{e}"));
         // Each declared family shows up in the fixture case chosen for this collector.
-        assert_eq!(emitted, declared, "{}", def.name);
+        let emitted =
+            golden::check_declared::<IcServerProbe>(def.name, &families, Emitted::Exactly)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!emitted.is_empty(), "{} emitted nothing", def.name);
     }
 }
 

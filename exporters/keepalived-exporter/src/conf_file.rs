@@ -200,11 +200,7 @@ mod tests {
 
     #[test]
     fn captured_test_config() {
-        let text = std::fs::read_to_string(format!(
-            "{}/testdata/keepalived-a.conf",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let text = crate::fixtures::text("keepalived-a.conf");
         let c = parse(&text);
         assert_eq!(c.instances.len(), 1);
         let i = &c.instances[0];

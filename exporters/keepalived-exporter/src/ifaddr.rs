@@ -72,11 +72,7 @@ mod tests {
     #[test]
     fn captured_ip_json() {
         // `ip -j addr show` in node b's namespace while it held the VIP (iproute2 6.1).
-        let text = std::fs::read(format!(
-            "{}/testdata/ip-addr.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let text = crate::fixtures::bytes("ip-addr.json");
         let v = parse(&text).unwrap();
         let eth0 = v.iter().find(|i| i.name == "eth0").unwrap();
         assert!(eth0.mac.is_some());

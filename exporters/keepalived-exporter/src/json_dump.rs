@@ -110,9 +110,7 @@ mod tests {
 
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::fixtures::bytes as fixture;
 
     #[test]
     fn master_dump() {

@@ -7,6 +7,8 @@ pub mod conf_file;
 pub mod conf_include;
 pub mod config;
 pub mod dump;
+#[cfg(test)]
+mod fixtures;
 pub mod ifaddr;
 pub mod json_dump;
 pub mod log_classifier;

@@ -177,9 +177,7 @@ fn instance_name(line: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::fixtures::text as fixture;
 
     fn kinds(text: &str) -> Vec<(EventKind, Option<String>)> {
         text.lines()

@@ -150,9 +150,7 @@ mod tests {
     use super::*;
     use crate::vrrp::Garp;
 
-    fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::fixtures::text as fixture;
 
     #[test]
     fn data_dumps_of_master_backup_and_fault() {

@@ -4,10 +4,10 @@
 //! change). Also checks that the registry, the families each collector emits and the
 //! `collector` column of `docs/metrics.md` agree.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::golden::{self, Volatile};
+use common::golden::{self, Emitted, Volatile};
 use common::{Exporter as _, MetricFamily, SysPaths};
 use os_exporter::OsExporter;
 use suite_tests::TempDir;
@@ -126,14 +126,12 @@ async fn scrape(case: &Case, collectors: &str) -> Vec<MetricFamily> {
 /// Scrapes `tree` with every collector and compares with its golden file.
 async fn check_golden(tree: &str) {
     let families = scrape(case(tree), "").await;
-    let rendered = golden::render(
+    if let Err(e) = golden::compare_with_file(
+        env!("CARGO_MANIFEST_DIR"),
+        tree,
         &families,
         &Volatile::families(STATFS_OF_THE_FIXTURE_DIRECTORY),
-    );
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{tree}.prom"));
-    if let Err(e) = golden::check(&file, &rendered) {
+    ) {
         panic!("{e}");
     }
 }
@@ -153,93 +151,35 @@ async fn ugly() {
     check_golden("ugly").await;
 }
 
-/// The `<prefix>_scrape_collector_success` values of one scrape, by collector.
-fn successes(families: &[MetricFamily]) -> BTreeMap<String, f64> {
-    families
-        .iter()
-        .filter(|f| f.name == "os_scrape_collector_success")
-        .flat_map(|f| &f.samples)
-        .filter_map(|s| {
-            let name = s.labels.iter().find(|(k, _)| k == "collector")?.1.clone();
-            match s.value {
-                common::metrics::Value::Number(v) => Some((name, v)),
-                common::metrics::Value::Histogram { .. } => None,
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn every_registered_collector_is_reported_by_some_case() {
-    let registered: BTreeSet<String> = OsExporter::COLLECTORS
-        .iter()
-        .map(|d| d.name.to_owned())
-        .collect();
-    let mut reported = BTreeSet::new();
-    let mut succeeded = BTreeSet::new();
+    let mut scrapes = Vec::new();
     for case in CASES {
-        for (name, v) in successes(&scrape(case, "").await) {
-            if v == 1.0 {
-                succeeded.insert(name.clone());
-            }
-            reported.insert(name);
-        }
+        scrapes.push(scrape(case, "").await);
     }
-    assert_eq!(reported, registered);
     // Every collector succeeds on at least one fixture tree.
-    assert_eq!(succeeded, registered);
-}
-
-/// Families that `common` emits for every exporter or for the audit journal, not a collector.
-fn emitted_by_common(family: &str) -> bool {
-    family.starts_with("process_")
-        || family.contains("_scrape_collector_")
-        || family.contains("_last_run_")
-        || family.ends_with("_build_info")
-        || family == "os_audit_records_total"
-        || family == "os_audit_write_errors_total"
+    if let Err(e) = golden::check_coverage::<OsExporter>(&scrapes) {
+        panic!("{e}");
+    }
 }
 
 #[tokio::test]
 async fn every_family_a_collector_emits_is_declared_in_its_registry_entry() {
-    let all: Vec<&str> = OsExporter::COLLECTORS.iter().map(|d| d.name).collect();
     let mut emitted_somewhere = BTreeSet::new();
     for def in OsExporter::COLLECTORS {
-        let others: Vec<String> = all
-            .iter()
-            .filter(|n| **n != def.name)
-            .map(|n| format!("{n:?}"))
-            .collect();
-        let collectors = format!("[collectors]\ndisabled = [{}]\n", others.join(", "));
-        let declared: BTreeSet<&str> = def.metrics.iter().map(|d| d.name).collect();
+        let collectors = golden::only_collector::<OsExporter>(def.name);
         for case in CASES {
             let families = scrape(case, &collectors).await;
-            assert_eq!(
-                successes(&families).into_keys().collect::<Vec<_>>(),
-                [def.name],
-                "case {} ran other collectors",
-                case.tree
-            );
-            for f in families.iter().filter(|f| !emitted_by_common(&f.name)) {
-                assert!(
-                    declared.contains(f.name.as_str()),
-                    "collector {} emits {} on {}, which its DEF.metrics does not declare",
-                    def.name,
-                    f.name,
-                    case.tree
-                );
-                emitted_somewhere.insert(f.name.clone());
+            match golden::check_declared::<OsExporter>(def.name, &families, Emitted::Subset) {
+                Ok(emitted) => emitted_somewhere.extend(emitted),
+                Err(e) => panic!("case {}: {e}", case.tree),
             }
         }
     }
     // And no declaration is stale: each declared family shows on some fixture tree.
-    let stale: Vec<&str> = OsExporter::COLLECTORS
-        .iter()
-        .flat_map(|d| d.metrics)
-        .map(|d| d.name)
-        .filter(|n| !emitted_somewhere.contains(*n))
-        .collect();
-    assert!(stale.is_empty(), "declared but never emitted: {stale:?}");
+    if let Err(e) = golden::check_all_declared_emitted::<OsExporter>(&emitted_somewhere) {
+        panic!("{e}");
+    }
 }
 
 #[test]

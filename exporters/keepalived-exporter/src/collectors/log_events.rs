@@ -214,11 +214,7 @@ mod tests {
         s.poll(t0).unwrap();
         assert_eq!(s.metrics().value("keepalived_failover", &[]), Some(0.0));
 
-        let text = std::fs::read_to_string(format!(
-            "{}/testdata/keepalived-1.x.messages",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let text = crate::fixtures::text("keepalived-1.x.messages");
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)

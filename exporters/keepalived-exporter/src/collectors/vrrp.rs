@@ -338,11 +338,7 @@ mod tests {
 
     #[test]
     fn families_from_the_captured_master_dump() {
-        let text = std::fs::read(format!(
-            "{}/testdata/master.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let text = crate::fixtures::bytes("master.json");
         let mut m = MetricSet::new();
         add_instance_metrics(&mut m, &json_dump::parse(&text).unwrap());
         let l = [
