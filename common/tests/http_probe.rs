@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::http_probe::{
     BodyExpect, Expect, HttpProbe, ProbeOptions, Reason, TlsOptions, TlsSetupError, client_config,
 };
-use test_support::fake_http::{answer, read_request, serve};
+use test_support::fake_http::{answer, read_request, serve, trickle};
 use test_support::pki::TestPki;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
@@ -142,19 +142,7 @@ async fn silent_server_times_out_at_the_deadline() {
 
 #[tokio::test]
 async fn trickling_body_times_out_at_the_deadline() {
-    let addr = serve(|mut s| async move {
-        read_request(&mut s).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-            .await;
-        for _ in 0..1000 {
-            if s.write_all(b"o").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    let addr = serve(|s| trickle(s, 1000, Duration::from_millis(50))).await;
     let started = Instant::now();
     let f = HttpProbe::plain()
         .get(&format!("http://{addr}/ok"), soon(400))

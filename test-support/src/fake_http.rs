@@ -67,6 +67,26 @@ pub async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, status: &s
     let _ = stream.shutdown().await;
 }
 
+/// Reads the request, announces a `len`-byte 200 answer and sends its body one byte every
+/// `every`: a peer that trickles so a deadline must cut it off. Stops when the client leaves.
+pub async fn trickle<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    len: usize,
+    every: std::time::Duration,
+) {
+    read_request(&mut stream).await;
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    for _ in 0..len {
+        if stream.write_all(b"o").await.is_err() {
+            return;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

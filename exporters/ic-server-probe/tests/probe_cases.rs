@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use suite_tests::exporter::{Exporter, count_samples as count, sample_value as value};
 use suite_tests::{TempDir, http};
 
-use test_support::fake_http::{answer, read_request, serve_on};
-use tokio::io::AsyncWriteExt as _;
+use test_support::fake_http::{answer, serve_on, trickle};
 use tokio::net::TcpListener;
 
 /// How a fake IC-Server behaves.
@@ -25,7 +24,7 @@ enum Behaviour {
     Trickle,
 }
 
-async fn handle(mut s: tokio::net::TcpStream, b: Behaviour) {
+async fn handle(s: tokio::net::TcpStream, b: Behaviour) {
     match b {
         Behaviour::Silent => {
             // Accepts and never answers; the socket lives until the runtime is dropped.
@@ -34,18 +33,7 @@ async fn handle(mut s: tokio::net::TcpStream, b: Behaviour) {
         Behaviour::Healthy => answer(s, "200 OK", "ok").await,
         Behaviour::ServerError => answer(s, "500 Internal Server Error", "ok").await,
         Behaviour::WrongBody => answer(s, "200 OK", "starting").await,
-        Behaviour::Trickle => {
-            read_request(&mut s).await;
-            let _ = s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
-                .await;
-            for _ in 0..100 {
-                if s.write_all(b"o").await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
+        Behaviour::Trickle => trickle(s, 100, Duration::from_millis(200)).await,
     }
 }
 
