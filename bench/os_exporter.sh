@@ -177,7 +177,8 @@ python3 "$WORK/load.py" "$OS_PORT" "$OS_PID" "$NODE_PORT" "$NODE_PID" "$N" "$C" 
 # A second os-exporter reads the text tables instead of netlink, for comparison.
 PROCFS_PORT=$(free_port)
 cat > "$WORK/procfs.toml" <<EOF
-disabled_collectors = ["audit"]
+[collectors]
+disabled = ["audit"]
 [audit]
 enabled = false
 [sockets]

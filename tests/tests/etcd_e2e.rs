@@ -543,13 +543,15 @@ fn zap_json_logs_of_a_killed_member_are_classified_as_connection_refused() {
 
 #[test]
 fn mtls_only_etcd_is_probed_with_the_configured_client_certificate() {
-    let pki = workspace_root().join("exporters/etcd-probe/tests/fixtures/pki");
+    // The suite's one test PKI: its server certificate is also a client certificate, which
+    // etcd 3.4's v3 JSON gateway needs (it dials etcd's own gRPC port with it).
+    let pki = test_support::pki::TestPki::new("etcd-mtls");
     let tls = ClientTls {
-        ca: pki.join("ca.pem"),
-        server_cert: pki.join("server.pem"),
-        server_key: pki.join("server.key"),
-        client_cert: pki.join("client.pem"),
-        client_key: pki.join("client.key"),
+        ca: pki.ca_file(),
+        server_cert: pki.server_cert_file(),
+        server_key: pki.server_key_file(),
+        client_cert: pki.client_cert_file(),
+        client_key: pki.client_key_file(),
     };
     let dir = TempDir::new("etcd-e2e-tls");
     let cluster = EtcdCluster::start(
@@ -574,14 +576,14 @@ fn mtls_only_etcd_is_probed_with_the_configured_client_certificate() {
         "mtls.toml",
         &format!(
             "ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
-            pki.join("ca.pem").display(),
-            pki.join("client.pem").display(),
-            pki.join("client.key").display()
+            pki.ca_file().display(),
+            pki.client_cert_file().display(),
+            pki.client_key_file().display()
         ),
     );
     let without_cert = write(
         "nocert.toml",
-        &format!("ca_file = \"{}\"\n", pki.join("ca.pem").display()),
+        &format!("ca_file = \"{}\"\n", pki.ca_file().display()),
     );
 
     let good = Exporter::start("etcd-probe", &[&with_cert]);
