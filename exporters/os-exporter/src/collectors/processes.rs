@@ -93,28 +93,3 @@ mod tests {
         assert_eq!(set.value("os_has_uninterruptible_procs", &[]), Some(0.0));
     }
 }
-
-/// Release-mode cost of one scrape of this collector on the real `/proc`:
-/// `cargo test --release -p os-exporter -- --ignored --nocapture process_count_cost`.
-#[cfg(test)]
-mod cost {
-    #[test]
-    #[ignore = "timing, run by hand in release mode"]
-    fn process_count_cost() {
-        use common::Collector as _;
-        let c = super::ProcessesCollector::new(common::SysPaths::default());
-        let ctx = crate::collectors::test_support::ctx();
-        let rounds = 300;
-        let started = std::time::Instant::now();
-        let mut n = 0.0;
-        for _ in 0..rounds {
-            n = c
-                .collect(&ctx)
-                .unwrap()
-                .value("os_process_number", &[])
-                .unwrap();
-        }
-        let per = started.elapsed() / rounds;
-        println!("processes collector: {n} processes, {per:?} per scrape");
-    }
-}
