@@ -261,20 +261,9 @@ mod tests {
     }
 
     /// Loopback connections with 64 unread bytes on the accepting side, per available family.
-    fn queued_loopback() -> (Vec<String>, Vec<impl Sized>) {
-        use std::io::Write as _;
-        let (mut ports, mut keep) = (Vec::new(), Vec::new());
-        for addr in ["127.0.0.1:0", "[::1]:0"] {
-            let Ok(l) = std::net::TcpListener::bind(addr) else {
-                continue;
-            };
-            let mut c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-            let (s, _) = l.accept().unwrap();
-            c.write_all(&[7u8; 64]).unwrap();
-            ports.push(s.local_addr().unwrap().to_string());
-            keep.push((l, c, s));
-        }
-        (ports, keep)
+    fn queued_loopback() -> (Vec<String>, test_support::loopback::Queued) {
+        let q = test_support::loopback::queued_connections(64);
+        (q.addrs.clone(), q)
     }
 
     /// Retries briefly: the bytes reach the receive queue asynchronously.

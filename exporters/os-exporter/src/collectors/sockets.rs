@@ -191,19 +191,8 @@ mod tests {
 
     #[test]
     fn netlink_sees_queued_bytes_on_ipv4_and_ipv6_loopback() {
-        use std::io::Write as _;
-        let mut ports = Vec::new();
-        let mut keep = Vec::new();
-        for addr in ["127.0.0.1:0", "[::1]:0"] {
-            let Ok(l) = std::net::TcpListener::bind(addr) else {
-                continue;
-            };
-            let mut c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-            let (s, _) = l.accept().unwrap();
-            c.write_all(&[7u8; 64]).unwrap();
-            ports.push(s.local_addr().unwrap().to_string());
-            keep.push((l, c, s));
-        }
+        let queued = test_support::loopback::queued_connections(64);
+        let ports = &queued.addrs;
         let config = SocketsConfig {
             source: SocketSource::Netlink,
             queue_threshold_bytes: 32,
