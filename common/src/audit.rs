@@ -5,7 +5,6 @@
 //! A journal that cannot be written never stops the exporter: the failure is logged once and
 //! counted in `<prefix>_audit_write_errors_total`.
 
-use crate::lock::MutexExt as _;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -16,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
+use crate::lock::MutexExt as _;
 use crate::metrics::MetricSet;
 
 /// Where and how big the journal may grow; embed it in an exporter's config as `[audit]`.

@@ -6,12 +6,13 @@
 //! (at most one per concurrent caller), never a pile that grows with every scrape. Concurrent
 //! callers on a healthy mount are not affected by each other.
 
-use crate::lock::MutexExt as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::lock::MutexExt as _;
 
 /// Sizes and inode counts of one mounted filesystem, in bytes and inodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,11 +1,12 @@
 //! Basic auth against the web config's bcrypt hashes, with a cache of verified pairs because
 //! bcrypt is slow by design.
 
-use crate::lock::MutexExt as _;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use http::{HeaderMap, header};
+
+use crate::lock::MutexExt as _;
 
 /// Entries kept before the cache starts over: enough for the few scrapers of one exporter.
 const AUTH_CACHE_ENTRIES: usize = 64;

@@ -1,11 +1,11 @@
 //! The web settings in force: re-read from the web config at most once a second, swapped in for
 //! new connections, each version with its own basic-auth cache.
 
-use crate::lock::{MutexExt as _, RwLockExt as _};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::auth::AuthCache;
+use crate::lock::{MutexExt as _, RwLockExt as _};
 use crate::web_config::{Reloader, WebSettings};
 
 /// How often the web config's files are `stat`ed at most: a burst of 1,000 probes costs one

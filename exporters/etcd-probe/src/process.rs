@@ -1,7 +1,6 @@
 //! Finding the local etcd process in procfs (document 002: `ps ux | grep etcd`).
 
-use common::proc_table;
-use common::{CollectError, SysPaths};
+use common::{CollectError, SysPaths, proc_table};
 
 /// A matching process.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use suite_tests::exporter::{Exporter, count_samples as count, sample_value as value};
 use suite_tests::{TempDir, http};
-
 use test_support::fake_http::{answer, serve_on, trickle};
 use tokio::net::TcpListener;
 

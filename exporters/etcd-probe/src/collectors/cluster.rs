@@ -2,12 +2,6 @@
 //! (`/health`, `/metrics`, v3 status), then the cluster view (members, quorum, leader) and the
 //! data-loss detector.
 
-use common::MutexExt as _;
-use common::SetupError;
-use common::{Build, CollectorDef};
-
-use crate::EtcdProbe;
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,8 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use common::http_probe::{Failure, HttpProbe, ProbeOptions, Response};
-use common::{AsyncCollector, CollectError, CollectFuture, Desc, MetricSet, ScrapeContext};
+use common::{
+    AsyncCollector, Build, CollectError, CollectFuture, CollectorDef, Desc, MetricSet,
+    MutexExt as _, ScrapeContext, SetupError,
+};
 
+use crate::EtcdProbe;
 use crate::config::Config;
 use crate::data_loss::{self, Kind, Observation, State};
 use crate::gateway::{self, MemberList, RangeCount, Status};

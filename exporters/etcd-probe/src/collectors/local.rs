@@ -1,16 +1,15 @@
 //! Document 002's checks of the local installation when etcd will not start: data directory
 //! (exists, mode 0700, filesystem not full), binary (exists, executable), manual-stop markers.
 
-use common::{Build, CollectorDef};
-
-use crate::EtcdProbe;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::statfs::{FsStats, Statfs};
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
+use crate::EtcdProbe;
 use crate::config::LocalConfig;
 use crate::process;
 

@@ -1,16 +1,15 @@
 //! Reads the configured logs incrementally at each scrape and counts classified lines per cause.
 
-use common::MutexExt as _;
-use common::{Build, CollectorDef};
-
-use crate::EtcdProbe;
-
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use common::log_tail::{LogTail, StartAt};
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
+    SysPaths,
+};
 
+use crate::EtcdProbe;
 use crate::config::LogConfig;
 use crate::log_classifier::{self, Detail};
 

@@ -1,16 +1,13 @@
 //! The document's check: GET each IC-Server's health URL, all concurrently under one deadline,
 //! and the `ic_server_health` family built from the answers.
 
-use common::{Build, CollectorDef, Desc};
-
-use crate::IcServerProbe;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::http_probe::{Expect, Failure, HttpProbe, Response};
-use common::{AsyncCollector, CollectFuture, MetricSet, ScrapeContext};
+use common::{AsyncCollector, Build, CollectFuture, CollectorDef, Desc, MetricSet, ScrapeContext};
 
+use crate::IcServerProbe;
 use crate::target::Target;
 
 /// `ic_server_health`: the document's monitored item.

@@ -1,11 +1,11 @@
 //! Whether the `ic-server` process runs on this host: the document's `ps -ef | grep ic-server`,
 //! read from `/proc/<pid>/{comm,cmdline}` instead of running `ps`.
 
-use common::{Build, CollectorDef, Desc};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::IcServerProbe;
-
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 /// Whether the IC-Server process runs.
 const PROCESS_RUNNING: Desc = Desc::gauge(

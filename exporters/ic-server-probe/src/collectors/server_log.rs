@@ -1,16 +1,15 @@
 //! Error lines in the IC-Server's `server.log` (the document's `grep "error" server.log`),
 //! counted incrementally: each scrape reads only the bytes appended since the last one.
 
-use common::MutexExt as _;
-use common::{Build, CollectorDef, Desc};
-
-use crate::IcServerProbe;
-
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use common::log_tail::{LogTail, StartAt};
-use common::{CollectError, Collector, MetricSet, ScrapeContext};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
+};
+
+use crate::IcServerProbe;
 
 /// Whether the log exists.
 const FILE_PRESENT: Desc = Desc::gauge(

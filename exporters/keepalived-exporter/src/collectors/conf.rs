@@ -1,12 +1,11 @@
 //! Lints keepalived.conf: the gratuitous-ARP settings the document's incidents turn on
 //! (3.1.2.1: `garp_master_refresh 60`; 3.1.5: GARP repeat and delay after a failover).
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::KeepalivedExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::{conf_file, conf_include};
 
 const INSTANCES: Desc = Desc::gauge(

@@ -1,16 +1,15 @@
 //! `keepalived_check_connectivity`: master and backup each ping the other (document table
 //! 3.1.3). Peers come from the config, else from keepalived.conf's `unicast_peer` blocks.
 
-use common::{Build, CollectorDef};
-
-use crate::KeepalivedExporter;
-
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use common::icmp;
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, MetricSet, ScrapeContext, SysPaths, icmp,
+};
+
+use crate::KeepalivedExporter;
 
 /// Pings the VRRP peers.
 #[derive(Debug)]

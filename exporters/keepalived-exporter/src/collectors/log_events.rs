@@ -5,17 +5,16 @@
 //! The log is read incrementally (new bytes only, following rotation) at each scrape and in
 //! the background, so an event's time is when it was read, at most one poll interval late.
 
-use common::{Build, CollectorDef, MutexExt as _};
-
-use crate::KeepalivedExporter;
-
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::log_tail::LogTail;
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
+};
 
+use crate::KeepalivedExporter;
 use crate::log_classifier::{EventKind, TargetState, classify};
 
 /// Most distinct instance names kept as label values; a log full of invented names cannot grow

@@ -1,10 +1,10 @@
 //! `keepalived_process_status`: whether keepalived runs (document table 3.1.3).
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::KeepalivedExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 const STATUS: Desc = Desc::gauge(
     "keepalived_process_status",

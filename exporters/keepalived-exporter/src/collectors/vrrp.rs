@@ -1,18 +1,18 @@
 //! Per-instance VRRP state from keepalived itself (its JSON dump, or the data + stats dumps on
 //! builds without JSON), followed by the VIP checks that need that state.
 
-use common::registry::Built;
-use common::{Build, CollectorDef, MutexExt as _, SetupError};
-
-use crate::KeepalivedExporter;
-use crate::config::DumpMode;
-
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::registry::Built;
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
+    SetupError, SysPaths,
+};
 
+use crate::KeepalivedExporter;
 use crate::collectors::vips::{self, ArpProber};
+use crate::config::DumpMode;
 use crate::dump::{self, DumpRequest, Signals};
 use crate::vrrp::{VrrpInstance, VrrpState};
 use crate::{ifaddr, json_dump, text_dump};

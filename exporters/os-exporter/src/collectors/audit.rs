@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use common::audit::AuditJournal;
-use common::{Build, CollectorDef};
-use common::{CollectError, Collector, Exporter as _, MetricSet, ScrapeContext};
-
-use common::Desc;
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, Exporter as _, MetricSet, ScrapeContext,
+};
 
 use crate::OsExporter;
 

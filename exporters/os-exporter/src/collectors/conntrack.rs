@@ -1,11 +1,10 @@
 //! `os_conntrack_usage`: how full the netfilter connection tracking table is.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::Desc;
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
 
 const ENTRIES: Desc = Desc::gauge(
     "os_conntrack_entries",

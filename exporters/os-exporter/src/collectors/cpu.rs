@@ -2,13 +2,11 @@
 //! `os_cpu_max_core_usage`, `os_cpu_max_core_st_usage`, `os_cpu_max_core_irq` and
 //! `os_cpu_max_core_soft`.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::Desc;
-use common::{CollectError, Collector, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::stat;
 
 const SECONDS: Desc = Desc::counter(

@@ -2,12 +2,11 @@
 //! `os_disk_read_max` and `os_disk_write_max` (KB/s) from them. Ignored devices (pattern, config,
 //! `/tmp/os_disk_io_ignore_devices`) are left out.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::disk_filter::DiskFilter;
 use crate::parsers::diskstats;
 

@@ -1,11 +1,10 @@
 //! `os_file_handles`: allocated file handles and the system limit, `/proc/sys/fs/file-nr`.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::file_nr;
 
 const HANDLES: Desc = Desc::gauge(

@@ -7,15 +7,12 @@
 //! (gone, no permission) is reported on that mount alone (`os_filesystem_device_error 1`, as
 //! node_exporter's `node_filesystem_device_error`) and the other mounts keep their series.
 
-use common::{Build, CollectorDef};
-
-use crate::OsExporter;
-
 use std::sync::Arc;
 
 use common::statfs::StatfsError;
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
+use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext};
 
+use crate::OsExporter;
 use crate::partitions::{FsStatter, Partitions};
 
 const DEVICE_ERROR: Desc = Desc::gauge(

@@ -1,12 +1,11 @@
 //! `os_network_interface_abnormal`: interfaces that are administratively up but have no carrier
 //! or are operationally down, from `/sys/class/net`.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::netclass;
 
 const ADMIN_UP: Desc = Desc::gauge(

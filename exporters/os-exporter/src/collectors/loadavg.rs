@@ -1,11 +1,10 @@
 //! `os_loadavg`: the load averages of `/proc/loadavg`.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::loadavg;
 
 const LOADAVG: Desc = Desc::gauge(

@@ -2,12 +2,11 @@
 //! `os_swap_usage`, `os_swap_used` (-1 when no swap is configured, as document 001 asks so that
 //! hosts without swap are told apart from hosts with unused swap).
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::meminfo;
 
 const MEMORY_TOTAL: Desc = Desc::gauge(

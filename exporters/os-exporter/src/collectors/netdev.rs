@@ -2,12 +2,11 @@
 //! `os_network_max_txkB`, `os_network_max_rxpck`, `os_network_max_txpck`,
 //! `os_network_error_packets` and `os_network_droped_packets` from them.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::net_dev;
 
 const RECEIVE_BYTES: Desc = Desc::counter(

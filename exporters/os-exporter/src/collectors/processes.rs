@@ -1,12 +1,12 @@
 //! `os_process_number` and `os_has_uninterruptible_procs`: processes of `/proc` and those in
 //! uninterruptible sleep (state `D`).
 
-use common::{Build, CollectorDef};
+use common::proc_table::for_each_process;
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::proc_table::for_each_process;
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
 
 const PROCESS_NUMBER: Desc = Desc::gauge(
     "os_process_number",

@@ -2,12 +2,9 @@
 //! document's `mount | grep -E "^/dev.*\(ro"`), read from mountinfo without touching the mounts,
 //! so a hung mount cannot stall it.
 
-use common::{Build, CollectorDef};
+use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext};
-
 use crate::partitions::Partitions;
 
 const MOUNT_READONLY: Desc = Desc::gauge(

@@ -4,14 +4,13 @@
 //! listeners and TIME_WAIT filtered in the kernel); from a streamed `/proc/net/tcp{,6}` without
 //! per-line allocation when `--path.procfs` points elsewhere (fixtures) or netlink is refused.
 
-use common::{Build, CollectorDef};
-
-use crate::OsExporter;
-
 use std::fs::File;
 
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
+use crate::OsExporter;
 use crate::config::{SocketSource, SocketsConfig};
 use crate::parsers::net_tcp::{self, QueueCounts};
 

@@ -2,12 +2,11 @@
 //! `os_network_tcp_fast_retran`, `os_network_tcp_timeout_retran`, `os_network_tcp_overflowed`
 //! and `os_network_syn_drop` from them.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::netstat;
 
 const FAST_RETRANSMITS: Desc = Desc::counter(

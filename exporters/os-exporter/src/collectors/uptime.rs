@@ -1,13 +1,12 @@
 //! `os_uptime`, `os_boot_time_seconds` and `os_has_rebooted`: how long the host has been up.
 
-use common::{Build, CollectorDef};
-
-use crate::OsExporter;
-
 use std::time::Duration;
 
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
+use crate::OsExporter;
 use crate::parsers::uptime;
 
 const UPTIME: Desc = Desc::gauge(

@@ -1,12 +1,11 @@
 //! Swap traffic of `/proc/vmstat` in bytes; recording rules turn it into `os_swap_pswpin` and
 //! `os_swap_pswpout`.
 
-use common::{Build, CollectorDef};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
-
-use common::{CollectError, Collector, Desc, MetricSet, ScrapeContext, SysPaths};
-
 use crate::parsers::vmstat;
 
 const SWAP_IN: Desc = Desc::counter(

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 
 use common::audit::AuditRecord;
+use common::proc_table::for_each_process;
 use common::{CollectError, SysPaths};
 use serde_json::json;
-
-use common::proc_table::for_each_process;
 
 use crate::config::AuditChecksConfig;
 use crate::parsers::stat;
