@@ -121,22 +121,21 @@ pub trait Exporter: Sized + Send + Sync + 'static {
     }
 }
 
-/// An exporter assembled from its configuration, ready to serve.
-pub struct Assembled<E> {
-    /// The exporter's shared state.
-    pub exporter: Arc<E>,
+/// An exporter assembled from its configuration, ready to serve. The exporter's own state lives
+/// on in what its collectors, jobs and probe handler took from it.
+pub struct Assembled {
     /// Its enabled collectors and declared jobs (not started).
     pub collectors: CollectorSet,
     /// Its `/probe` handler.
     pub probe: Option<Arc<dyn ProbeHandler>>,
 }
 
-impl<E> std::fmt::Debug for Assembled<E> {
+impl std::fmt::Debug for Assembled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Assembled")
             .field("collectors", &self.collectors)
             .field("probe", &self.probe.is_some())
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -152,7 +151,7 @@ pub fn assemble<E: Exporter>(
     config: E::Config,
     ctx: &Context,
     config_text: Option<&str>,
-) -> Result<Assembled<E>, StartError> {
+) -> Result<Assembled, StartError> {
     let where_ = |msg: String| match &ctx.config_path {
         Some(p) => StartError(format!("config file {}: {msg}", p.display())),
         None => StartError(format!("configuration: {msg}")),
@@ -179,11 +178,7 @@ pub fn assemble<E: Exporter>(
         collectors.add_job(job);
     }
     let probe = exporter.probe();
-    Ok(Assembled {
-        exporter: Arc::new(exporter),
-        collectors,
-        probe,
-    })
+    Ok(Assembled { collectors, probe })
 }
 
 /// Exit code for bad configuration, flags or files (as clap uses for bad flags).
@@ -304,12 +299,12 @@ pub fn run<E: Exporter>() -> ExitCode {
     serve(spec, &args, web, &runtime, assembled)
 }
 
-fn serve<E>(
+fn serve(
     spec: Spec,
     args: &CommonArgs,
     web: WebSettings,
     runtime: &tokio::runtime::Runtime,
-    assembled: Assembled<E>,
+    assembled: Assembled,
 ) -> ExitCode {
     let listen = args
         .listen_address
