@@ -155,10 +155,7 @@ mod tests {
     use std::path::Path;
 
     fn dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("family-tail-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        super::super::test_dir(&format!("family-{tag}"))
     }
 
     fn append(p: &Path, s: &str) {

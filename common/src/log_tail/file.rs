@@ -292,10 +292,7 @@ mod tests {
     use std::io::Write;
 
     fn tmp(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("logtail-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d.join("messages")
+        super::super::test_dir(&format!("file-{tag}")).join("messages")
     }
 
     fn append(p: &Path, s: &str) {

@@ -453,10 +453,7 @@ mod tests {
 
     fn journal_dir(tag: &str) -> PathBuf {
         require_journalctl();
-        let d = std::env::temp_dir().join(format!("journal-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        super::super::test_dir(&format!("journal-{tag}"))
     }
 
     fn flink(location: JournalLocation, start: StartAt) -> JournalTail {

@@ -15,6 +15,16 @@ mod lines;
 mod rotated;
 mod tail_lines;
 
+/// A fresh, empty temporary directory for one test, named after `tag` and this process.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+fn test_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("log-tail-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 pub use error::LogError;
 pub use family_tail::FamilyTail;
 pub use file::{DEFAULT_MAX_READ, LogTail, MAX_LINE, StartAt};

@@ -520,9 +520,7 @@ mod tests {
 
     /// A fresh temp dir holding a copy of `fixtures/<fixture>`.
     fn copy_fixture(fixture: &str, tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("rotated-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = super::super::test_dir(&format!("rotated-{tag}"));
         for entry in std::fs::read_dir(Path::new(FIXTURES).join(fixture)).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
@@ -696,9 +694,7 @@ mod tests {
 
     #[test]
     fn a_gzip_bomb_is_cut_at_the_decompressed_cap() {
-        let dir = std::env::temp_dir().join(format!("rotated-bomb-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = super::super::test_dir("rotated-bomb");
         // 64 MiB of zeros without a newline compress to ~64 KiB.
         let bomb = gz(&vec![0u8; 64 * 1024 * 1024]);
         assert!(bomb.len() < 200 * 1024);
@@ -726,9 +722,7 @@ mod tests {
 
     #[test]
     fn a_file_of_exactly_the_cap_is_not_too_large() {
-        let dir = std::env::temp_dir().join(format!("rotated-exact-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = super::super::test_dir("rotated-exact");
         std::fs::write(dir.join("x.log.1.gz"), gz(b"abc\n")).unwrap();
         let (lines, report) = LogFamily::new(dir.join("x.log"))
             .with_max_file_bytes(4)

@@ -205,8 +205,7 @@ mod tests {
 
     #[test]
     fn reads_a_real_file_and_reports_a_missing_one() {
-        let dir = std::env::temp_dir().join(format!("tail-lines-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = super::super::test_dir("tail-lines");
         let p = dir.join("server.log");
         std::fs::write(&p, "1\n2\n3\n").unwrap();
         assert_eq!(tail_lines(&p, 2, 1024).unwrap().lines, vec!["2", "3"]);
