@@ -200,19 +200,6 @@ async fn shutdown_signal() {
     log::info!("shutting down");
 }
 
-/// Uses a single glibc malloc arena: each thread otherwise gets its own arena and keeps freed
-/// pages, which for an exporter of a few MiB is most of its resident memory.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn limit_malloc_arenas() {
-    // SAFETY: mallopt only sets an allocator tunable; it is called before any thread exists
-    // (first thing in `run`, before the runtime is built).
-    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
-
 fn read_config<C: DeserializeOwned + Default>(
     path: Option<&Path>,
 ) -> Result<(C, Option<String>), String> {
@@ -228,7 +215,7 @@ fn read_config<C: DeserializeOwned + Default>(
 /// The whole life of an exporter binary: flags, config, collectors, serving until SIGTERM or
 /// SIGINT. Bad flags, config or files exit with [`EXIT_CONFIG`] before anything starts.
 pub fn run<E: Exporter>() -> ExitCode {
-    limit_malloc_arenas();
+    crate::allocator::limit_arenas();
     let spec = E::SPEC;
     let cmd = CommonArgs::command()
         .name(spec.name)
@@ -240,6 +227,9 @@ pub fn run<E: Exporter>() -> ExitCode {
         Err(e) => e.exit(),
     };
     crate::logging::init(args.log_format, args.log_level);
+    crate::logging::route_panics_to_log();
+    let fds = crate::fd_limit::raise_to_hard();
+    log::debug!("open-file limit {fds}");
 
     let (config, config_text) = match read_config::<E::Config>(args.config_file.as_deref()) {
         Ok(c) => c,

@@ -27,29 +27,48 @@ pub enum Format {
 }
 
 impl Format {
-    /// Picks the format from an `Accept` header: OpenMetrics only when asked for explicitly.
+    /// Picks the format from an `Accept` header: the supported offer with the highest weight,
+    /// the earlier one on a tie; OpenMetrics only when asked for explicitly, in a version we
+    /// write (1.0.0, or 0.0.1, its name before 1.0). Anything else gets the classic format,
+    /// which every Prometheus reads, as promhttp does.
     pub fn negotiate(accept: Option<&str>) -> Format {
         let Some(accept) = accept else {
             return Format::Classic;
         };
-        // Prometheus sends e.g. `application/openmetrics-text;version=1.0.0,...;q=0.5,text/plain;...`;
-        // honour a positive q for openmetrics-text and fall back to the classic format.
+        let mut best: Option<(f64, Format)> = None;
         for part in accept.split(',') {
             let mut params = part.split(';').map(str::trim);
             let media = params.next().unwrap_or_default();
-            if !media.eq_ignore_ascii_case("application/openmetrics-text") {
+            let format = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                Format::OpenMetrics
+            } else if media.eq_ignore_ascii_case("text/plain") || media == "*/*" {
+                Format::Classic
+            } else {
                 continue;
+            };
+            let mut q = 1.0;
+            let mut version_ok = true;
+            for p in params {
+                let Some((k, v)) = p.split_once('=') else {
+                    continue;
+                };
+                let v = v.trim().trim_matches('"');
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
+                } else if k.trim().eq_ignore_ascii_case("version") && format == Format::OpenMetrics
+                {
+                    version_ok = matches!(v, "1.0.0" | "0.0.1");
+                }
             }
-            let q_zero = params.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f64>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            if !q_zero {
-                return Format::OpenMetrics;
+            if q > 0.0 && version_ok && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, format));
             }
         }
-        Format::Classic
+        best.map_or(Format::Classic, |(_, f)| f)
     }
 
     /// The response Content-Type.
@@ -360,6 +379,43 @@ h_seconds_bucket{endpoint=\"a\\\"b\",le=\"+Inf\"} 4\nh_seconds_sum{endpoint=\"a\
         assert_eq!(
             Format::negotiate(Some("application/openmetrics-text;q=0")),
             Format::Classic
+        );
+    }
+
+    #[test]
+    fn an_unknown_openmetrics_version_falls_back_to_the_text_format() {
+        for accept in [
+            "application/openmetrics-text; version=2.0.0",
+            "application/openmetrics-text;version=9.9.9;q=1,text/plain;q=0.5",
+            "application/openmetrics-text; version=\"1.0.0x\"",
+        ] {
+            assert_eq!(Format::negotiate(Some(accept)), Format::Classic, "{accept}");
+        }
+        // A known version listed after an unknown one is still honoured.
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=2.0.0,application/openmetrics-text;version=0.0.1;q=0.5"
+            )),
+            Format::OpenMetrics
+        );
+        // Quoted versions and parameter names in any case are the same version.
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text; VERSION=\"1.0.0\"")),
+            Format::OpenMetrics
+        );
+    }
+
+    #[test]
+    fn the_higher_weight_wins_between_text_and_openmetrics() {
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=1.0.0;q=0.2,text/plain;version=0.0.4;q=0.9"
+            )),
+            Format::Classic
+        );
+        assert_eq!(
+            Format::negotiate(Some("text/plain;q=0.3,application/openmetrics-text;q=0.4")),
+            Format::OpenMetrics
         );
     }
 

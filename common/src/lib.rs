@@ -1,12 +1,15 @@
 //! Shared crate of the ops exporter suite: serving, CLI, config, the collector runner,
 //! rooted file access, parsing helpers, command running and log tailing.
 
+pub mod allocator;
 pub mod audit;
+pub mod cert_validity;
 pub mod cli;
 pub mod collector;
 pub mod command;
 pub mod config;
 pub mod encode;
+pub mod fd_limit;
 pub mod glob;
 pub mod golden;
 pub mod http_probe;

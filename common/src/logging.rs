@@ -125,6 +125,26 @@ pub fn init(format: LogFormat, level: LogLevel) {
     }
 }
 
+/// Sends panic messages through the logger, as one structured `level=error` line with the
+/// thread and the source location, instead of raw text on stderr that log pipelines drop or
+/// split. A panicking handler or collector is contained by its task; this makes it visible.
+pub fn route_panics_to_log() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        log::error!(target: "panic", "thread {name} panicked{at}: {msg}");
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

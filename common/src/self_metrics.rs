@@ -1,5 +1,6 @@
 //! Metrics about the exporter itself: build information and its own process resources.
 
+use crate::cert_validity::CertValidity;
 use crate::metrics::MetricSet;
 
 /// Version and revision baked in at build time.
@@ -42,6 +43,19 @@ macro_rules! spec {
             build: $crate::build_info!(),
         }
     };
+}
+
+/// Appends `<prefix>_exporter_tls_certificate_expiry_timestamp_seconds`: when the serving
+/// certificate in force lapses, so an alert can fire weeks before clients start refusing it.
+pub fn collect_tls(prefix: &str, certificate: Option<&CertValidity>, out: &mut MetricSet) {
+    if let Some(c) = certificate {
+        #[allow(clippy::cast_precision_loss)]
+        out.gauge(
+            &format!("{prefix}_exporter_tls_certificate_expiry_timestamp_seconds"),
+            "When the serving TLS certificate expires (its notAfter), in seconds since the epoch.",
+            c.not_after as f64,
+        );
+    }
 }
 
 /// Appends `<prefix>_exporter_build_info` and the `process_*` families of this process.

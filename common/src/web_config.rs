@@ -14,6 +14,7 @@ use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
 
+use crate::cert_validity::{CertValidity, Period};
 use crate::tls::{self, TlsSetupError};
 
 /// A web config that cannot be used.
@@ -119,6 +120,8 @@ pub struct WebSettings {
     pub users: BTreeMap<String, String>,
     /// Headers added to every response.
     pub headers: Vec<(String, String)>,
+    /// The validity period of the serving certificate, when TLS is on and it could be read.
+    pub certificate: Option<CertValidity>,
     /// The file these settings came from, and the state of every file read; `None` when they
     /// were not loaded from a file (then nothing is re-read).
     pub source: Option<Source>,
@@ -185,8 +188,12 @@ impl Fingerprint {
 #[derive(Debug)]
 pub struct Reloader {
     path: PathBuf,
-    /// The files as of the last attempt, good or bad, so a broken config is reported once.
+    /// The files as of the last attempt, good or bad.
     seen: Fingerprint,
+    /// Why the last attempt failed, if it did: then every poll tries again (a fix need not
+    /// change what `stat` shows, e.g. a `chmod` of an unreadable file), and the same error is
+    /// logged only once.
+    failed: Option<String>,
 }
 
 impl Reloader {
@@ -195,25 +202,36 @@ impl Reloader {
         settings.source.as_ref().map(|s| Reloader {
             path: s.path.clone(),
             seen: s.fingerprint.clone(),
+            failed: None,
         })
     }
 
-    /// Blocking (stats, and on a change reads, files): new settings when something changed and
-    /// the new config is valid. An invalid one is logged once per change and `None` returned,
-    /// so the caller keeps serving with what it has.
+    /// Blocking (stats, and on a change or after a failure reads, files): new settings when
+    /// something changed and the new config is valid. An invalid one is logged once (until the
+    /// error changes) and `None` returned, so the caller keeps serving with what it has.
     pub fn poll(&mut self) -> Option<WebSettings> {
-        if !self.seen.changed() {
+        if self.failed.is_none() && !self.seen.changed() {
             return None;
         }
         let (fingerprint, result) = load_fingerprinted(&self.path, Reload::Running);
         self.seen = fingerprint;
         match result {
             Ok(s) => {
-                log::info!("web config {} re-read", self.path.display());
+                match self.failed.take() {
+                    Some(_) => log::info!(
+                        "web config {} re-read; the earlier error is resolved",
+                        self.path.display()
+                    ),
+                    None => log::info!("web config {} re-read", self.path.display()),
+                }
                 Some(s)
             }
             Err(e) => {
-                log::error!("{e}; keeping the previous web config");
+                let message = e.to_string();
+                if self.failed.as_ref() != Some(&message) {
+                    log::error!("{message}; keeping the previous web config");
+                }
+                self.failed = Some(message);
                 None
             }
         }
@@ -284,6 +302,7 @@ fn load_fingerprinted(
         }
     }
     let result = build(path, base, file).map(|mut s| {
+        warn_if_unusable(path, s.certificate.as_ref());
         s.source = Some(Source {
             path: path.to_path_buf(),
             fingerprint: fingerprint.clone(),
@@ -348,23 +367,29 @@ fn build(path: &Path, base: &Path, file: WebConfigFile) -> Result<WebSettings, W
         .http_server_config
         .map(|h| h.headers.into_iter().collect())
         .unwrap_or_default();
-    let tls = match file.tls_server_config {
-        None => None,
-        Some(t) => Some(Arc::new(tls_config(path, base, &t)?)),
+    let (tls, certificate) = match file.tls_server_config {
+        None => (None, None),
+        Some(t) => {
+            let (config, validity) = tls_config(path, base, &t)?;
+            (Some(Arc::new(config)), validity)
+        }
     };
     Ok(WebSettings {
         tls,
         users: file.basic_auth_users,
         headers,
+        certificate,
         source: None,
     })
 }
 
+/// The TLS server configuration and the validity of its leaf certificate (`None` when that
+/// cannot be parsed for its dates; rustls has accepted it, so serving goes on).
 fn tls_config(
     path: &Path,
     base: &Path,
     t: &TlsServerConfig,
-) -> Result<ServerConfig, WebConfigError> {
+) -> Result<(ServerConfig, Option<CertValidity>), WebConfigError> {
     let (Some(cert_file), Some(key_file)) = (&t.cert_file, &t.key_file) else {
         return Err(semantic(
             path,
@@ -382,6 +407,13 @@ fn tls_config(
     let tls_file = |e: TlsSetupError| semantic(path, e.to_string());
     let certs = tls::read_certs("tls_server_config.cert_file", &cert_path).map_err(tls_file)?;
     let key = tls::read_key("tls_server_config.key_file", &key_path).map_err(tls_file)?;
+    let validity = certs.first().and_then(|c| match CertValidity::of_der(c) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            log::warn!("{}: {e}; its expiry is not exported", cert_path.display());
+            None
+        }
+    });
 
     let min = tls_version(
         path,
@@ -463,7 +495,30 @@ fn tls_config(
     })?;
     cfg.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(cfg)
+    Ok((cfg, validity))
+}
+
+/// Warns when the serving certificate cannot be used now: clients will refuse every handshake,
+/// and the scrape failure they see says nothing about why.
+fn warn_if_unusable(path: &Path, validity: Option<&CertValidity>) {
+    let Some(v) = validity else {
+        return;
+    };
+    let when =
+        |t: i64| u64::try_from(t).map_or_else(|_| t.to_string(), |s| crate::logging::rfc3339(s, 0));
+    match v.period_now() {
+        Period::Valid => {}
+        Period::Expired => log::warn!(
+            "web config {}: the TLS certificate expired at {}; clients will refuse it",
+            path.display(),
+            when(v.not_after)
+        ),
+        Period::NotYetValid => log::warn!(
+            "web config {}: the TLS certificate is not valid before {}; clients will refuse it (check the clock)",
+            path.display(),
+            when(v.not_before)
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -493,6 +548,29 @@ mod tests {
         let err = load(&p).unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("cert_fille"), "{err}");
+    }
+
+    #[test]
+    fn an_expired_certificate_is_served_with_its_expiry_known() {
+        let d = tmpdir("expired");
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        write(&d, "c.pem", &cert.pem());
+        write(&d, "k.pem", &key.serialize_pem());
+        let p = write(
+            &d,
+            "web.yml",
+            "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
+        );
+        // Refusing to start would turn an expiring certificate into an outage; it is served
+        // (with a warning) and its expiry exported for the alert.
+        let s = load(&p).unwrap();
+        let v = s.certificate.unwrap();
+        assert_eq!(v.not_after, 1_577_836_800);
+        assert_eq!(v.period_now(), Period::Expired);
     }
 
     #[test]

@@ -10,18 +10,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::self_metrics::BuildInfo;
 use common::server::{App, Server, ServerOptions};
 use common::web_config::WebSettings;
 use common::{CollectError, Collector, CollectorSet, MetricSet, ScrapeContext};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const BUILD: BuildInfo = BuildInfo {
-    name: "test-exporter",
-    version: "0.0.0",
-    revision: "test",
-};
+mod support;
+use support::{BUILD, Healthy, eventually, get, get_raw, split_response, start, start_with_web};
 
 /// Blocks forever in `open(2)` of a FIFO nobody writes to, like a read of a hung mount.
 struct FifoReader(PathBuf);
@@ -44,79 +40,6 @@ impl Collector for Panicking {
     fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
         panic!("collector bug")
     }
-}
-
-struct Healthy;
-impl Collector for Healthy {
-    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mut s = MetricSet::new();
-        s.gauge_with(
-            "t_answer",
-            "A fixed answer, unitless.",
-            &[("kind", "fixed")],
-            42.0,
-        );
-        s.counter("t_events_total", "Events seen, count.", 7.0);
-        Ok(s)
-    }
-}
-
-/// A collector that takes a while, so concurrent scrapes overlap.
-struct Slow;
-impl Collector for Slow {
-    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(MetricSet::new())
-    }
-}
-
-async fn start(
-    set: CollectorSet,
-    opts: ServerOptions,
-) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let app = Arc::new(App {
-        collectors: set,
-        probe: None,
-        build: BUILD,
-    });
-    let server = Server::bind("127.0.0.1:0", opts, app).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(server.run(async {
-        let _ = rx.await;
-    }));
-    (addr, tx)
-}
-
-/// A server with the [`Healthy`] collector and the given web settings.
-async fn start_with_web(web: WebSettings) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let mut set = CollectorSet::new("t");
-    set.add_blocking("healthy", Healthy);
-    start(
-        set,
-        ServerOptions {
-            web,
-            ..ServerOptions::default()
-        },
-    )
-    .await
-}
-
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
-    split_response(&get_raw(addr, path, headers).await)
-}
-
-async fn get_raw(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("GET {path} HTTP/1.0\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    raw
 }
 
 /// Head (lower-cased) and the body bytes as sent, for bodies that are not text.
@@ -145,15 +68,13 @@ fn stable_lines(body: &str) -> Vec<String> {
         .collect()
 }
 
-fn split_response(raw: &[u8]) -> (u16, String, String) {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_lowercase(), body.to_owned())
+/// A collector that takes a while, so concurrent scrapes overlap.
+struct Slow;
+impl Collector for Slow {
+    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(MetricSet::new())
+    }
 }
 
 fn mkfifo(tag: &str) -> PathBuf {
@@ -365,6 +286,16 @@ mod tls {
         client: Option<Issued>,
         auth: Option<&str>,
     ) -> std::io::Result<u16> {
+        Ok(tls_get_body(addr, pki, client, auth).await?.0)
+    }
+
+    /// The status and body of `GET /metrics` over TLS.
+    async fn tls_get_body(
+        addr: SocketAddr,
+        pki: &TestPki,
+        client: Option<Issued>,
+        auth: Option<&str>,
+    ) -> std::io::Result<(u16, String)> {
         let mut tls = tls_connect(addr, pki, client).await?;
         let mut req = "GET /metrics HTTP/1.0\r\n".to_owned();
         if let Some(a) = auth {
@@ -374,7 +305,23 @@ mod tls {
         tls.write_all(req.as_bytes()).await?;
         let mut raw = Vec::new();
         let _ = tls.read_to_end(&mut raw).await;
-        Ok(split_response(&raw).0)
+        let (status, _, body) = split_response(&raw);
+        Ok((status, body))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_serving_certificates_expiry_is_exported() {
+        let pki = TestPki::new("expiry");
+        let web = web_config(&pki, "");
+        let want = common::cert_validity::CertValidity::of_der(&pki.server().cert)
+            .unwrap()
+            .not_after;
+        let (addr, stop) = start_with_web(web).await;
+        let (status, body) = tls_get_body(addr, &pki, None, Some(RIGHT)).await.unwrap();
+        assert_eq!(status, 200);
+        let line = format!("t_exporter_tls_certificate_expiry_timestamp_seconds {want}\n");
+        assert!(body.contains(&line), "{line} missing from:\n{body}");
+        let _ = stop.send(());
     }
 
     /// The certificate the server presents in a TLS handshake.
@@ -609,22 +556,6 @@ async fn a_port_without_host_is_served_on_ipv4_and_ipv6() {
         println!("note: no IPv6 loopback on this host (/proc/net/if_inet6); ::1 half skipped");
     }
     let _ = tx.send(());
-}
-
-/// Retries `check` for up to 5 s: a changed web config is noticed within a second.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{what}: not within 5 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -134,6 +134,47 @@ impl Exporter {
         }
     }
 
+    /// Like [`Exporter::start`], run under `wrapper` (e.g. `prlimit --nofile=1024:1024`, or
+    /// `setpriv` to drop privileges), its stderr written to `log`.
+    pub fn start_under(wrapper: &[&str], bin: &str, args: &[&str], log: &Path) -> Exporter {
+        let path = crate::bin_path(bin);
+        let addr: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
+        let stderr = std::fs::File::create(log)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let (program, pre) = wrapper
+            .split_first()
+            .unwrap_or_else(|| panic!("Exporter::start_under: empty wrapper"));
+        let mut process = Process::spawn(
+            bin,
+            Command::new(program)
+                .args(pre)
+                .arg(&path)
+                .args(args)
+                .arg(format!("--web.listen-address={addr}"))
+                .stderr(stderr),
+        )
+        .unwrap_or_else(|e| panic!("starting {bin} under {wrapper:?}: {e}"))
+        .with_log(log.to_path_buf());
+        // Any answer will do: with basic auth configured, `/-/healthy` answers 401 too.
+        crate::wait_until(
+            &format!("{bin} to answer HTTP"),
+            Duration::from_secs(20),
+            || {
+                process.assert_running();
+                crate::http::get(addr, "/-/healthy", &[]).ok()
+            },
+        );
+        Exporter {
+            process,
+            endpoint: Endpoint::new(addr, bin),
+        }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     /// Sends SIGTERM and waits for the exit code (at most 10 s, then SIGKILL).
     pub fn terminate(self) -> Option<i32> {
         self.process.terminate().and_then(|s| s.code())

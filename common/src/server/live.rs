@@ -63,6 +63,11 @@ impl LiveWeb {
         Arc::clone(&self.live.read_or_recover())
     }
 
+    /// The settings in force now, without checking the files: what new connections get.
+    pub(super) fn in_force(&self) -> Arc<Live> {
+        Arc::clone(&self.live.read_or_recover())
+    }
+
     fn check_due(&self) -> bool {
         let mut next = self.next_check.lock_or_recover();
         let now = Instant::now();

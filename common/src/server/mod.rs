@@ -6,12 +6,13 @@
 //! accepts it (Prometheus always does), and `:PORT` listens on IPv4 and IPv6 as Go's servers do.
 //!
 //! One job per file: `listener` binds and does TLS handshakes, `connection` serves one
-//! connection, `live` keeps the web settings in force, `auth` checks basic auth, `routing`
-//! answers a request, `encoding` picks the format and compression, `query` decodes `/probe`
-//! parameters.
+//! connection, `connections` keeps them under a cap below the open-file limit, `live` keeps the
+//! web settings in force, `auth` checks basic auth, `routing` answers a request, `encoding` picks
+//! the format and compression, `query` decodes `/probe` parameters.
 
 mod auth;
 mod connection;
+mod connections;
 mod encoding;
 mod listener;
 mod live;
@@ -87,6 +88,9 @@ pub struct ServerOptions {
     pub timeout_offset: Duration,
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
+    /// Open connections kept at most (the longest-idle one is closed for a new one); 0 derives
+    /// it from the open-file limit, leaving a reserve for the collectors.
+    pub max_connections: usize,
     /// TLS, basic auth and extra headers; re-read when they came from a file that changes.
     pub web: WebSettings,
 }
@@ -99,6 +103,7 @@ impl Default for ServerOptions {
             default_timeout: Duration::from_secs(10),
             timeout_offset: Duration::from_millis(250),
             header_read_timeout: Duration::from_secs(10),
+            max_connections: 0,
             web: WebSettings::default(),
         }
     }
@@ -107,10 +112,15 @@ impl Default for ServerOptions {
 /// What every handler answers with.
 type Resp = Response<Full<Bytes>>;
 
+/// The most connections held open whatever the open-file limit: at about 15 KiB each, idle
+/// clients cannot take more than about 120 MiB.
+const MAX_CONNECTIONS: usize = 8192;
+
 /// A server bound to its listener, ready to run.
 pub struct Server {
     listener: TcpListener,
     state: Arc<routing::State>,
+    connections: Arc<connections::Connections>,
 }
 
 impl std::fmt::Debug for Server {
@@ -127,13 +137,23 @@ impl Server {
     pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
         let listener = listener::bind(addr).await?;
         let scrapes = (opts.max_requests > 0).then(|| Arc::new(Semaphore::new(opts.max_requests)));
+        let cap = match opts.max_connections {
+            0 => connections::cap_for_fd_limit(crate::fd_limit::soft()).min(MAX_CONNECTIONS),
+            n => n,
+        };
+        let connections = connections::Connections::new(cap);
         let state = Arc::new(routing::State {
             web: live::LiveWeb::new(&opts.web),
             opts,
             app,
             scrapes,
+            verifier: auth::Verifier::start(),
         });
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            connections,
+        })
     }
 
     /// The bound address.
@@ -141,9 +161,15 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The open connections allowed before the longest-idle one is closed for a new one.
+    pub fn max_connections(&self) -> usize {
+        self.connections.cap()
+    }
+
     /// Serves until `shutdown` resolves, then waits up to 5 s for open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut accept_errors = AcceptErrors::default();
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -153,25 +179,74 @@ impl Server {
             let (stream, peer) = match accepted {
                 Ok(x) => x,
                 Err(e) => {
+                    accept_errors.failed(&e);
                     // EMFILE and friends: back off instead of spinning.
-                    log::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
+            accept_errors.succeeded();
+            let registration = self.connections.admit();
             tokio::spawn(connection::serve(
                 stream,
                 peer,
                 Arc::clone(&self.state),
-                graceful.watcher(),
+                registration,
+                stopped.clone(),
             ));
         }
         drop(self.listener);
-        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+        let _ = stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), self.connections.all_closed())
             .await
             .is_err()
         {
             log::warn!("open connections did not finish within 5s of shutdown");
+        }
+    }
+}
+
+/// How often failing `accept` calls are logged at most: under a descriptor shortage every call
+/// fails, and one line per call buried the log (196 lines in 10 s).
+const ACCEPT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Logs failing `accept` calls at most once per interval, with how many were not logged, and
+/// once when accepting works again.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+    failing: bool,
+}
+
+impl AcceptErrors {
+    fn failed(&mut self, e: &std::io::Error) {
+        self.failing = true;
+        let now = std::time::Instant::now();
+        if self
+            .last_logged
+            .is_some_and(|t| now.duration_since(t) < ACCEPT_ERROR_LOG_INTERVAL)
+        {
+            self.unlogged += 1;
+            return;
+        }
+        if self.unlogged > 0 {
+            log::warn!(
+                "accept failed: {e} ({} more failures in the last {}s not logged)",
+                self.unlogged,
+                ACCEPT_ERROR_LOG_INTERVAL.as_secs()
+            );
+        } else {
+            log::warn!("accept failed: {e}");
+        }
+        self.last_logged = Some(now);
+        self.unlogged = 0;
+    }
+
+    fn succeeded(&mut self) {
+        if self.failing {
+            self.failing = false;
+            log::info!("accepting connections again");
         }
     }
 }

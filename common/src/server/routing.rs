@@ -18,6 +18,9 @@ use crate::collector::ScrapeContext;
 use crate::metrics::{MetricFamily, MetricSet};
 use crate::self_metrics;
 
+/// The longest scrape timeout a scraper may ask for; Prometheus's own timeouts are seconds.
+const MAX_SCRAPE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// Everything a request is answered from, shared by all connections of one server.
 pub(super) struct State {
     pub(super) opts: ServerOptions,
@@ -26,6 +29,8 @@ pub(super) struct State {
     pub(super) scrapes: Option<Arc<Semaphore>>,
     /// The web settings in force.
     pub(super) web: LiveWeb,
+    /// Checks passwords, one at a time.
+    pub(super) verifier: auth::Verifier,
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
@@ -39,10 +44,15 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
 }
 
 /// The exporter's own series and those of its collectors, gathered within `ctx.deadline`.
-async fn gather(app: &App, ctx: ScrapeContext) -> Vec<MetricFamily> {
+async fn gather(app: &App, live: &Live, ctx: ScrapeContext) -> Vec<MetricFamily> {
     let mut families = app.collectors.gather(ctx).await;
     let mut own = MetricSet::new();
     self_metrics::collect(app.collectors.prefix(), &app.build, &mut own);
+    self_metrics::collect_tls(
+        app.collectors.prefix(),
+        live.web.certificate.as_ref(),
+        &mut own,
+    );
     families.extend(own.into_families());
     families
 }
@@ -50,11 +60,30 @@ async fn gather(app: &App, ctx: ScrapeContext) -> Vec<MetricFamily> {
 impl State {
     /// Answers `req` under the web settings `live`.
     pub(super) async fn handle(&self, live: &Live, req: Request<Incoming>) -> Resp {
-        if !auth::authorized(&live.web.users, &live.auth_cache, req.headers()).await {
-            let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-            return r;
+        match auth::check(
+            &live.web.users,
+            &live.auth_cache,
+            &self.verifier,
+            req.headers(),
+        )
+        .await
+        {
+            auth::Verdict::Allowed => {}
+            auth::Verdict::Denied => {
+                let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                return r;
+            }
+            auth::Verdict::Busy => {
+                let mut r = text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many password checks in progress, try again later\n",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return r;
+            }
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
@@ -95,8 +124,11 @@ impl State {
             .get("X-Prometheus-Scrape-Timeout-Seconds")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .map_or(self.opts.default_timeout, Duration::from_secs_f64);
+            .filter(|v| *v > 0.0)
+            .map_or(self.opts.default_timeout, |v| {
+                // Any positive number is taken, clamped: `1e19` or `inf` must not overflow.
+                Duration::from_secs_f64(v.min(MAX_SCRAPE_TIMEOUT.as_secs_f64()))
+            });
         let budget = timeout
             .saturating_sub(self.opts.timeout_offset)
             .max(Duration::from_millis(100));
@@ -132,7 +164,8 @@ impl State {
 
     async fn metrics(&self, req: &Request<Incoming>, ctx: ScrapeContext) -> Resp {
         let format = negotiated_format(req.headers());
-        let families = gather(&self.app, ctx).await;
+        // The certificate new handshakes get, not the one this keep-alive connection began with.
+        let families = gather(&self.app, &self.web.in_force(), ctx).await;
         encoded(families, format, wants_gzip(req.headers()))
     }
 
