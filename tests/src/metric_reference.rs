@@ -76,7 +76,8 @@ pub fn documented_exporter_metrics(
     section(exporter)
         .into_iter()
         .chain(section("Self-metrics (every exporter)"))
-        .filter(|r| !r.is_recording_rule() && !(required_only && r.is_conditional()))
+        .filter(|r| !r.is_recording_rule())
+        .filter(|r| !required_only || !r.is_conditional())
         .map(|r| r.name.replace("<prefix>", prefix))
         .collect()
 }
