@@ -127,6 +127,34 @@ fn scraper(addr: SocketAddr, stop: Arc<AtomicBool>, done: Arc<AtomicUsize>) {
     }
 }
 
+/// Waits until the running keepalived is master and the exporter has read its `Entering MASTER
+/// STATE`, then returns `keepalived_failover`, `keepalived_failover_startup` and the number of
+/// election lines keepalived logged in all its starts.
+fn fresh_master_counts(http: &Endpoint, dir: &Path) -> (f64, f64, f64) {
+    http.wait_sample(
+        "keepalived to become master",
+        Duration::from_secs(15),
+        "keepalived_vrrp_state",
+        &[("vrrp_instance", "VI_1"), ("state", "master")],
+        |v| v == 1.0,
+    );
+    let log = std::fs::read_to_string(dir.join("keepalived.log")).unwrap();
+    let logged = (log.matches("Entering BACKUP STATE").count()
+        + log.matches("Entering MASTER STATE").count()) as f64;
+    // Every line read: the two gauges share them out (or the wait ends and the assertion shows
+    // where they went).
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = http.scrape();
+        let failover = sample_value(&s, "keepalived_failover", &[]).unwrap();
+        let startup = sample_value(&s, "keepalived_failover_startup", &[]).unwrap_or(f64::NAN);
+        if failover + startup >= logged || Instant::now() > end {
+            return (failover, startup, logged);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn keepalived_survives_30_starts_under_tight_scraping() {
     let started = Instant::now();
@@ -160,6 +188,7 @@ fn keepalived_survives_30_starts_under_tight_scraping() {
 
     let mut deaths: Vec<(usize, ExitStatus)> = Vec::new();
     let mut dumps_read = 0;
+    let mut fresh_master = None;
     let (mut to_dump, mut to_stop) = (Duration::ZERO, Duration::ZERO);
     for i in 0..STARTS {
         let t0 = Instant::now();
@@ -178,6 +207,9 @@ fn keepalived_survives_30_starts_under_tight_scraping() {
             assert!(Instant::now() < end, "start {i}: no dump read within 10 s");
         };
         to_dump += t0.elapsed();
+        if i == STARTS - 1 && status.is_none() {
+            fresh_master = Some(fresh_master_counts(&http, &dir));
+        }
         let t1 = Instant::now();
         // Still running after the exporter found it, and a clean exit on SIGTERM.
         let status = status.or_else(|| ka.exited()).unwrap_or_else(|| ka.stop());
@@ -219,5 +251,13 @@ fn keepalived_survives_30_starts_under_tight_scraping() {
         deaths.len()
     );
     assert_eq!(dumps_read, STARTS, "a dump read from every keepalived");
+    // Issue 10 item 12: the elections of these starts are start-up transitions, not failovers.
+    let (failover, startup, logged) = fresh_master.unwrap();
+    assert_eq!(
+        (failover, startup),
+        (0.0, logged),
+        "keepalived_failover, keepalived_failover_startup after {STARTS} starts, the last one \
+         a fresh master ({logged} election lines logged)"
+    );
     assert!(scrapes >= STARTS, "the scrapers ran: {scrapes} scrapes");
 }
