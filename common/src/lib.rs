@@ -26,6 +26,7 @@ pub mod proc_table;
 pub mod registry;
 pub mod self_metrics;
 pub mod server;
+pub mod signal;
 pub mod state_file;
 pub mod statfs;
 pub mod sysconf;

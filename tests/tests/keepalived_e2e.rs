@@ -63,6 +63,31 @@ impl Node {
         );
     }
 
+    /// The sum of every `name` sample carrying `labels` (e.g. over both `phase`s), 0 if none.
+    fn total(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let scrape = self.scrape();
+        scrape
+            .lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .filter(|(series, _)| {
+                series.split('{').next() == Some(name)
+                    && labels
+                        .iter()
+                        .all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
+            })
+            .filter_map(|(_, v)| v.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Failover lines in the window: (`keepalived_failover`, `keepalived_failover_startup`).
+    fn failovers(&self) -> (f64, f64) {
+        let s = self.scrape();
+        (
+            sample_value(&s, "keepalived_failover", &[]).unwrap(),
+            sample_value(&s, "keepalived_failover_startup", &[]).unwrap(),
+        )
+    }
+
     fn state(&self, state: &str) -> Option<f64> {
         self.value(
             "keepalived_vrrp_state",
@@ -152,7 +177,7 @@ fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
     let cfg = format!(
         "log_file = \"{d}/keepalived.log\"\nlog_start = \"beginning\"\nlog_poll_interval = \"500ms\"\n\
          keepalived_conf = \"{d}/keepalived.conf\"\npid_file = \"{d}/ka.pid\"\ndump_timeout = \"2s\"\n\
-         ping_timeout = \"300ms\"\narp_timeout = \"200ms\"\n",
+         ping_timeout = \"300ms\"\narp_timeout = \"200ms\"\nstartup_grace = \"10s\"\n",
         d = dir.display()
     );
     std::fs::write(dir.join("exporter.toml"), cfg).unwrap();
@@ -278,17 +303,20 @@ fn keepalived_pair_in_network_namespaces() {
     wait_until("b to log MASTER", long, || {
         b.log_has("Entering MASTER STATE").then_some(())
     });
-    let b_failovers = b.value("keepalived_failover", &[]).unwrap();
+    // Every election line is counted, as a failover or (within startup_grace of b's start) as
+    // b's start-up election.
+    let (failover, startup) = b.failovers();
+    let b_failovers = failover + startup;
     assert_eq!(
         b_failovers,
         b.log_count("Entering BACKUP STATE") as f64 + b.log_count("Entering MASTER STATE") as f64
     );
     assert_eq!(
-        b.value(
+        b.total(
             "keepalived_log_transitions_total",
             &[("vrrp_instance", "VI_1"), ("state", "master")]
         ),
-        Some(1.0)
+        1.0
     );
     b.wait_sample(
         "b to hold the VIP",
@@ -307,12 +335,10 @@ fn keepalived_pair_in_network_namespaces() {
     std::fs::remove_file(a.dir.join("fail")).unwrap();
     a.wait_state("a to be master again", long, "master");
     b.wait_state("b to be backup again", long, "backup");
-    let before = b
-        .value(
-            "keepalived_log_events_total",
-            &[("event", "entering_master")],
-        )
-        .unwrap();
+    let before = b.total(
+        "keepalived_log_events_total",
+        &[("event", "entering_master")],
+    );
     kill("-TERM", a.pid("ka.pid"));
     a.wait_sample(
         "a's keepalived to be reported down",
@@ -322,23 +348,48 @@ fn keepalived_pair_in_network_namespaces() {
         |v| v == 0.0,
     );
     b.wait_state("b to take over after SIGTERM", long, "master");
-    b.wait_sample(
-        "b's failover counter to move",
-        long,
-        "keepalived_log_events_total",
-        &[("event", "entering_master")],
-        |v| v > before,
-    );
-    assert!(b.value("keepalived_failover", &[]).unwrap() > b_failovers);
+    wait_until("b's failover counter to move", long, || {
+        (b.total(
+            "keepalived_log_events_total",
+            &[("event", "entering_master")],
+        ) > before)
+            .then_some(())
+    });
+    let (failover, startup) = b.failovers();
+    assert!(failover + startup > b_failovers);
     assert!(!vip_configured(&lan, 0), "SIGTERM releases the VIP");
     assert_eq!(
         a.value("keepalived_vrrp_state", &[]),
         None,
         "no state without a keepalived to ask"
     );
+    // Issue 10 item 12: a's restart logs an election (Entering BACKUP, then MASTER as it
+    // preempts), its start-up, not a failover of a; b handing the VIP back is a real failover.
+    let (a_failover, a_startup) = a.failovers();
+    let (b_failover, _) = b.failovers();
     start_keepalived(&mut lan, 0, &a.dir);
     a.wait_state("restarted a to be master", long, "master");
     b.wait_state("b to be backup after a's return", long, "backup");
+    wait_until("a's start-up election to be counted", long, || {
+        (a.failovers().1 >= a_startup + 2.0).then_some(())
+    });
+    assert_eq!(
+        a.failovers().0,
+        a_failover,
+        "a's restart is not a failover of a"
+    );
+    wait_until(
+        "b's handing back the VIP to count as a failover",
+        long,
+        || (b.failovers().0 > b_failover).then_some(()),
+    );
+    assert!(
+        a.value("keepalived_process_start_time_seconds", &[])
+            .unwrap()
+            > b.value("keepalived_process_start_time_seconds", &[])
+                .unwrap(),
+        "a restarted after b started"
+    );
 
     // 3. Cutting b off the bridge: b can no longer reach a.
     lan.cut(1);

@@ -47,6 +47,10 @@ pub struct Config {
     /// The window of `keepalived_failover` and `keepalived_check_failed` (the document: 5 minutes).
     #[serde(with = "common::config::duration")]
     pub event_window: Duration,
+    /// Events read within this time of keepalived's start are its start-up election, counted
+    /// apart from failovers (the document: a restart triggers `Keepalived_failover`); 0 = none.
+    #[serde(with = "common::config::duration")]
+    pub startup_grace: Duration,
     /// keepalived's configuration, relative to `--path.rootfs` (linted; unicast peers are pinged).
     pub keepalived_conf: String,
     /// The parent process's pid file, relative to `--path.rootfs`; when missing, `/proc` is
@@ -86,6 +90,7 @@ impl Default for Config {
             log_start: LogStart::End,
             log_poll_interval: Duration::from_secs(5),
             event_window: Duration::from_secs(300),
+            startup_grace: Duration::from_secs(30),
             keepalived_conf: "/etc/keepalived/keepalived.conf".into(),
             pid_file: "/run/keepalived.pid".into(),
             keepalived_bin: "keepalived".into(),
@@ -111,6 +116,9 @@ impl common::ExporterConfig for Config {
     fn validate(&self) -> Result<(), String> {
         if self.event_window.is_zero() {
             return Err("event_window must be positive".into());
+        }
+        if self.startup_grace > Duration::from_secs(600) {
+            return Err("startup_grace must be at most 10m".into());
         }
         if self.log_poll_interval < Duration::from_millis(100) {
             return Err("log_poll_interval must be at least 100ms".into());
@@ -147,6 +155,7 @@ mod tests {
 log_file = "/var/log/syslog"
 log_start = "beginning"
 event_window = "10m"
+startup_grace = "1m"
 dump = "text"
 peers = ["10.0.0.2", "fe80::1"]
 arp_probe = false
@@ -154,6 +163,7 @@ arp_probe = false
         )
         .unwrap();
         assert_eq!(c.event_window, Duration::from_secs(600));
+        assert_eq!(c.startup_grace, Duration::from_secs(60));
         assert_eq!(c.dump, DumpMode::Text);
         assert_eq!(c.peers.len(), 2);
         c.validate().unwrap();

@@ -49,10 +49,13 @@ impl Exporter for KeepalivedExporter {
         let state = LogState::new(
             LogTail::new(paths.root(&cfg.log_file), start),
             cfg.event_window,
+            cfg.startup_grace,
         );
         Ok(Self {
             log: LogCollector {
                 state: Arc::new(Mutex::new(state)),
+                paths: paths.clone(),
+                pid_file: cfg.pid_file.clone(),
             },
             cfg,
             paths,

@@ -4,14 +4,23 @@
 //!
 //! The log is read incrementally (new bytes only, following rotation) at each scrape and in
 //! the background, so an event's time is when it was read, at most one poll interval late.
+//!
+//! Every start of keepalived logs an election (`Entering BACKUP STATE`, then `Entering MASTER
+//! STATE` on the node that wins): the document's 误报识别 column says restarts trigger
+//! `Keepalived_failover`. So an event read within `startup_grace` of keepalived's start (the
+//! parent's start time in `/proc`, or the last one seen when it has already gone) is a start-up
+//! transition: counted in `keepalived_failover_startup` and under `phase="startup"`, not in
+//! `keepalived_failover`, which the alert watches. Each event is classified once, when read, so
+//! no counter ever moves an event from one series to another.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::log_tail::LogTail;
 use common::{
     Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
+    SysPaths,
 };
 
 use crate::KeepalivedExporter;
@@ -28,7 +37,12 @@ const MAX_WINDOW_EVENTS: usize = 100_000;
 const FAILOVER: Desc = Desc::gauge(
     "keepalived_failover",
     "1",
-    "Failover log lines (Received lower/higher prio advert, Entering MASTER/BACKUP STATE, Transition to MASTER STATE) read in the last event window (default 5 minutes); a count.",
+    "Failover log lines (Received lower/higher prio advert, Entering MASTER/BACKUP STATE, Transition to MASTER STATE) read in the last event window (default 5 minutes), except the start-up election (see keepalived_failover_startup); a count.",
+);
+const FAILOVER_STARTUP: Desc = Desc::gauge(
+    "keepalived_failover_startup",
+    "1",
+    "Failover log lines read in the last event window (default 5 minutes) within startup_grace of keepalived's start: the election every start logs, not a failover; a count.",
 );
 const CHECK_FAILED: Desc = Desc::gauge(
     "keepalived_check_failed",
@@ -38,12 +52,12 @@ const CHECK_FAILED: Desc = Desc::gauge(
 const EVENTS: Desc = Desc::counter(
     "keepalived_log_events_total",
     "1",
-    "keepalived log lines by monitored event, since the exporter started; a count.",
+    "keepalived log lines by monitored event and phase (startup: within startup_grace of keepalived's start, else running), since the exporter started; a count.",
 );
 const TRANSITIONS: Desc = Desc::counter(
     "keepalived_log_transitions_total",
     "1",
-    "VRRP state changes logged by keepalived, by instance and target state, since the exporter started; a count.",
+    "VRRP state changes logged by keepalived, by instance, target state and phase (startup or running), since the exporter started; a count.",
 );
 const READ_BYTES: Desc = Desc::counter(
     "keepalived_log_read_bytes_total",
@@ -56,30 +70,107 @@ const ROTATIONS: Desc = Desc::counter(
     "Rotations of the keepalived log followed by the exporter; a count.",
 );
 
+/// Where in keepalived's life an event was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Within `startup_grace` of keepalived's start: its start-up election.
+    Startup,
+    /// Any other time (also when keepalived's start is unknown).
+    Running,
+}
+
+impl Phase {
+    /// The `phase` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Startup => "startup",
+            Phase::Running => "running",
+        }
+    }
+
+    /// Both phases, in label order.
+    pub const ALL: [Phase; 2] = [Phase::Running, Phase::Startup];
+}
+
+/// When events are read: the monotonic instant (for the window) and the wall-clock time (to
+/// compare with keepalived's start time, which `/proc` gives as wall-clock time).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTime {
+    /// For the event window.
+    pub now: Instant,
+    /// Seconds since the epoch.
+    pub wall: f64,
+}
+
+impl ReadTime {
+    /// The current time.
+    pub fn current() -> Self {
+        Self {
+            now: Instant::now(),
+            wall: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        }
+    }
+}
+
 /// What the log has said so far.
 #[derive(Debug)]
 pub struct LogState {
     tail: LogTail,
     window: Duration,
-    recent: VecDeque<(Instant, EventKind)>,
-    events: BTreeMap<&'static str, u64>,
-    transitions: BTreeMap<(String, TargetState), u64>,
+    startup_grace: Duration,
+    /// Start time (epoch seconds) of the last keepalived seen running.
+    last_start: Option<f64>,
+    recent: VecDeque<(Instant, EventKind, Phase)>,
+    events: BTreeMap<(&'static str, Phase), u64>,
+    transitions: BTreeMap<(String, TargetState, Phase), u64>,
 }
 
 impl LogState {
-    /// State for `tail`, counting the last `window` for the gauges.
-    pub fn new(tail: LogTail, window: Duration) -> Self {
+    /// State for `tail`, counting the last `window` for the gauges; events read within
+    /// `startup_grace` of keepalived's start are start-up transitions.
+    pub fn new(tail: LogTail, window: Duration, startup_grace: Duration) -> Self {
         Self {
             tail,
             window,
+            startup_grace,
+            last_start: None,
             recent: VecDeque::new(),
             events: BTreeMap::new(),
             transitions: BTreeMap::new(),
         }
     }
 
-    /// Reads new lines and records their events as happening `now`.
-    pub fn poll(&mut self, now: Instant) -> Result<(), CollectError> {
+    /// The phase of an event read at `wall`, given the running keepalived's start time (or the
+    /// last one seen, when it has already exited).
+    fn phase(&mut self, wall: f64, running_since: Option<f64>) -> Phase {
+        if running_since.is_some() {
+            self.last_start = running_since;
+        }
+        match self.last_start {
+            // A start a little in the future is clock granularity (boot time is whole seconds).
+            Some(start)
+                if !self.startup_grace.is_zero()
+                    && wall - start <= self.startup_grace.as_secs_f64() =>
+            {
+                Phase::Startup
+            }
+            _ => Phase::Running,
+        }
+    }
+
+    /// Reads new lines and records their events as read at `at`. `keepalived_start` tells when
+    /// the running keepalived started (epoch seconds); it is asked at most once, and only when
+    /// there is an event to place.
+    pub fn poll(
+        &mut self,
+        at: ReadTime,
+        keepalived_start: impl FnOnce() -> Option<f64>,
+    ) -> Result<(), CollectError> {
+        let now = at.now;
+        let mut keepalived_start = Some(keepalived_start);
+        let mut phase = None;
         // A log that never existed is a misconfiguration (Debian logs to /var/log/syslog, not
         // /var/log/messages); reporting 0 failovers from it would hide every event. A log that
         // vanished after being read is between rotation steps and is not an error.
@@ -94,14 +185,21 @@ impl LogState {
         }
         for line in self.tail.read_lines()? {
             let Some(ev) = classify(&line) else { continue };
-            *self.events.entry(ev.kind.label()).or_default() += 1;
+            let phase = match phase {
+                Some(p) => p,
+                None => {
+                    let start = keepalived_start.take().and_then(|f| f());
+                    *phase.insert(self.phase(at.wall, start))
+                }
+            };
+            *self.events.entry((ev.kind.label(), phase)).or_default() += 1;
             if let EventKind::Entered(state) = ev.kind {
                 let name = ev.instance.unwrap_or_default();
-                let known = self.transitions.keys().any(|(n, _)| *n == name);
+                let known = self.transitions.keys().any(|(n, ..)| *n == name);
                 let distinct = self
                     .transitions
                     .keys()
-                    .map(|(n, _)| n)
+                    .map(|(n, ..)| n)
                     .collect::<std::collections::BTreeSet<_>>()
                     .len();
                 let name = if known || distinct < MAX_INSTANCES {
@@ -109,17 +207,17 @@ impl LogState {
                 } else {
                     "_other".to_owned()
                 };
-                *self.transitions.entry((name, state)).or_default() += 1;
+                *self.transitions.entry((name, state, phase)).or_default() += 1;
             }
             if self.recent.len() >= MAX_WINDOW_EVENTS {
                 self.recent.pop_front();
             }
-            self.recent.push_back((now, ev.kind));
+            self.recent.push_back((now, ev.kind, phase));
         }
         while self
             .recent
             .front()
-            .is_some_and(|(t, _)| now.saturating_duration_since(*t) > self.window)
+            .is_some_and(|(t, ..)| now.saturating_duration_since(*t) > self.window)
         {
             self.recent.pop_front();
         }
@@ -129,21 +227,33 @@ impl LogState {
     /// The families of the current state.
     pub fn metrics(&self) -> MetricSet {
         let mut m = MetricSet::new();
-        let failovers = self.recent.iter().filter(|(_, k)| k.is_failover()).count();
-        let faults = self.recent.iter().filter(|(_, k)| k.is_fault()).count();
-        m.add(&FAILOVER, &[], failovers as f64);
+        let failovers = |phase: Phase| {
+            self.recent
+                .iter()
+                .filter(|(_, k, p)| k.is_failover() && *p == phase)
+                .count() as f64
+        };
+        let faults = self.recent.iter().filter(|(_, k, _)| k.is_fault()).count();
+        m.add(&FAILOVER, &[], failovers(Phase::Running));
+        m.add(&FAILOVER_STARTUP, &[], failovers(Phase::Startup));
         m.add(&CHECK_FAILED, &[], faults as f64);
         for k in EventKind::ALL {
-            m.add(
-                &EVENTS,
-                &[("event", k.label())],
-                self.events.get(k.label()).copied().unwrap_or(0) as f64,
-            );
+            for p in Phase::ALL {
+                m.add(
+                    &EVENTS,
+                    &[("event", k.label()), ("phase", p.label())],
+                    self.events.get(&(k.label(), p)).copied().unwrap_or(0) as f64,
+                );
+            }
         }
-        for ((name, state), n) in &self.transitions {
+        for ((name, state, phase), n) in &self.transitions {
             m.add(
                 &TRANSITIONS,
-                &[("vrrp_instance", name), ("state", state.label())],
+                &[
+                    ("vrrp_instance", name),
+                    ("state", state.label()),
+                    ("phase", phase.label()),
+                ],
                 *n as f64,
             );
         }
@@ -158,19 +268,29 @@ impl LogState {
 pub struct LogCollector {
     /// Shared with the background poller.
     pub state: Arc<Mutex<LogState>>,
+    /// Rooted paths, to find keepalived's start time.
+    pub paths: SysPaths,
+    /// keepalived's pid file, relative to the root.
+    pub pid_file: String,
 }
 
 impl LogCollector {
     /// Reads new lines now (also called by the background poller).
     pub fn poll(&self) -> Result<(), CollectError> {
-        self.state.lock_or_recover().poll(Instant::now())
+        self.state
+            .lock_or_recover()
+            .poll(ReadTime::current(), || self.keepalived_start())
+    }
+
+    fn keepalived_start(&self) -> Option<f64> {
+        crate::process::find(&self.paths, &self.pid_file)?.start_time(&self.paths)
     }
 }
 
 impl Collector for LogCollector {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut s = self.state.lock_or_recover();
-        s.poll(Instant::now())?;
+        s.poll(ReadTime::current(), || self.keepalived_start())?;
         Ok(s.metrics())
     }
 }
@@ -182,6 +302,7 @@ pub(crate) const DEF: CollectorDef<KeepalivedExporter> = CollectorDef {
     file: file!(),
     metrics: &[
         FAILOVER,
+        FAILOVER_STARTUP,
         CHECK_FAILED,
         EVENTS,
         TRANSITIONS,
@@ -199,6 +320,166 @@ mod tests {
 
     use super::*;
 
+    fn at(now: Instant, wall: f64) -> ReadTime {
+        ReadTime { now, wall }
+    }
+
+    fn no_keepalived() -> Option<f64> {
+        None
+    }
+
+    /// A log file in a fresh temporary directory, and the state reading it from the beginning.
+    fn log_with_grace(tag: &str, grace: Duration) -> (std::path::PathBuf, LogState) {
+        let dir = std::env::temp_dir().join(format!("ka-log-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("messages");
+        std::fs::write(&path, "").unwrap();
+        let s = LogState::new(
+            LogTail::new(&path, StartAt::Beginning),
+            Duration::from_secs(300),
+            grace,
+        );
+        (path, s)
+    }
+
+    fn append(path: &std::path::Path, text: &str) {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+
+    fn failovers(s: &LogState) -> (f64, f64) {
+        let m = s.metrics();
+        (
+            m.value("keepalived_failover", &[]).unwrap(),
+            m.value("keepalived_failover_startup", &[]).unwrap(),
+        )
+    }
+
+    /// What keepalived 2.2.7 logs when it starts and wins the election (captured console log).
+    const FRESH_MASTER: &str = "Tue Dec  1 13:43:35 2026: (VI_1) Entering BACKUP STATE (init)\n\
+                                Tue Dec  1 13:43:39 2026: (VI_1) Entering MASTER STATE\n";
+
+    #[test]
+    fn the_start_up_election_is_not_a_failover() {
+        let (path, mut s) = log_with_grace("fresh", Duration::from_secs(30));
+        let t0 = Instant::now();
+        // keepalived started at 1000; its election is read 1 and 4 s later.
+        append(
+            &path,
+            "Tue Dec  1 13:43:35 2026: (VI_1) Entering BACKUP STATE (init)\n",
+        );
+        s.poll(at(t0, 1001.0), || Some(1000.0)).unwrap();
+        append(
+            &path,
+            "Tue Dec  1 13:43:39 2026: (VI_1) Entering MASTER STATE\n",
+        );
+        s.poll(at(t0, 1004.0), || Some(1000.0)).unwrap();
+        assert_eq!(
+            failovers(&s),
+            (0.0, 2.0),
+            "a fresh master is not a failover"
+        );
+        // A minute later a peer with a higher priority takes over: a real failover.
+        append(
+            &path,
+            "Tue Dec  1 13:44:39 2026: (VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100\n\
+             Tue Dec  1 13:44:39 2026: (VI_1) Entering BACKUP STATE\n",
+        );
+        s.poll(at(t0 + Duration::from_secs(60), 1064.0), || Some(1000.0))
+            .unwrap();
+        assert_eq!(failovers(&s), (2.0, 2.0));
+        let m = s.metrics();
+        let events = |event, phase| {
+            m.value(
+                "keepalived_log_events_total",
+                &[("event", event), ("phase", phase)],
+            )
+        };
+        assert_eq!(events("entering_backup", "startup"), Some(1.0));
+        assert_eq!(events("entering_backup", "running"), Some(1.0));
+        assert_eq!(events("entering_master", "startup"), Some(1.0));
+        assert_eq!(events("higher_prio_advert", "running"), Some(1.0));
+        assert_eq!(
+            m.value(
+                "keepalived_log_transitions_total",
+                &[
+                    ("vrrp_instance", "VI_1"),
+                    ("state", "master"),
+                    ("phase", "startup")
+                ]
+            ),
+            Some(1.0)
+        );
+        // Both leave the window together; the counters keep them.
+        s.poll(at(t0 + Duration::from_secs(400), 1400.0), || Some(1000.0))
+            .unwrap();
+        assert_eq!(failovers(&s), (0.0, 0.0));
+        assert_eq!(
+            s.metrics().value(
+                "keepalived_log_events_total",
+                &[("event", "entering_master"), ("phase", "startup")]
+            ),
+            Some(1.0)
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn an_election_read_after_a_short_lived_keepalived_exited_is_still_its_start_up() {
+        let (path, mut s) = log_with_grace("gone", Duration::from_secs(30));
+        let t0 = Instant::now();
+        append(
+            &path,
+            "Tue Dec  1 13:43:35 2026: (VI_1) Entering BACKUP STATE (init)\n",
+        );
+        s.poll(at(t0, 1001.0), || Some(1000.0)).unwrap();
+        // It has exited before its next line is read: the last start seen still counts.
+        append(
+            &path,
+            "Tue Dec  1 13:43:39 2026: (VI_1) Entering MASTER STATE\n",
+        );
+        s.poll(at(t0, 1004.0), no_keepalived).unwrap();
+        assert_eq!(failovers(&s), (0.0, 2.0));
+        // Long after that start, with no keepalived running, an election is a failover.
+        append(&path, FRESH_MASTER);
+        s.poll(at(t0 + Duration::from_secs(100), 1100.0), no_keepalived)
+            .unwrap();
+        assert_eq!(failovers(&s), (2.0, 2.0));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn without_a_grace_period_or_a_known_start_every_election_is_a_failover() {
+        let (path, mut s) = log_with_grace("nograce", Duration::ZERO);
+        append(&path, FRESH_MASTER);
+        s.poll(at(Instant::now(), 1001.0), || Some(1000.0)).unwrap();
+        assert_eq!(failovers(&s), (2.0, 0.0));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        let (path, mut s) = log_with_grace("nostart", Duration::from_secs(30));
+        append(&path, FRESH_MASTER);
+        s.poll(at(Instant::now(), 1001.0), no_keepalived).unwrap();
+        assert_eq!(failovers(&s), (2.0, 0.0));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn keepalived_is_looked_up_only_when_an_event_is_read() {
+        let (path, mut s) = log_with_grace("lookup", Duration::from_secs(30));
+        append(
+            &path,
+            "Tue Dec  1 13:43:35 2026: Starting VRRP child process, pid=1640\n",
+        );
+        s.poll(at(Instant::now(), 1001.0), || {
+            panic!("looked up keepalived without an event")
+        })
+        .unwrap();
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
     #[test]
     fn window_counts_and_raw_counters() {
         let dir = std::env::temp_dir().join(format!("ka-log-{}", std::process::id()));
@@ -208,9 +489,10 @@ mod tests {
         let mut s = LogState::new(
             LogTail::new(&path, StartAt::Beginning),
             Duration::from_secs(300),
+            Duration::from_secs(30),
         );
         let t0 = Instant::now();
-        s.poll(t0).unwrap();
+        s.poll(at(t0, 1000.0), no_keepalived).unwrap();
         assert_eq!(s.metrics().value("keepalived_failover", &[]), Some(0.0));
 
         let text = crate::fixtures::text("keepalived-1.x.messages");
@@ -220,48 +502,65 @@ mod tests {
             .unwrap()
             .write_all(text.as_bytes())
             .unwrap();
-        s.poll(t0).unwrap();
+        s.poll(at(t0, 1000.0), no_keepalived).unwrap();
         let m = s.metrics();
         assert_eq!(m.value("keepalived_failover", &[]), Some(8.0));
+        assert_eq!(m.value("keepalived_failover_startup", &[]), Some(0.0));
         assert_eq!(m.value("keepalived_check_failed", &[]), Some(1.0));
         assert_eq!(
             m.value(
                 "keepalived_log_events_total",
-                &[("event", "entering_master")]
+                &[("event", "entering_master"), ("phase", "running")]
             ),
             Some(2.0)
         );
         assert_eq!(
             m.value(
                 "keepalived_log_events_total",
-                &[("event", "lower_prio_advert")]
+                &[("event", "entering_master"), ("phase", "startup")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            m.value(
+                "keepalived_log_events_total",
+                &[("event", "lower_prio_advert"), ("phase", "running")]
             ),
             Some(1.0)
         );
         assert_eq!(
             m.value(
                 "keepalived_log_transitions_total",
-                &[("vrrp_instance", "redis"), ("state", "backup")]
+                &[
+                    ("vrrp_instance", "redis"),
+                    ("state", "backup"),
+                    ("phase", "running")
+                ]
             ),
             Some(1.0)
         );
         assert_eq!(
             m.value(
                 "keepalived_log_transitions_total",
-                &[("vrrp_instance", "VI_1"), ("state", "fault")]
+                &[
+                    ("vrrp_instance", "VI_1"),
+                    ("state", "fault"),
+                    ("phase", "running")
+                ]
             ),
             Some(1.0)
         );
 
         // Five minutes later the gauges are back to 0; the counters keep their values.
-        s.poll(t0 + Duration::from_secs(301)).unwrap();
+        s.poll(at(t0 + Duration::from_secs(301), 1301.0), no_keepalived)
+            .unwrap();
         let m = s.metrics();
         assert_eq!(m.value("keepalived_failover", &[]), Some(0.0));
         assert_eq!(m.value("keepalived_check_failed", &[]), Some(0.0));
         assert_eq!(
             m.value(
                 "keepalived_log_events_total",
-                &[("event", "entering_master")]
+                &[("event", "entering_master"), ("phase", "running")]
             ),
             Some(2.0)
         );
@@ -271,8 +570,12 @@ mod tests {
     #[test]
     fn a_missing_log_is_an_error_naming_it() {
         let path = std::env::temp_dir().join(format!("ka-no-such-log-{}", std::process::id()));
-        let mut s = LogState::new(LogTail::new(&path, StartAt::End), Duration::from_secs(300));
-        let err = s.poll(Instant::now()).unwrap_err();
+        let mut s = LogState::new(
+            LogTail::new(&path, StartAt::End),
+            Duration::from_secs(300),
+            Duration::from_secs(30),
+        );
+        let err = s.poll(ReadTime::current(), no_keepalived).unwrap_err();
         assert!(err.to_string().contains("ka-no-such-log"), "{err}");
     }
 
@@ -288,8 +591,9 @@ mod tests {
         let mut s = LogState::new(
             LogTail::new(&path, StartAt::Beginning),
             Duration::from_secs(300),
+            Duration::from_secs(30),
         );
-        s.poll(Instant::now()).unwrap();
+        s.poll(ReadTime::current(), no_keepalived).unwrap();
         let m = s.metrics();
         let fam = m
             .families()
@@ -300,7 +604,7 @@ mod tests {
         assert_eq!(
             m.value(
                 "keepalived_log_transitions_total",
-                &[("vrrp_instance", "_other")]
+                &[("vrrp_instance", "_other"), ("phase", "running")]
             ),
             Some(436.0)
         );

@@ -13,7 +13,7 @@ use common::{
 use crate::KeepalivedExporter;
 use crate::collectors::vips::{self, ArpProber};
 use crate::config::DumpMode;
-use crate::dump::{self, DumpRequest, Signals};
+use crate::dump::{self, DumpRequest, Signals, Target};
 use crate::vrrp::{VrrpInstance, VrrpState};
 use crate::{ifaddr, json_dump, text_dump};
 
@@ -129,18 +129,23 @@ const LABELS: [&str; 3] = ["vrrp_instance", "interface", "vrid"];
 impl VrrpCollector {
     fn instances(&self, pid: u32, deadline: Instant) -> Result<Vec<VrrpInstance>, CollectError> {
         let path = |file: &str| dump::dump_path(&self.paths.procfs, pid, &self.dump_dir, file);
+        let target = Target {
+            paths: &self.paths,
+            pid,
+            comm: crate::process::COMM,
+        };
         match self.format {
-            Format::Json => dump::request(
-                pid,
+            Format::Json => Ok(dump::request(
+                &target,
                 &self.signals,
                 DumpRequest::Json,
                 &path("keepalived.json"),
                 deadline,
                 json_dump::parse,
-            ),
+            )?),
             Format::Text => {
                 let data = dump::request(
-                    pid,
+                    &target,
                     &self.signals,
                     DumpRequest::Data,
                     &path(&self.data_file),
@@ -148,7 +153,7 @@ impl VrrpCollector {
                     |b| text_dump::parse_data(&String::from_utf8_lossy(b)),
                 )?;
                 let stats = dump::request(
-                    pid,
+                    &target,
                     &self.signals,
                     DumpRequest::Stats,
                     &path("keepalived.stats"),
