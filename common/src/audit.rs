@@ -450,24 +450,30 @@ mod tests {
     /// Reruns the test `name` of this test binary in a private mount namespace with a 64 KiB
     /// tmpfs mounted on `dir` (as root, or as a mapped root in a user namespace); the mount
     /// disappears with the child. `None` when no namespace can be made here.
-    fn rerun_on_small_tmpfs(name: &str, dir: &Path) -> Option<std::process::ExitStatus> {
+    fn rerun_on_small_tmpfs(name: &str, dir: &Path) -> Option<std::process::Output> {
         let exe = std::env::current_exe().unwrap();
         let script = "mount -t tmpfs -o size=64k,mode=0700 audit-test \"$1\" && exec \"$2\" --exact \"$3\" --test-threads=1 --nocapture";
         for unshare in [
             &["--mount", "--propagation", "private"][..],
-            &["--user", "--map-root-user", "--mount", "--propagation", "private"][..],
+            &[
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "--propagation",
+                "private",
+            ][..],
         ] {
-            let status = std::process::Command::new("unshare")
+            let output = std::process::Command::new("unshare")
                 .args(unshare)
                 .args(["sh", "-c", script, "sh"])
                 .arg(dir)
                 .arg(&exe)
                 .arg(name)
                 .env(TMPFS_DIR, dir)
-                .status();
-            match status {
+                .output();
+            match output {
                 // The test itself failed with 101; anything else is the namespace set-up.
-                Ok(s) if s.success() || s.code() == Some(101) => return Some(s),
+                Ok(o) if o.status.success() || o.status.code() == Some(101) => return Some(o),
                 _ => {}
             }
         }
@@ -538,12 +544,20 @@ mod tests {
             return full_disk_scenario(Path::new(&dir));
         }
         let dir = temp_dir("full-disk");
-        let Some(status) = rerun_on_small_tmpfs(NAME, &dir) else {
-            eprintln!("skipped: no private mount namespace can be made here (needs root or user namespaces)");
+        let Some(run) = rerun_on_small_tmpfs(NAME, &dir) else {
+            eprintln!(
+                "skipped: no private mount namespace can be made here (needs root or user namespaces)"
+            );
             return;
         };
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(status.success(), "the full-disk run failed: {status}");
+        assert!(
+            run.status.success(),
+            "the full-disk run failed: {}\n{}{}",
+            run.status,
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
     }
 
     #[test]

@@ -92,8 +92,10 @@ impl LogState {
                 ),
             ));
         }
-        for line in self.tail.read_lines()? {
-            let Some(ev) = classify(&line) else { continue };
+        // Lines are handed over one at a time (bounded memory whatever the log holds); those
+        // read before an error still count.
+        self.tail.read_lines(|line| {
+            let Some(ev) = classify(line) else { return };
             *self.events.entry(ev.kind.label()).or_default() += 1;
             if let EventKind::Entered(state) = ev.kind {
                 let name = ev.instance.unwrap_or_default();
@@ -115,7 +117,7 @@ impl LogState {
                 self.recent.pop_front();
             }
             self.recent.push_back((now, ev.kind));
-        }
+        })?;
         while self
             .recent
             .front()
@@ -274,6 +276,30 @@ mod tests {
         let mut s = LogState::new(LogTail::new(&path, StartAt::End), Duration::from_secs(300));
         let err = s.poll(Instant::now()).unwrap_err();
         assert!(err.to_string().contains("ka-no-such-log"), "{err}");
+    }
+
+    #[test]
+    fn a_log_path_swapped_for_dev_zero_fails_the_read_naming_what_it_is() {
+        let dir = std::env::temp_dir().join(format!("ka-log-zero-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("messages");
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let mut s = LogState::new(
+            LogTail::new(&path, StartAt::Beginning),
+            Duration::from_secs(300),
+        );
+        for _ in 0..2 {
+            let err = s.poll(Instant::now()).unwrap_err().to_string();
+            assert!(
+                err.contains("is a character device, not a regular file"),
+                "{err}"
+            );
+        }
+        let m = s.metrics();
+        assert_eq!(m.value("keepalived_log_read_bytes_total", &[]), Some(0.0));
+        assert_eq!(m.value("keepalived_log_rotations_total", &[]), Some(0.0));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -148,7 +148,10 @@ mod tests {
         assert!(first.contains("audit.jsonl"), "{first}");
         // Still failing: the same message (the job logs a failure once, when it starts), also
         // for a pass that had nothing to write.
-        assert_eq!(sampler.write_all(vec![record(), record()]), Err(first.clone()));
+        assert_eq!(
+            sampler.write_all(vec![record(), record()]),
+            Err(first.clone())
+        );
         assert_eq!(sampler.write_all(Vec::new()), Err(first.clone()));
         std::fs::remove_file(&blocker).unwrap();
         sampler.write_all(vec![record()]).unwrap();
