@@ -364,8 +364,19 @@ mod tests {
         Ok(lines)
     }
 
-    fn tmp(tag: &str) -> PathBuf {
-        super::super::test_dir(&format!("file-{tag}")).join("messages")
+    /// Removes a test's directory when the test ends, passed or not.
+    struct Cleanup(PathBuf);
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The log path of a test (`messages` in a fresh directory) and the directory's clean-up.
+    fn tmp(tag: &str) -> (PathBuf, Cleanup) {
+        let dir = super::super::test_dir(&format!("file-{tag}"));
+        (dir.join("messages"), Cleanup(dir))
     }
 
     fn append(p: &Path, s: &str) {
@@ -379,7 +390,7 @@ mod tests {
 
     #[test]
     fn reads_only_new_complete_lines() {
-        let p = tmp("new");
+        let (p, _dir) = tmp("new");
         append(&p, "old line\n");
         let mut t = LogTail::new(&p, StartAt::End);
         assert!(read(&mut t).unwrap().is_empty());
@@ -392,7 +403,7 @@ mod tests {
 
     #[test]
     fn start_at_beginning_reads_existing_lines() {
-        let p = tmp("begin");
+        let (p, _dir) = tmp("begin");
         append(&p, "a\nb\n");
         let mut t = LogTail::new(&p, StartAt::Beginning);
         assert_eq!(read(&mut t).unwrap(), vec!["a", "b"]);
@@ -400,7 +411,7 @@ mod tests {
 
     #[test]
     fn follows_rename_rotation_without_losing_lines() {
-        let p = tmp("rename");
+        let (p, _dir) = tmp("rename");
         append(&p, "");
         let mut t = LogTail::new(&p, StartAt::End);
         read(&mut t).unwrap();
@@ -416,7 +427,7 @@ mod tests {
 
     #[test]
     fn a_renamed_file_bigger_than_the_budget_is_finished_before_moving_on() {
-        let p = tmp("rename-big");
+        let (p, _dir) = tmp("rename-big");
         append(&p, "");
         let mut t = LogTail::new(&p, StartAt::End).with_max_read(8);
         read(&mut t).unwrap();
@@ -433,7 +444,7 @@ mod tests {
 
     #[test]
     fn follows_copytruncate() {
-        let p = tmp("trunc");
+        let (p, _dir) = tmp("trunc");
         append(&p, "a longer first line\n");
         let mut t = LogTail::new(&p, StartAt::Beginning);
         assert_eq!(read(&mut t).unwrap(), vec!["a longer first line"]);
@@ -444,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_has_no_lines_until_it_appears() {
-        let p = tmp("missing");
+        let (p, _dir) = tmp("missing");
         let mut t = LogTail::new(&p, StartAt::End);
         assert!(read(&mut t).unwrap().is_empty());
         append(&p, "first\n");
@@ -454,7 +465,7 @@ mod tests {
 
     #[test]
     fn reads_are_bounded_and_long_lines_cut() {
-        let p = tmp("bounded");
+        let (p, _dir) = tmp("bounded");
         let long = "z".repeat(MAX_LINE + 10);
         append(&p, &format!("{long}\nshort\n"));
         let mut t = LogTail::new(&p, StartAt::Beginning).with_max_read(1000);
@@ -496,7 +507,7 @@ mod tests {
     #[test]
     fn a_file_truncated_and_regrown_past_the_offset_is_read_from_its_start() {
         for start in [StartAt::Beginning, StartAt::End] {
-            let p = tmp(&format!("regrow-{start:?}"));
+            let (p, _dir) = tmp(&format!("regrow-{start:?}"));
             append(&p, &stamped(0, 5, "history"));
             let mut t = LogTail::new(&p, start);
             read(&mut t).unwrap();
@@ -517,7 +528,7 @@ mod tests {
 
     #[test]
     fn a_regrown_file_with_the_same_first_line_is_told_by_the_bytes_before_the_offset() {
-        let p = tmp("regrow-same-head");
+        let (p, _dir) = tmp("regrow-same-head");
         let banner = "=== server log opened ===\n";
         append(&p, &format!("{banner}{}", stamped(0, 20, "old")));
         let mut t = LogTail::new(&p, StartAt::Beginning);
@@ -531,7 +542,7 @@ mod tests {
 
     #[test]
     fn a_symlink_to_dev_zero_is_refused_and_counts_no_rotation() {
-        let p = tmp("zero");
+        let (p, _dir) = tmp("zero");
         std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
         let mut t = LogTail::new(&p, StartAt::Beginning).with_max_read(1 << 20);
         let err = read(&mut t).unwrap_err().to_string();
@@ -563,7 +574,7 @@ mod tests {
 
     #[test]
     fn a_fifo_is_refused_at_once_instead_of_blocking() {
-        let p = tmp("fifo");
+        let (p, _dir) = tmp("fifo");
         super::super::make_fifo(&p);
         let q = p.clone();
         let got = super::super::within_10s(&[&p], move || {
@@ -575,7 +586,7 @@ mod tests {
 
     #[test]
     fn a_directory_is_refused_with_what_it_is() {
-        let p = tmp("dir");
+        let (p, _dir) = tmp("dir");
         std::fs::create_dir(&p).unwrap();
         let err = read(&mut LogTail::new(&p, StartAt::Beginning))
             .unwrap_err()
@@ -585,7 +596,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_decoded_lossily() {
-        let p = tmp("utf8");
+        let (p, _dir) = tmp("utf8");
         std::fs::write(&p, b"ok \xff\xfe end\n").unwrap();
         let mut t = LogTail::new(&p, StartAt::Beginning);
         assert_eq!(read(&mut t).unwrap(), vec!["ok \u{fffd}\u{fffd} end"]);
