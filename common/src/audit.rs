@@ -2,13 +2,19 @@
 //! exporter appends the raw evidence as one JSON line to a size-bounded, rotated file with mode
 //! 0600, and counts the records it wrote.
 //!
-//! A journal that cannot be written never stops the exporter: the failure is logged once and
-//! counted in `<prefix>_audit_write_errors_total`.
+//! A record is written whole or not at all: a write cut short (a full disk) is truncated back to
+//! the file's length before it, and a torn last line left by a crash is cut off when the file
+//! is opened, so the next record always starts a line.
+//!
+//! A journal that cannot be written never stops the exporter: the failure is counted in
+//! `<prefix>_audit_write_errors_total` and returned; [`AuditJournal::failing`] says why until a
+//! record is written again. The writer reports it (os-exporter's `audit` job fails with that
+//! message, which `common::job` logs once when it starts and once when it ends).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -77,7 +83,8 @@ struct State {
     size: u64,
     written: BTreeMap<String, u64>,
     write_errors: u64,
-    last_error: Option<String>,
+    /// Why the last write failed; cleared by a successful one.
+    failing: Option<String>,
 }
 
 /// An append-only JSON-lines journal with size-bounded rotation.
@@ -118,7 +125,7 @@ impl AuditJournal {
                 size: 0,
                 written: BTreeMap::new(),
                 write_errors: 0,
-                last_error: None,
+                failing: None,
             }),
         }
     }
@@ -142,6 +149,7 @@ impl AuditJournal {
         }
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(0o600)
             .open(&self.path)
@@ -153,6 +161,7 @@ impl AuditJournal {
             .metadata()
             .map_err(|e| self.io("reading its size", e))?
             .len();
+        let size = cut_torn_tail(&file, size).map_err(|e| self.io("cutting a torn record", e))?;
         Ok((file, size))
     }
 
@@ -198,18 +207,19 @@ impl AuditJournal {
         match &result {
             Ok(()) => {
                 *st.written.entry(record.check.clone()).or_insert(0) += 1;
-                st.last_error = None;
+                st.failing = None;
             }
             Err(e) => {
                 st.write_errors += 1;
-                let msg = e.to_string();
-                if st.last_error.as_deref() != Some(msg.as_str()) {
-                    log::warn!("{msg}");
-                    st.last_error = Some(msg);
-                }
+                st.failing = Some(e.to_string());
             }
         }
         result
+    }
+
+    /// Why the last write failed, while writing fails (`None` again once a record is written).
+    pub fn failing(&self) -> Option<String> {
+        self.state.lock_or_recover().failing.clone()
     }
 
     fn append(&self, st: &mut State, bytes: &[u8]) -> Result<(), AuditError> {
@@ -233,12 +243,20 @@ impl AuditJournal {
         let Some(file) = st.file.as_mut() else {
             return Ok(());
         };
+        // The length right before this record (another writer may have appended meanwhile).
+        let before = file
+            .metadata()
+            .map_err(|e| self.io("reading its size", e))?
+            .len();
         if let Err(e) = file.write_all(bytes) {
+            // A write cut short (ENOSPC after a partial write) must not leave half a record for
+            // the next one to be glued to; if even this fails, opening cuts the torn line.
+            let _ = file.set_len(before);
             // Reopen next time: the file may have been removed or the disk may have recovered.
             st.file = None;
             return Err(self.io("writing", e));
         }
-        st.size += len;
+        st.size = before + len;
         Ok(())
     }
 
@@ -282,6 +300,32 @@ impl AuditJournal {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Cuts a last line without its newline (a record torn by a crash or a failed truncation) off
+/// `file` of `size` bytes; returns the size left.
+fn cut_torn_tail(file: &File, size: u64) -> std::io::Result<u64> {
+    const BLOCK: u64 = 4096;
+    let mut end = size;
+    let mut buf = vec![0u8; 4096];
+    while end > 0 {
+        let from = end.saturating_sub(BLOCK);
+        let chunk = &mut buf[..usize::try_from(end - from).unwrap_or(0)];
+        file.read_exact_at(chunk, from)?;
+        if end == size && chunk.last() == Some(&b'\n') {
+            return Ok(size);
+        }
+        if let Some(nl) = chunk.iter().rposition(|b| *b == b'\n') {
+            let keep = from + nl as u64 + 1;
+            file.set_len(keep)?;
+            return Ok(keep);
+        }
+        end = from;
+    }
+    if size > 0 {
+        file.set_len(0)?;
+    }
+    Ok(0)
 }
 
 fn ignore_missing(e: std::io::Error) -> Result<(), std::io::Error> {
@@ -398,6 +442,145 @@ mod tests {
         let mut set = MetricSet::new();
         j.collect("os", &mut set);
         assert_eq!(set.value("os_audit_write_errors_total", &[]), Some(1.0));
+    }
+
+    /// Set in the child process that runs inside its own mount namespace on a small tmpfs.
+    const TMPFS_DIR: &str = "AUDIT_TEST_TMPFS_DIR";
+
+    /// Reruns the test `name` of this test binary in a private mount namespace with a 64 KiB
+    /// tmpfs mounted on `dir` (as root, or as a mapped root in a user namespace); the mount
+    /// disappears with the child. `None` when no namespace can be made here.
+    fn rerun_on_small_tmpfs(name: &str, dir: &Path) -> Option<std::process::Output> {
+        let exe = std::env::current_exe().unwrap();
+        let script = "mount -t tmpfs -o size=64k,mode=0700 audit-test \"$1\" && exec \"$2\" --exact \"$3\" --test-threads=1 --nocapture";
+        for unshare in [
+            &["--mount", "--propagation", "private"][..],
+            &[
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "--propagation",
+                "private",
+            ][..],
+        ] {
+            let output = std::process::Command::new("unshare")
+                .args(unshare)
+                .args(["sh", "-c", script, "sh"])
+                .arg(dir)
+                .arg(&exe)
+                .arg(name)
+                .env(TMPFS_DIR, dir)
+                .output();
+            match output {
+                // The test itself failed with 101; anything else is the namespace set-up.
+                Ok(o) if o.status.success() || o.status.code() == Some(101) => return Some(o),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Whether the file is nothing but whole JSON records, one per line; returns how many.
+    fn whole_records(path: &Path) -> usize {
+        let text = std::fs::read(path).unwrap();
+        assert!(
+            text.is_empty() || text.ends_with(b"\n"),
+            "the journal ends inside a record: {:?}",
+            String::from_utf8_lossy(&text[text.len().saturating_sub(80)..])
+        );
+        let text = String::from_utf8(text).unwrap();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a torn or merged record ({e}): {line:.120}"));
+            assert!(v["check"].is_string());
+        }
+        text.lines().count()
+    }
+
+    /// A record of about 3 KB, so a 4 KiB tmpfs page holds one and a part of the next.
+    fn big_record() -> AuditRecord {
+        AuditRecord {
+            evidence: serde_json::json!({"processes": "p".repeat(3000)}),
+            ..record("cpu_top_processes")
+        }
+    }
+
+    fn full_disk_scenario(dir: &Path) {
+        // Ballast to free later, so the disk recovers.
+        std::fs::write(dir.join("ballast"), vec![0u8; 16 * 1024]).unwrap();
+        let path = dir.join("audit.jsonl");
+        let j = AuditJournal::new(AuditConfig::default(), &path);
+        let mut written = 0;
+        let mut failed = 0;
+        for _ in 0..100 {
+            match j.write(&big_record()) {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    assert!(e.to_string().contains("No space left"), "{e}");
+                    failed += 1;
+                    if failed == 3 {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(whole_records(&path), written);
+        }
+        assert_eq!(failed, 3, "the 64 KiB tmpfs never filled up");
+        assert!(written > 0);
+        assert!(j.failing().is_some());
+        std::fs::remove_file(dir.join("ballast")).unwrap();
+        j.write(&record("disk_usage")).unwrap();
+        assert_eq!(whole_records(&path), written + 1);
+        assert!(j.failing().is_none());
+        let mut set = MetricSet::new();
+        j.collect("os", &mut set);
+        assert_eq!(set.value("os_audit_write_errors_total", &[]), Some(3.0));
+    }
+
+    #[test]
+    fn a_full_disk_leaves_only_whole_records_and_writing_resumes_when_space_returns() {
+        const NAME: &str = "audit::tests::a_full_disk_leaves_only_whole_records_and_writing_resumes_when_space_returns";
+        if let Some(dir) = std::env::var_os(TMPFS_DIR) {
+            return full_disk_scenario(Path::new(&dir));
+        }
+        let dir = temp_dir("full-disk");
+        let Some(run) = rerun_on_small_tmpfs(NAME, &dir) else {
+            eprintln!(
+                "skipped: no private mount namespace can be made here (needs root or user namespaces)"
+            );
+            return;
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            run.status.success(),
+            "the full-disk run failed: {}\n{}{}",
+            run.status,
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+
+    #[test]
+    fn a_record_torn_by_a_crash_is_cut_when_the_journal_is_opened() {
+        let dir = temp_dir("torn");
+        let path = dir.join("audit.jsonl");
+        let whole = "{\"check\":\"disk_usage\"}\n";
+        std::fs::write(&path, format!("{whole}{{\"check\":\"disk_us")).unwrap();
+        let j = AuditJournal::new(AuditConfig::default(), &path);
+        j.write(&record("disk_usage")).unwrap();
+        assert_eq!(whole_records(&path), 2);
+        // A journal that is one torn line longer than a block, and one that is only a torn line.
+        std::fs::write(&path, format!("{whole}{}", "x".repeat(10_000))).unwrap();
+        AuditJournal::new(AuditConfig::default(), &path)
+            .write(&record("disk_usage"))
+            .unwrap();
+        assert_eq!(whole_records(&path), 2);
+        std::fs::write(&path, "x".repeat(5000)).unwrap();
+        AuditJournal::new(AuditConfig::default(), &path)
+            .write(&record("disk_usage"))
+            .unwrap();
+        assert_eq!(whole_records(&path), 1);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -56,7 +56,7 @@ proptest! {
             std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&bytes[at..at + n]).unwrap();
             at += n;
             i += 1;
-            got.extend(tail.read_lines().unwrap());
+            tail.read_lines(|l| got.push(l.to_owned())).unwrap();
         }
         prop_assert_eq!(got, lines);
     }

@@ -19,15 +19,17 @@
 //!   are read from the newest rotation (plain or `.gz`) when it starts with what we read (same
 //!   CRC-32 over the bytes we read, when we read from the start, and the same last 64 bytes),
 //!   and returned before the truncated file's new lines. Otherwise they are skipped. A
-//!   truncation is noticed only when the file is shorter than our offset at the next call: one
-//!   refilled past that offset meanwhile is not (see [`LogTail`]). Lines written between the
+//!   truncation is noticed by the file no longer holding the bytes we read, also when it was
+//!   regrown past our offset before the next call (see [`LogTail`]). Lines written between the
 //!   copy and the truncation are lost for every reader (a property of `copytruncate`).
+//!
+//! Lines are handed to a callback one at a time, rotations' lines included, in bounded memory.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use super::error::LogError;
-use super::file::{LogTail, StartAt};
+use super::file::{LogTail, StartAt, TailEvent};
 use super::rotated::{LogFamily, Rotation};
 use crate::collector::CollectError;
 
@@ -73,29 +75,29 @@ impl FamilyTail {
     }
 
     /// Rotations that could not be read whole since the last call (damaged gzip, over the
-    /// cap); their readable lines were returned.
+    /// cap, not a regular file); their readable lines were handed out.
     pub fn take_problems(&mut self) -> Vec<LogError> {
         std::mem::take(&mut self.problems)
     }
 
-    /// Complete lines since the last call, oldest first (see the module docs for what is
-    /// guaranteed around rotations).
-    pub fn read_lines(&mut self) -> Result<Vec<String>, CollectError> {
-        let mut out = Vec::new();
+    /// Hands each complete line since the last call to `each`, oldest first (see the module
+    /// docs for what is guaranteed around rotations). On an error the lines before it were
+    /// handed out.
+    pub fn read_lines(&mut self, mut each: impl FnMut(&str)) -> Result<(), CollectError> {
+        let family = &self.family;
+        let problems = &mut self.problems;
         if !self.started {
             self.started = true;
             if self.start == StartAt::Beginning {
-                let rotations = self.family.rotations()?;
-                self.read_rotations(&rotations, &mut out);
+                scan(family, &family.rotations()?, &mut each, problems);
             }
         }
-        let mut lines = self.tail.read_lines()?;
-        if let Some(switch) = self.tail.take_switch() {
-            let mut missed = Vec::new();
-            match self.family.rotations() {
+        self.tail.read_events(&mut |event| match event {
+            TailEvent::Line(line) => each(line),
+            TailEvent::Switched(switch) => match family.rotations() {
                 Ok(rotations) => {
                     let was_left = |r: &Rotation| {
-                        self.family.is_file_read(
+                        family.is_file_read(
                             r,
                             switch.old_inode,
                             switch.old_len,
@@ -103,49 +105,46 @@ impl FamilyTail {
                             &switch.recent,
                         )
                     };
+                    // The generations rotated away after ours, before we saw the path move.
                     if let Some(left) = rotations.iter().rposition(was_left) {
-                        self.read_rotations(&rotations[left + 1..], &mut missed);
+                        scan(family, &rotations[left + 1..], &mut each, problems);
                     }
                 }
-                Err(e) => self.problems.push(e),
-            }
-            let at = switch.at.min(lines.len());
-            lines.splice(at..at, missed);
-        }
-        if let Some(cut) = self.tail.take_truncation() {
-            let mut missed = Vec::new();
-            let copy = self.family.rotations().map(|r| r.last().cloned());
-            let found = copy.and_then(|copy| match copy {
-                Some(copy) => self.family.lines_of_copy_after(
-                    &copy,
-                    cut.old_offset,
-                    cut.crc,
-                    &cut.recent,
-                    &cut.partial,
-                    &mut missed,
-                ),
-                None => Ok(false),
-            });
-            match found {
-                Ok(true) => {
-                    let at = cut.at.min(lines.len());
-                    lines.splice(at..at, missed);
+                Err(e) => problems.push(e),
+            },
+            TailEvent::Truncated(cut) => {
+                let copy = family.rotations().map(|r| r.last().cloned());
+                let found = copy.and_then(|copy| match copy {
+                    Some(copy) => family.lines_of_copy_after(
+                        &copy,
+                        cut.old_offset,
+                        cut.crc,
+                        &cut.recent,
+                        &cut.partial,
+                        &mut each,
+                    ),
+                    None => Ok(false),
+                });
+                if let Err(e) = found {
+                    problems.push(e);
                 }
-                Ok(false) => {}
-                Err(e) => self.problems.push(e),
             }
-        }
-        out.append(&mut lines);
-        Ok(out)
+        })
     }
+}
 
-    fn read_rotations(&mut self, rotations: &[Rotation], out: &mut Vec<String>) {
-        let report = self.family.scan_files(rotations, |_, line| {
-            out.push(line);
-            ControlFlow::Continue(())
-        });
-        self.problems.extend(report.problems);
-    }
+/// Hands the lines of `rotations` to `each`, keeping what could not be read in `problems`.
+fn scan(
+    family: &LogFamily,
+    rotations: &[Rotation],
+    each: &mut dyn FnMut(&str),
+    problems: &mut Vec<LogError>,
+) {
+    let report = family.scan_files(rotations, |_, line| {
+        each(line);
+        ControlFlow::Continue(())
+    });
+    problems.extend(report.problems);
 }
 
 #[cfg(test)]
@@ -153,6 +152,13 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::path::Path;
+
+    /// The lines of one call, collected (the tests' view of the callback).
+    fn read(t: &mut FamilyTail) -> Vec<String> {
+        let mut lines = Vec::new();
+        t.read_lines(|l| lines.push(l.to_owned())).unwrap();
+        lines
+    }
 
     fn dir(tag: &str) -> PathBuf {
         super::super::test_dir(&format!("family-{tag}"))
@@ -224,9 +230,9 @@ mod tests {
         append(&base, "live\n");
         assert!(d.join("ha.log.3.gz").exists() && d.join("ha.log.1").exists());
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["g1", "g2", "g3", "live"]);
+        assert_eq!(read(&mut t), vec!["g1", "g2", "g3", "live"]);
         append(&base, "next\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["next"]);
+        assert_eq!(read(&mut t), vec!["next"]);
         assert!(t.take_problems().is_empty());
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -239,9 +245,9 @@ mod tests {
         rotate(&base, false);
         append(&base, "current\n");
         let mut t = FamilyTail::new(&base, StartAt::End);
-        assert!(t.read_lines().unwrap().is_empty());
+        assert!(read(&mut t).is_empty());
         append(&base, "new\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["new"]);
+        assert_eq!(read(&mut t), vec!["new"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -251,13 +257,13 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "a\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        assert_eq!(read(&mut t), vec!["a"]);
         append(&base, "b\n");
         rotate(&base, false);
         compress(&d.join("ha.log.1"));
         append(&base, "c\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["b", "c"]);
-        assert!(t.read_lines().unwrap().is_empty());
+        assert_eq!(read(&mut t), vec!["b", "c"]);
+        assert!(read(&mut t).is_empty());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -267,17 +273,14 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "a\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        assert_eq!(read(&mut t), vec!["a"]);
         append(&base, "b\n");
         rotate(&base, false);
         append(&base, "missed-1\nmissed-2\n");
         rotate(&base, false);
         append(&base, "c\n");
-        assert_eq!(
-            t.read_lines().unwrap(),
-            vec!["b", "missed-1", "missed-2", "c"]
-        );
-        assert!(t.read_lines().unwrap().is_empty());
+        assert_eq!(read(&mut t), vec!["b", "missed-1", "missed-2", "c"]);
+        assert!(read(&mut t).is_empty());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -287,7 +290,7 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "a\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        assert_eq!(read(&mut t), vec!["a"]);
         append(&base, "b\n");
         rotate(&base, false);
         append(&base, "missed\n");
@@ -295,7 +298,7 @@ mod tests {
         rotate(&base, true);
         append(&base, "c\n");
         assert!(d.join("ha.log.2.gz").exists());
-        assert_eq!(t.read_lines().unwrap(), vec!["b", "missed", "c"]);
+        assert_eq!(read(&mut t), vec!["b", "missed", "c"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -305,14 +308,14 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "a\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["a"]);
+        assert_eq!(read(&mut t), vec!["a"]);
         append(&base, "b\n");
         rotate(&base, false);
         append(&base, "middle\n");
         rotate(&base, false);
         std::fs::remove_file(d.join("ha.log.2")).unwrap();
         append(&base, "c\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["b", "c"]);
+        assert_eq!(read(&mut t), vec!["b", "c"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -337,12 +340,12 @@ mod tests {
             "2026-11-30 08:00:00,000 INFO  [ha-elector] Heartbeat ok, term 42\n",
         );
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap().len(), 1);
+        assert_eq!(read(&mut t).len(), 1);
         append(&base, "before copy 1\nbefore copy, half a li");
         copytruncate(&base);
         append(&base, "after\n");
         assert_eq!(
-            t.read_lines().unwrap(),
+            read(&mut t),
             vec!["before copy 1", "before copy, half a li", "after"]
         );
         assert!(t.take_problems().is_empty());
@@ -355,13 +358,13 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "first\nsecond is spl");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["first"]);
+        assert_eq!(read(&mut t), vec!["first"]);
         append(&base, "it across the copy\nthird\n");
         copytruncate(&base);
         compress(&d.join("ha.log.1"));
         append(&base, "fourth\n");
         assert_eq!(
-            t.read_lines().unwrap(),
+            read(&mut t),
             vec!["second is split across the copy", "third", "fourth"]
         );
         std::fs::remove_dir_all(&d).unwrap();
@@ -374,25 +377,25 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "history we never read\n");
         let mut t = FamilyTail::new(&base, StartAt::End);
-        assert!(t.read_lines().unwrap().is_empty());
+        assert!(read(&mut t).is_empty());
         append(&base, "b\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["b"]);
+        assert_eq!(read(&mut t), vec!["b"]);
         append(&base, "c\n");
         rotate(&base, false);
         append(&base, "missed\n");
         rotate(&base, true);
         append(&base, "d\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["c", "missed", "d"]);
+        assert_eq!(read(&mut t), vec!["c", "missed", "d"]);
 
         // copytruncate, with a line written before the copy.
         let base = d.join("server.log");
         append(&base, "history we never read\n");
         let mut t = FamilyTail::new(&base, StartAt::End);
-        assert!(t.read_lines().unwrap().is_empty());
+        assert!(read(&mut t).is_empty());
         append(&base, "e\n");
         copytruncate(&base);
         append(&base, "f\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["e", "f"]);
+        assert_eq!(read(&mut t), vec!["e", "f"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -402,7 +405,7 @@ mod tests {
         let base = d.join("ha.log");
         append(&base, "a fairly long first line\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap().len(), 1);
+        assert_eq!(read(&mut t).len(), 1);
         // An unrelated older rotation must not be mistaken for the copy.
         std::fs::write(
             d.join("ha.log.1"),
@@ -411,7 +414,7 @@ mod tests {
         .unwrap();
         std::fs::write(&base, "").unwrap();
         append(&base, "new\n");
-        assert_eq!(t.read_lines().unwrap(), vec!["new"]);
+        assert_eq!(read(&mut t), vec!["new"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -423,7 +426,7 @@ mod tests {
         std::fs::write(d.join("ha.log.1"), "one\n").unwrap();
         append(&base, "live\n");
         let mut t = FamilyTail::new(&base, StartAt::Beginning);
-        assert_eq!(t.read_lines().unwrap(), vec!["one", "live"]);
+        assert_eq!(read(&mut t), vec!["one", "live"]);
         let problems = t.take_problems();
         assert_eq!(problems.len(), 1);
         assert!(
@@ -446,6 +449,9 @@ mod tests {
         RotateCompressNow,
         /// Lines written after a poll, then `copytruncate`, then a poll.
         CopyTruncate(usize),
+        /// Like `CopyTruncate`, with more lines written after the truncation before the poll
+        /// (often more bytes than were read before it).
+        CopyTruncateRegrow(usize, usize),
     }
 
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
@@ -457,6 +463,7 @@ mod tests {
             1 => Just(Op::RotateDelayCompress),
             1 => Just(Op::RotateCompressNow),
             1 => (0usize..3).prop_map(Op::CopyTruncate),
+            1 => (0usize..3, 1usize..30).prop_map(|(n, m)| Op::CopyTruncateRegrow(n, m)),
         ]
     }
 
@@ -484,11 +491,11 @@ mod tests {
             };
             write(1);
             let mut t = FamilyTail::new(&base, StartAt::Beginning);
-            let mut got = t.read_lines().unwrap();
+            let mut got = read(&mut t);
             for op in ops {
                 match op {
                     Op::Append(n) => write(n),
-                    Op::Poll => got.extend(t.read_lines().unwrap()),
+                    Op::Poll => got.extend(read(&mut t)),
                     Op::Rotate | Op::RotateDelayCompress | Op::RotateCompressNow => {
                         write(1);
                         rotate(&base, matches!(op, Op::RotateDelayCompress));
@@ -499,14 +506,22 @@ mod tests {
                     }
                     Op::CopyTruncate(n) => {
                         write(1);
-                        got.extend(t.read_lines().unwrap());
+                        got.extend(read(&mut t));
                         write(n);
                         copytruncate(&base);
-                        got.extend(t.read_lines().unwrap());
+                        got.extend(read(&mut t));
+                    }
+                    Op::CopyTruncateRegrow(n, m) => {
+                        write(1);
+                        got.extend(read(&mut t));
+                        write(n);
+                        copytruncate(&base);
+                        write(m);
+                        got.extend(read(&mut t));
                     }
                 }
             }
-            got.extend(t.read_lines().unwrap());
+            got.extend(read(&mut t));
             proptest::prop_assert!(t.take_problems().is_empty());
             std::fs::remove_dir_all(&d).unwrap();
             proptest::prop_assert_eq!(got, written);

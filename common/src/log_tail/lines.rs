@@ -16,12 +16,16 @@ pub(super) fn line_text(bytes: &[u8], terminated: bool) -> String {
 }
 
 /// Turns chunks of bytes into lines, holding at most [`MAX_LINE`] + 1 bytes of an unfinished
-/// line whatever the chunk sizes.
+/// line whatever the chunk sizes; each line is handed out as it ends and not kept.
 #[derive(Debug, Default)]
 pub(super) struct LineSplitter {
     partial: Vec<u8>,
     /// Whether the unfinished line holds any bytes (it may be empty and still have started: "").
     started: bool,
+    /// Whether bytes of the unfinished line were dropped (it is longer than [`MAX_LINE`]).
+    dropped: bool,
+    /// Lines handed out cut at [`MAX_LINE`].
+    cut: u64,
 }
 
 impl LineSplitter {
@@ -29,28 +33,55 @@ impl LineSplitter {
     pub(super) fn push(
         &mut self,
         mut bytes: &[u8],
-        emit: &mut impl FnMut(String) -> ControlFlow<()>,
+        emit: &mut impl FnMut(&str) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         while let Some(pos) = bytes.iter().position(|b| *b == b'\n') {
             self.keep(&bytes[..pos]);
-            let line = line_text(&self.partial, true);
-            self.partial.clear();
-            self.started = false;
-            emit(line)?;
             bytes = &bytes[pos + 1..];
+            self.emit(true, emit)?;
         }
         self.keep(bytes);
         ControlFlow::Continue(())
     }
 
     /// The last line of a finished stream, when it lacks its newline.
-    pub(super) fn finish(&mut self, emit: &mut impl FnMut(String) -> ControlFlow<()>) {
+    pub(super) fn finish(&mut self, emit: &mut impl FnMut(&str) -> ControlFlow<()>) {
         if self.started {
-            let line = line_text(&self.partial, false);
-            self.partial.clear();
-            self.started = false;
-            let _ = emit(line);
+            let _ = self.emit(false, emit);
         }
+    }
+
+    /// Takes the bytes of the unfinished line (at most [`MAX_LINE`] + 1), leaving none.
+    pub(super) fn take_partial(&mut self) -> Vec<u8> {
+        self.started = false;
+        self.dropped = false;
+        std::mem::take(&mut self.partial)
+    }
+
+    /// Lines handed out so far that were longer than [`MAX_LINE`] and cut.
+    pub(super) fn cut_lines(&self) -> u64 {
+        self.cut
+    }
+
+    fn emit(
+        &mut self,
+        terminated: bool,
+        emit: &mut impl FnMut(&str) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let bytes = match self.partial.as_slice() {
+            [rest @ .., b'\r'] if terminated => rest,
+            all => all,
+        };
+        if self.dropped || bytes.len() > MAX_LINE {
+            self.cut += 1;
+        }
+        let flow = emit(&String::from_utf8_lossy(
+            &bytes[..bytes.len().min(MAX_LINE)],
+        ));
+        self.partial.clear();
+        self.started = false;
+        self.dropped = false;
+        flow
     }
 
     fn keep(&mut self, bytes: &[u8]) {
@@ -59,6 +90,9 @@ impl LineSplitter {
         }
         // One byte past MAX_LINE is kept so a cut line can still lose a CR of its CRLF.
         let room = (MAX_LINE + 1).saturating_sub(self.partial.len());
+        if bytes.len() > room {
+            self.dropped = true;
+        }
         self.partial
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
@@ -71,8 +105,8 @@ mod tests {
     fn split(chunks: &[&[u8]]) -> Vec<String> {
         let mut out = Vec::new();
         let mut s = LineSplitter::default();
-        let mut emit = |l: String| {
-            out.push(l);
+        let mut emit = |l: &str| {
+            out.push(l.to_owned());
             ControlFlow::Continue(())
         };
         for c in chunks {
@@ -96,11 +130,22 @@ mod tests {
     }
 
     #[test]
-    fn long_lines_are_cut_without_holding_them() {
+    fn long_lines_are_cut_without_holding_them_and_counted() {
         let long = vec![b'q'; MAX_LINE * 3];
         let got = split(&[&long, &long, b"\r\nnext\n"]);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), MAX_LINE);
         assert_eq!(got[1], "next");
+
+        let mut s = LineSplitter::default();
+        let mut emit = |_: &str| ControlFlow::Continue(());
+        let mut exact = vec![b'e'; MAX_LINE];
+        exact.extend_from_slice(b"\r\n");
+        let _ = s.push(&exact, &mut emit);
+        assert_eq!(s.cut_lines(), 0, "a CRLF line of exactly MAX_LINE is whole");
+        let _ = s.push(&long, &mut emit);
+        let _ = s.push(b"\n", &mut emit);
+        assert_eq!(s.cut_lines(), 1);
+        assert!(s.partial.capacity() <= 2 * (MAX_LINE + 1));
     }
 }

@@ -6,10 +6,11 @@
 //! (oldest) first, then the live file. When `ha.log.1` and `ha.log.1.gz` both exist (gzip is
 //! still writing the compressed copy) the plain file is read and the `.gz` skipped. Other
 //! compressions (`.xz`, `.bz2`, `.zst`) are not listed. Gzip output is capped per file
-//! ([`LogFamily::with_max_file_bytes`]), so a gzip bomb costs at most that much work and no
-//! more than [`super::MAX_LINE`] bytes of memory per line.
+//! ([`LogFamily::with_max_file_bytes`]), so a gzip bomb costs at most that much work. Lines are
+//! handed to a callback one at a time through a fixed buffer, so memory stays bounded (one
+//! line of at most [`super::MAX_LINE`] bytes) whatever a file holds. Only regular files are
+//! read: a rotation that is a device, a FIFO or a directory is a problem naming what it is.
 
-use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::ops::ControlFlow;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -19,6 +20,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::error::LogError;
 use super::lines::LineSplitter;
+use super::open::open_regular;
 use super::tail_lines::{Tail, tail_lines_of};
 
 /// Default cap on the bytes read from one file of a family (after decompression).
@@ -110,7 +112,7 @@ fn classify(base: &str, candidate: &str) -> Option<(RotationName, bool)> {
 /// trailer.
 fn gzip_trailer(path: &Path) -> std::io::Result<(u32, u32)> {
     use std::io::{Seek, SeekFrom};
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     file.seek(SeekFrom::End(-8))?;
     let mut trailer = [0u8; 8];
     file.read_exact(&mut trailer)?;
@@ -204,8 +206,7 @@ impl LogFamily {
         }
     }
 
-    /// Caps the bytes read from each file, after decompression (default 64 MiB). A whole-family
-    /// read holds up to this much per rotation in lines: scan instead when that is too much.
+    /// Caps the bytes read from each file, after decompression (default 64 MiB).
     pub fn with_max_file_bytes(mut self, max: u64) -> Self {
         self.max_file_bytes = max.max(1);
         self
@@ -226,7 +227,7 @@ impl LogFamily {
     /// opening (rotated again meanwhile) is skipped.
     pub fn scan(
         &self,
-        f: impl FnMut(&Path, String) -> ControlFlow<()>,
+        f: impl FnMut(&Path, &str) -> ControlFlow<()>,
     ) -> Result<ScanReport, LogError> {
         let mut files = self.rotations()?;
         files.push(Rotation {
@@ -241,7 +242,7 @@ impl LogFamily {
     pub(super) fn scan_files(
         &self,
         files: &[Rotation],
-        mut f: impl FnMut(&Path, String) -> ControlFlow<()>,
+        mut f: impl FnMut(&Path, &str) -> ControlFlow<()>,
     ) -> ScanReport {
         let mut report = ScanReport::default();
         for file in files {
@@ -258,21 +259,11 @@ impl LogFamily {
         report
     }
 
-    /// Every line of the family, oldest first (see [`LogFamily::scan`]).
-    pub fn read_lines(&self) -> Result<(Vec<String>, ScanReport), LogError> {
-        let mut lines = Vec::new();
-        let report = self.scan(|_, l| {
-            lines.push(l);
-            ControlFlow::Continue(())
-        })?;
-        Ok((lines, report))
-    }
-
     /// The last `n` lines of the family: the live file's, then older files' when it has fewer.
     /// `max_bytes` caps the bytes read from each plain file's end; gzip files are decompressed
     /// whole (up to the per-file cap) keeping only their last lines in memory. A gzip file that
-    /// cannot be read to its end (damaged, over the cap) ends the search with [`Tail::cut`]
-    /// set: its last lines are unknown.
+    /// cannot be read to its end (damaged, over the cap), or a rotation that is not a regular
+    /// file, ends the search with [`Tail::cut`] set: its last lines are unknown.
     pub fn tail_lines(&self, n: usize, max_bytes: u64) -> Result<Tail, LogError> {
         let mut newest_first: Vec<(PathBuf, bool)> = vec![(self.base.clone(), false)];
         newest_first.extend(
@@ -292,11 +283,11 @@ impl LogFamily {
             let t = if gzip {
                 let mut ring = std::collections::VecDeque::with_capacity(want.min(4096));
                 let mut report = ScanReport::default();
-                let mut keep = |_: &Path, l: String| {
+                let mut keep = |_: &Path, l: &str| {
                     if ring.len() == want {
                         ring.pop_front();
                     }
-                    ring.push_back(l);
+                    ring.push_back(l.to_owned());
                     ControlFlow::Continue(())
                 };
                 match self.scan_file(&path, true, &mut keep, &mut report) {
@@ -313,10 +304,16 @@ impl LogFamily {
                     },
                 }
             } else {
-                match File::open(&path) {
+                match open_regular(&path) {
                     Ok(mut file) => tail_lines_of(&mut file, want, max_bytes)
                         .map_err(|e| LogError::io(&path, e))?,
                     Err(e) if e.kind() == ErrorKind::NotFound => Tail::default(),
+                    // A rotation that is not a regular file hides what came before it, as a
+                    // damaged gzip does; the live file itself must be one.
+                    Err(e) if e.kind() == ErrorKind::InvalidInput && path != self.base => Tail {
+                        lines: Vec::new(),
+                        cut: true,
+                    },
                     Err(e) => return Err(LogError::io(&path, e)),
                 }
             };
@@ -346,7 +343,7 @@ impl LogFamily {
             return false;
         }
         if !rotation.gzip {
-            let Ok(file) = File::open(&rotation.path) else {
+            let Ok(file) = open_regular(&rotation.path) else {
                 return false;
             };
             if !file.metadata().is_ok_and(|m| m.ino() == inode) {
@@ -370,7 +367,7 @@ impl LogFamily {
         if len > self.max_file_bytes {
             return false;
         }
-        let Ok(file) = File::open(&rotation.path) else {
+        let Ok(file) = open_regular(&rotation.path) else {
             return false;
         };
         let mut reader = MultiGzDecoder::new(file).take(len - recent_len);
@@ -385,7 +382,7 @@ impl LogFamily {
     }
 
     /// When `copy` is a copy of a file we read `offset` bytes of (checksum `crc` when read from
-    /// its start), ending with `recent`: appends the lines after that point to `out`, the first
+    /// its start), ending with `recent`: hands the lines after that point to `emit`, the first
     /// one continuing `partial`. Returns whether `copy` was recognised.
     pub(super) fn lines_of_copy_after(
         &self,
@@ -394,13 +391,13 @@ impl LogFamily {
         crc: Option<u32>,
         recent: &[u8],
         partial: &[u8],
-        out: &mut Vec<String>,
+        emit: &mut dyn FnMut(&str),
     ) -> Result<bool, LogError> {
         let recent_len = recent.len() as u64;
         if recent.is_empty() || offset < recent_len || offset > self.max_file_bytes {
             return Ok(false);
         }
-        let file = File::open(&copy.path).map_err(|e| LogError::io(&copy.path, e))?;
+        let file = open_regular(&copy.path).map_err(|e| LogError::io(&copy.path, e))?;
         let mut reader: Box<dyn Read> = if copy.gzip {
             Box::new(MultiGzDecoder::new(file))
         } else {
@@ -429,8 +426,8 @@ impl LogFamily {
             return Ok(false);
         }
         let mut splitter = LineSplitter::default();
-        let mut emit = |l: String| {
-            out.push(l);
+        let mut emit = |l: &str| {
+            emit(l);
             ControlFlow::Continue(())
         };
         let _ = splitter.push(partial, &mut emit);
@@ -455,10 +452,10 @@ impl LogFamily {
         &self,
         path: &Path,
         gzip: bool,
-        f: &mut impl FnMut(&Path, String) -> ControlFlow<()>,
+        f: &mut impl FnMut(&Path, &str) -> ControlFlow<()>,
         report: &mut ScanReport,
     ) -> Result<ControlFlow<()>, LogError> {
-        let file = File::open(path).map_err(|e| LogError::io(path, e))?;
+        let file = open_regular(path).map_err(|e| LogError::io(path, e))?;
         report.files += 1;
         let mut reader: Box<dyn Read> = if gzip {
             Box::new(MultiGzDecoder::new(file))
@@ -466,7 +463,7 @@ impl LogFamily {
             Box::new(file)
         };
         let mut splitter = LineSplitter::default();
-        let mut emit = |l: String| f(path, l);
+        let mut emit = |l: &str| f(path, l);
         let mut buf = vec![0u8; CHUNK];
         let mut total = 0u64;
         let outcome = loop {
@@ -526,6 +523,18 @@ mod tests {
             std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
         }
         dir
+    }
+
+    /// Every line of the family, collected (the tests' view of the callback).
+    fn read_all(family: &LogFamily) -> (Vec<String>, ScanReport) {
+        let mut lines = Vec::new();
+        let report = family
+            .scan(|_, l| {
+                lines.push(l.to_owned());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        (lines, report)
     }
 
     fn names(rotations: &[Rotation]) -> Vec<String> {
@@ -617,7 +626,7 @@ mod tests {
     #[test]
     fn gzipped_rotations_are_read_before_plain_ones_and_the_live_file_last() {
         let dir = copy_fixture("family", "read");
-        let (lines, report) = LogFamily::new(dir.join("ha.log")).read_lines().unwrap();
+        let (lines, report) = read_all(&LogFamily::new(dir.join("ha.log")));
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.files, 4);
         let terms: Vec<&str> = lines
@@ -667,7 +676,7 @@ mod tests {
     #[test]
     fn a_truncated_gzip_gives_its_whole_lines_and_a_problem() {
         let dir = copy_fixture("ugly", "trunc");
-        let (lines, report) = LogFamily::new(dir.join("ha.log")).read_lines().unwrap();
+        let (lines, report) = read_all(&LogFamily::new(dir.join("ha.log")));
         assert!(!lines.is_empty());
         assert!(
             lines.iter().all(|l| l.ends_with("Heartbeat ok, term 40")),
@@ -683,9 +692,7 @@ mod tests {
     #[test]
     fn binary_garbage_named_gz_is_a_problem_not_a_failure() {
         let dir = copy_fixture("ugly", "garbage");
-        let (lines, report) = LogFamily::new(dir.join("garbage.log"))
-            .read_lines()
-            .unwrap();
+        let (lines, report) = read_all(&LogFamily::new(dir.join("garbage.log")));
         assert!(lines.is_empty());
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0].to_string().contains("garbage.log.1.gz"));
@@ -700,10 +707,8 @@ mod tests {
         assert!(bomb.len() < 200 * 1024);
         std::fs::write(dir.join("ha.log.1.gz"), &bomb).unwrap();
         std::fs::write(dir.join("ha.log"), "live\n").unwrap();
-        let (lines, report) = LogFamily::new(dir.join("ha.log"))
-            .with_max_file_bytes(1024 * 1024)
-            .read_lines()
-            .unwrap();
+        let (lines, report) =
+            read_all(&LogFamily::new(dir.join("ha.log")).with_max_file_bytes(1024 * 1024));
         assert_eq!(lines, vec!["live"]);
         assert!(
             matches!(
@@ -724,26 +729,53 @@ mod tests {
     fn a_file_of_exactly_the_cap_is_not_too_large() {
         let dir = super::super::test_dir("rotated-exact");
         std::fs::write(dir.join("x.log.1.gz"), gz(b"abc\n")).unwrap();
-        let (lines, report) = LogFamily::new(dir.join("x.log"))
-            .with_max_file_bytes(4)
-            .read_lines()
-            .unwrap();
+        let (lines, report) = read_all(&LogFamily::new(dir.join("x.log")).with_max_file_bytes(4));
         assert_eq!(lines, vec!["abc"]);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
+    fn rotations_that_are_not_regular_files_are_problems_not_hangs() {
+        let dir = super::super::test_dir("rotated-kinds");
+        std::fs::write(dir.join("ha.log"), "live\n").unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.join("ha.log.1")).unwrap();
+        super::super::make_fifo(&dir.join("ha.log.2"));
+        std::os::unix::fs::symlink("/dev/zero", dir.join("ha.log.3.gz")).unwrap();
+        let family = LogFamily::new(dir.join("ha.log")).with_max_file_bytes(1 << 20);
+        let f = family.clone();
+        let fifo = dir.join("ha.log.2");
+        let (lines, report) = super::super::within_10s(&[&fifo], move || read_all(&f));
+        assert_eq!(lines, vec!["live"]);
+        let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        problems.sort();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for (problem, (name, what)) in problems.iter().zip([
+            ("ha.log.1", "a character device"),
+            ("ha.log.2", "a FIFO"),
+            ("ha.log.3.gz", "a character device"),
+        ]) {
+            assert!(
+                problem.contains(name)
+                    && problem.contains(&format!("is {what}, not a regular file")),
+                "{problem}"
+            );
+        }
+        let t = super::super::within_10s(&[&fifo], move || family.tail_lines(10, 4096)).unwrap();
+        assert_eq!(t.lines, vec!["live"]);
+        assert!(t.cut);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn one_line_and_crlf_files_read_like_any_other() {
         let dir = copy_fixture("ugly", "odd");
-        let (lines, _) = LogFamily::new(dir.join("one-line.log"))
-            .read_lines()
-            .unwrap();
+        let (lines, _) = read_all(&LogFamily::new(dir.join("one-line.log")));
         assert_eq!(
             lines,
             vec!["2026-11-30 09:00:00,000 INFO  [main] FlinkServer started"]
         );
-        let (lines, _) = LogFamily::new(dir.join("crlf.log")).read_lines().unwrap();
+        let (lines, _) = read_all(&LogFamily::new(dir.join("crlf.log")));
         assert_eq!(
             lines,
             vec![

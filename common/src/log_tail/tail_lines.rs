@@ -1,12 +1,12 @@
 //! The last N lines of a file, read backwards in blocks from its end so the cost is the lines
 //! asked for, not the file size ("the last 200 lines of server.log").
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::error::LogError;
 use super::lines::line_text;
+use super::open::open_regular;
 
 /// Default cap on the bytes [`tail_lines`] reads from the end of a file.
 pub const DEFAULT_TAIL_MAX_BYTES: u64 = 4 * 1024 * 1024;
@@ -28,9 +28,10 @@ pub struct Tail {
 ///
 /// A missing final newline does not lose the last line; `\r\n` counts as one line end; lines are
 /// cut at [`super::MAX_LINE`] bytes. When the cap ends the search inside a line, that partial
-/// line is left out and [`Tail::cut`] is set.
+/// line is left out and [`Tail::cut`] is set. Memory is bounded by `max_bytes`. Only a regular
+/// file is read (a device, a FIFO or a directory is an error saying what it is).
 pub fn tail_lines(path: &Path, n: usize, max_bytes: u64) -> Result<Tail, LogError> {
-    let mut file = File::open(path).map_err(|e| LogError::io(path, e))?;
+    let mut file = open_regular(path).map_err(|e| LogError::io(path, e))?;
     tail_lines_of(&mut file, n, max_bytes).map_err(|e| LogError::io(path, e))
 }
 
@@ -211,6 +212,34 @@ mod tests {
         assert_eq!(tail_lines(&p, 2, 1024).unwrap().lines, vec!["2", "3"]);
         let err = tail_lines(&dir.join("absent.log"), 2, 1024).unwrap_err();
         assert!(err.to_string().contains("absent.log"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = super::super::test_dir("tail-lines-kinds");
+        let zero = dir.join("zero.log");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let fifo = dir.join("fifo.log");
+        super::super::make_fifo(&fifo);
+        let sub = dir.join("dir.log");
+        std::fs::create_dir(&sub).unwrap();
+        for (path, what) in [
+            (zero, "a character device"),
+            (fifo.clone(), "a FIFO"),
+            (sub, "a directory"),
+        ] {
+            let p = path.clone();
+            let got = super::super::within_10s(&[&fifo], move || {
+                tail_lines(&p, 5, 1024).map_err(|e| e.to_string())
+            });
+            let err = got.unwrap_err();
+            assert!(
+                err.contains(&path.display().to_string())
+                    && err.contains(&format!("is {what}, not a regular file")),
+                "{err}"
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

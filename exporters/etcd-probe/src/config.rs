@@ -27,6 +27,9 @@ pub struct Config {
     pub local: LocalConfig,
     /// Logs to classify (etcd's own, cm_agent's, gs_om's).
     pub logs: Vec<LogConfig>,
+    /// How often the logs are read in the background (the `log_poll` job), besides each scrape.
+    #[serde(with = "common::config::duration")]
+    pub log_poll_interval: Duration,
 }
 
 impl Default for Config {
@@ -40,6 +43,7 @@ impl Default for Config {
             key_drop_ratio: 0.1,
             local: LocalConfig::default(),
             logs: Vec::new(),
+            log_poll_interval: Duration::from_secs(5),
         }
     }
 }
@@ -118,6 +122,9 @@ impl common::ExporterConfig for Config {
                 self.key_drop_ratio
             ));
         }
+        if self.log_poll_interval < Duration::from_millis(100) {
+            return Err("log_poll_interval must be at least 100ms".to_owned());
+        }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err("tls: cert_file and key_file must be given together".to_owned());
         }
@@ -145,6 +152,7 @@ mod tests {
         cfg.validate().unwrap();
         assert_eq!(cfg.endpoints.len(), 3);
         assert_eq!(cfg.logs[1].name, "cm_agent");
+        assert_eq!(cfg.log_poll_interval, Duration::from_secs(5));
         assert_eq!(
             cfg.local.marker_files,
             vec!["cluster_manual_start", "etcd_manual_start"]
@@ -164,6 +172,7 @@ mod tests {
         assert!(bad("endpoints = []\n").contains("endpoints"));
         assert!(bad("endpoints = [\"127.0.0.1:2379\"]\n").contains("http://"));
         assert!(bad("key_drop_ratio = 0.0\n").contains("key_drop_ratio"));
+        assert!(bad("log_poll_interval = \"10ms\"\n").contains("log_poll_interval"));
         assert!(bad("[tls]\ncert_file = \"/x.pem\"\n").contains("key_file"));
         // `[tls]` is common's `TlsOptions`: its keys, and no others.
         let tls = parse("[tls]\nca_file = \"/ca.pem\"\nserver_name = \"etcd\"\n").unwrap();

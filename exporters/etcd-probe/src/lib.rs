@@ -13,8 +13,9 @@ pub mod log_line;
 pub mod member_metrics;
 pub mod process;
 
-use common::{CollectorDef, Context, Exporter, SetupError, Spec, SysPaths};
+use common::{CollectorDef, Context, Exporter, Job, SetupError, Spec, SysPaths};
 
+use crate::collectors::log_causes::LogCauses;
 use crate::config::Config;
 
 /// The state etcd-probe's collectors share.
@@ -22,6 +23,9 @@ use crate::config::Config;
 pub struct EtcdProbe {
     cfg: Config,
     paths: SysPaths,
+    /// The classified logs, shared by the `log_causes` collector and the `log_poll` job; `None`
+    /// when no log is configured or the collector is disabled.
+    logs: Option<LogCauses>,
 }
 
 impl Exporter for EtcdProbe {
@@ -31,9 +35,23 @@ impl Exporter for EtcdProbe {
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
     fn new(cfg: Config, ctx: &Context) -> Result<Self, SetupError> {
-        Ok(Self {
-            cfg,
-            paths: ctx.paths.clone(),
-        })
+        let paths = ctx.paths.clone();
+        let selected = common::registry::select(Self::COLLECTORS, &cfg.collectors)
+            .is_ok_and(|defs| defs.iter().any(|d| d.name == "log_causes"));
+        let logs = (selected && !cfg.logs.is_empty()).then(|| LogCauses::new(&cfg.logs, &paths));
+        Ok(Self { cfg, paths, logs })
+    }
+
+    /// The logs are also read between scrapes, so a file truncated (`copytruncate`) or rotated
+    /// more than once between two scrapes still has every line counted.
+    fn jobs(&self) -> Vec<Job> {
+        let Some(logs) = self.logs.clone() else {
+            return Vec::new();
+        };
+        vec![Job::new(
+            "log_poll",
+            self.cfg.log_poll_interval,
+            move || Ok(logs.poll()?),
+        )]
     }
 }

@@ -80,10 +80,7 @@ impl Exporter for OsExporter {
         vec![Job::new(
             "audit",
             self.config.audit_checks.interval,
-            move || {
-                sampler.run_once();
-                Ok(())
-            },
+            move || Ok(sampler.run_once()?),
         )]
     }
 }

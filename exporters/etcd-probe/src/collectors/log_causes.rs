@@ -1,9 +1,13 @@
-//! Reads the configured logs incrementally at each scrape and counts classified lines per cause.
+//! Counts classified lines of the configured logs per cause. The logs are read in the
+//! background (the `log_poll` job, every `log_poll_interval`) and again at each scrape, so a
+//! file rotated or truncated several times between scrapes still has every line counted.
+//! Each log is followed with its rotations (`common::log_tail::FamilyTail`): lines written
+//! just before a `copytruncate` are read from the copy.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use common::log_tail::{LogTail, StartAt};
+use common::log_tail::{FamilyTail, StartAt};
 use common::{
     Build, CollectError, Collector, CollectorDef, Desc, MetricSet, MutexExt as _, ScrapeContext,
     SysPaths,
@@ -28,14 +32,40 @@ const LOG_CAUSE: Desc = Desc::counter(
 
 struct Followed {
     name: String,
-    tail: LogTail,
+    tail: FamilyTail,
     lines: u64,
     counts: BTreeMap<Detail, u64>,
 }
 
-/// The collector of `etcd_log_cause_total`.
+impl Followed {
+    /// Reads and classifies the lines written since the last read; those read before an error
+    /// count too.
+    fn poll(&mut self) -> Result<(), CollectError> {
+        let Followed {
+            tail,
+            lines,
+            counts,
+            ..
+        } = self;
+        let read = tail.read_lines(|line| {
+            *lines += 1;
+            if let Some(d) = log_classifier::classify_line(line) {
+                *counts.entry(d).or_insert(0) += 1;
+            }
+        });
+        for problem in tail.take_problems() {
+            // A damaged rotation costs only its unreadable lines.
+            log::debug!("log {}: {problem}", self.name);
+        }
+        read
+    }
+}
+
+/// The configured logs and what they said so far, shared by the `log_causes` collector and the
+/// `log_poll` job.
+#[derive(Clone)]
 pub struct LogCauses {
-    logs: Mutex<Vec<Followed>>,
+    logs: Arc<Mutex<Vec<Followed>>>,
 }
 
 impl std::fmt::Debug for LogCauses {
@@ -51,7 +81,7 @@ impl LogCauses {
             .iter()
             .map(|l| Followed {
                 name: l.name.clone(),
-                tail: LogTail::new(
+                tail: FamilyTail::new(
                     paths.root(&l.path.to_string_lossy()),
                     if l.from_beginning {
                         StartAt::Beginning
@@ -64,32 +94,30 @@ impl LogCauses {
             })
             .collect();
         Self {
-            logs: Mutex::new(logs),
+            logs: Arc::new(Mutex::new(logs)),
         }
+    }
+
+    /// Reads every log; one unreadable log does not keep the others from being read. Returns
+    /// the first error.
+    pub fn poll(&self) -> Result<(), CollectError> {
+        let mut first_error = None;
+        for log in self.logs.lock_or_recover().iter_mut() {
+            if let Err(e) = log.poll() {
+                log::debug!("log {}: {e}", log.name);
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 
 impl Collector for LogCauses {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mut logs = self.logs.lock_or_recover();
+        let polled = self.poll();
+        let logs = self.logs.lock_or_recover();
         let mut m = MetricSet::new();
-        let mut first_error = None;
-        for log in logs.iter_mut() {
-            match log.tail.read_lines() {
-                Ok(lines) => {
-                    log.lines += lines.len() as u64;
-                    for line in &lines {
-                        if let Some(d) = log_classifier::classify_line(line) {
-                            *log.counts.entry(d).or_insert(0) += 1;
-                        }
-                    }
-                }
-                // One unreadable log must not hide the others; the error fails the collector below.
-                Err(e) => {
-                    log::debug!("log {}: {e}", log.name);
-                    first_error.get_or_insert(e);
-                }
-            }
+        for log in logs.iter() {
             #[allow(clippy::cast_precision_loss)]
             m.add(&LOG_LINES, &[("log", &log.name)], log.lines as f64);
             for d in Detail::ALL {
@@ -106,8 +134,10 @@ impl Collector for LogCauses {
                 );
             }
         }
-        match first_error {
-            Some(e) if logs.len() == 1 => Err(e),
+        // With several logs, one unreadable log must not hide the others' counts (the job's
+        // success says it); with one, the collector fails.
+        match polled {
+            Err(e) if logs.len() == 1 => Err(e),
             _ => Ok(m),
         }
     }
@@ -120,11 +150,9 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
     file: file!(),
     metrics: &[LOG_LINES, LOG_CAUSE],
     build: Build::Blocking(|e| {
-        Ok(
-            (!e.cfg.logs.is_empty()).then(|| -> Box<dyn common::Collector> {
-                Box::new(LogCauses::new(&e.cfg.logs, &e.paths))
-            }),
-        )
+        Ok(e.logs
+            .clone()
+            .map(|l| -> Box<dyn common::Collector> { Box::new(l) }))
     }),
 };
 
@@ -132,6 +160,67 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
 mod tests {
     use super::*;
     use std::io::Write as _;
+
+    fn overloaded(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| {
+                format!(
+                    "2026-11-30 10:{:02}:{:02}.000000 W | etcdserver: server is likely overloaded\n",
+                    i / 60,
+                    i % 60
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_log_truncated_and_regrown_past_the_offset_between_reads_loses_no_line() {
+        let dir = std::env::temp_dir().join(format!("etcd-probe-regrow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("etcd.log");
+        std::fs::write(&path, "").unwrap();
+        let cfg = vec![LogConfig {
+            name: "etcd".into(),
+            path: path.clone(),
+            from_beginning: false,
+        }];
+        let c = LogCauses::new(&cfg, &SysPaths::default());
+        let ctx = ScrapeContext::with_timeout(std::time::Duration::from_secs(1));
+        c.collect(&ctx).unwrap();
+        std::fs::write(&path, overloaded(0, 50)).unwrap();
+        let m = c.collect(&ctx).unwrap();
+        assert_eq!(
+            m.value("etcd_log_lines_total", &[("log", "etcd")]),
+            Some(50.0)
+        );
+        // copytruncate, then 150 lines (more bytes than were read) before the next read.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(overloaded(100, 150).as_bytes())
+            .unwrap();
+        let m = c.collect(&ctx).unwrap();
+        assert_eq!(
+            m.value("etcd_log_lines_total", &[("log", "etcd")]),
+            Some(200.0)
+        );
+        assert_eq!(
+            m.value(
+                "etcd_log_cause_total",
+                &[("cause", "overload"), ("detail", "server_overloaded")]
+            ),
+            Some(200.0)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn counts_new_lines_per_cause_and_survives_garbage() {

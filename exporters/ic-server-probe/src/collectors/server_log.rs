@@ -101,10 +101,18 @@ impl ServerLogCollector {
 impl Collector for ServerLogCollector {
     fn collect(&self, _ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut st = self.state.lock_or_recover();
-        let new = st.tail.read_lines()?;
-        let errors = new.iter().filter(|l| self.matcher.is_error(l)).count() as u64;
-        st.lines += new.len() as u64;
-        st.errors += errors;
+        // One line at a time (bounded memory); lines read before an error still count.
+        let State {
+            tail,
+            lines,
+            errors,
+        } = &mut *st;
+        tail.read_lines(|line| {
+            *lines += 1;
+            if self.matcher.is_error(line) {
+                *errors += 1;
+            }
+        })?;
         let mut out = MetricSet::new();
         out.add(
             &FILE_PRESENT,

@@ -143,16 +143,21 @@ impl LogState {
     }
 
     /// The phase of an event read at `wall`, given the running keepalived's start time (or the
-    /// last one seen, when it has already exited).
-    fn phase(&mut self, wall: f64, running_since: Option<f64>) -> Phase {
+    /// last one seen, kept in `last_start`, when it has already exited). A function of the two
+    /// fields rather than a method, so it can run while the tail hands out lines.
+    fn phase(
+        last_start: &mut Option<f64>,
+        startup_grace: Duration,
+        wall: f64,
+        running_since: Option<f64>,
+    ) -> Phase {
         if running_since.is_some() {
-            self.last_start = running_since;
+            *last_start = running_since;
         }
-        match self.last_start {
+        match *last_start {
             // A start a little in the future is clock granularity (boot time is whole seconds).
             Some(start)
-                if !self.startup_grace.is_zero()
-                    && wall - start <= self.startup_grace.as_secs_f64() =>
+                if !startup_grace.is_zero() && wall - start <= startup_grace.as_secs_f64() =>
             {
                 Phase::Startup
             }
@@ -183,13 +188,20 @@ impl LogState {
                 ),
             ));
         }
-        for line in self.tail.read_lines()? {
-            let Some(ev) = classify(&line) else { continue };
+        // Lines are handed over one at a time (bounded memory whatever the log holds); those
+        // read before an error still count.
+        self.tail.read_lines(|line| {
+            let Some(ev) = classify(line) else { return };
             let phase = match phase {
                 Some(p) => p,
                 None => {
                     let start = keepalived_start.take().and_then(|f| f());
-                    *phase.insert(self.phase(at.wall, start))
+                    *phase.insert(Self::phase(
+                        &mut self.last_start,
+                        self.startup_grace,
+                        at.wall,
+                        start,
+                    ))
                 }
             };
             *self.events.entry((ev.kind.label(), phase)).or_default() += 1;
@@ -213,7 +225,7 @@ impl LogState {
                 self.recent.pop_front();
             }
             self.recent.push_back((now, ev.kind, phase));
-        }
+        })?;
         while self
             .recent
             .front()
@@ -577,6 +589,30 @@ mod tests {
         );
         let err = s.poll(ReadTime::current(), no_keepalived).unwrap_err();
         assert!(err.to_string().contains("ka-no-such-log"), "{err}");
+    }
+
+    #[test]
+    fn a_log_path_swapped_for_dev_zero_fails_the_read_naming_what_it_is() {
+        let dir = std::env::temp_dir().join(format!("ka-log-zero-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("messages");
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let mut s = LogState::new(
+            LogTail::new(&path, StartAt::Beginning),
+            Duration::from_secs(300),
+        );
+        for _ in 0..2 {
+            let err = s.poll(Instant::now()).unwrap_err().to_string();
+            assert!(
+                err.contains("is a character device, not a regular file"),
+                "{err}"
+            );
+        }
+        let m = s.metrics();
+        assert_eq!(m.value("keepalived_log_read_bytes_total", &[]), Some(0.0));
+        assert_eq!(m.value("keepalived_log_rotations_total", &[]), Some(0.0));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The audit journal's own series: records written by check and write errors. When the
-//! background sampler last ran is reported by its job (`os_audit_last_run_timestamp_seconds`).
+//! background sampler last ran, and whether its records could be written, is reported by its
+//! job (`os_audit_last_run_timestamp_seconds`, `os_audit_last_run_success`): this collector keeps
+//! serving the counters while the journal fails, so the errors stay visible.
 
 use std::sync::Arc;
 

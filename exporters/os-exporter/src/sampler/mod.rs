@@ -65,13 +65,26 @@ impl Sampler {
         }
     }
 
-    fn write(&self, record: AuditRecord) {
-        // A failed write is counted and logged by the journal itself.
-        let _ = self.journal.write(&record);
+    /// Writes the pass's records. The pass fails while the journal cannot be written (also a
+    /// pass with nothing to write, until a record is written again), always with the journal's
+    /// own message, so the job logs the failure once and the recovery once.
+    fn write_all(&self, records: Vec<AuditRecord>) -> Result<(), String> {
+        let mut failed = None;
+        for record in records {
+            // Every record is still tried: the disk may have room for a smaller one.
+            if let Err(e) = self.journal.write(&record) {
+                failed.get_or_insert_with(|| e.to_string());
+            }
+        }
+        match failed.or_else(|| self.journal.failing()) {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
     }
 
-    /// Runs every check once; a check whose source fails is skipped (logged at debug).
-    pub(crate) fn run_once(&mut self) {
+    /// Runs every check once; a check whose source fails is skipped (logged at debug). Fails
+    /// when the evidence could not be written to the journal.
+    pub(crate) fn run_once(&mut self) -> Result<(), String> {
         let checks = &self.config.audit_checks;
         let mut records = Vec::new();
         match filesystems::check(&self.partitions, &self.statfs, checks) {
@@ -94,8 +107,56 @@ impl Sampler {
             Ok(r) => records.extend(r),
             Err(e) => log::debug!("audit cpu: {e}"),
         }
-        for r in records {
-            self.write(r);
+        self.write_all(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::audit::AuditConfig;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            check: "disk_usage".into(),
+            threshold: "80%".into(),
+            observed: 91.0,
+            evidence: serde_json::json!({"mount": "/dev/sdb1 /data ext4 rw"}),
         }
+    }
+
+    #[test]
+    fn a_pass_fails_with_one_message_while_the_journal_cannot_be_written_and_succeeds_after() {
+        let dir = std::env::temp_dir().join(format!("os-sampler-journal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A file where the journal's directory should be: every write fails.
+        let blocker = dir.join("journal");
+        std::fs::write(&blocker, "").unwrap();
+        let journal = Arc::new(AuditJournal::new(
+            AuditConfig::default(),
+            &blocker.join("audit.jsonl"),
+        ));
+        let paths = SysPaths::fixture(&dir);
+        let sampler = Sampler::new(
+            paths,
+            Config::default(),
+            Statfs::new(),
+            Arc::clone(&journal),
+        );
+        let first = sampler.write_all(vec![record()]).unwrap_err();
+        assert!(first.contains("audit.jsonl"), "{first}");
+        // Still failing: the same message (the job logs a failure once, when it starts), also
+        // for a pass that had nothing to write.
+        assert_eq!(
+            sampler.write_all(vec![record(), record()]),
+            Err(first.clone())
+        );
+        assert_eq!(sampler.write_all(Vec::new()), Err(first.clone()));
+        std::fs::remove_file(&blocker).unwrap();
+        sampler.write_all(vec![record()]).unwrap();
+        sampler.write_all(Vec::new()).unwrap();
+        assert_eq!(journal.records_written().get("disk_usage"), Some(&1));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
