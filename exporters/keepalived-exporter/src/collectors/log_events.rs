@@ -601,9 +601,13 @@ mod tests {
         let mut s = LogState::new(
             LogTail::new(&path, StartAt::Beginning),
             Duration::from_secs(300),
+            Duration::from_secs(30),
         );
         for _ in 0..2 {
-            let err = s.poll(Instant::now()).unwrap_err().to_string();
+            let err = s
+                .poll(ReadTime::current(), no_keepalived)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("is a character device, not a regular file"),
                 "{err}"
