@@ -24,6 +24,7 @@ pub mod parse;
 pub mod paths;
 pub mod proc_table;
 pub mod registry;
+pub mod regular_file;
 pub mod self_metrics;
 pub mod server;
 pub mod signal;

@@ -29,8 +29,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::lines::LineSplitter;
-use super::open::open_regular;
 use crate::collector::CollectError;
+use crate::regular_file::open_regular;
 
 /// Where to start reading a file seen for the first time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

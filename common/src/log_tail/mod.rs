@@ -16,7 +16,6 @@ mod family_tail;
 mod file;
 mod journal;
 mod lines;
-mod open;
 mod rotated;
 mod tail_lines;
 

@@ -20,8 +20,8 @@ use flate2::read::MultiGzDecoder;
 
 use super::error::LogError;
 use super::lines::LineSplitter;
-use super::open::open_regular;
 use super::tail_lines::{Tail, tail_lines_of};
+use crate::regular_file::open_regular;
 
 /// Default cap on the bytes read from one file of a family (after decompression).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::LogError;
 use super::lines::line_text;
-use super::open::open_regular;
+use crate::regular_file::open_regular;
 
 /// Default cap on the bytes [`tail_lines`] reads from the end of a file.
 pub const DEFAULT_TAIL_MAX_BYTES: u64 = 4 * 1024 * 1024;

@@ -116,6 +116,9 @@ pub fn dump_path(procfs: &Path, pid: u32, dump_dir: &str, file: &str) -> PathBuf
         .join(file)
 }
 
+/// The largest dump read: keepalived's JSON for a few hundred instances is well under 1 MiB.
+const MAX_DUMP_BYTES: u64 = 64 << 20;
+
 fn identity(path: &Path) -> Option<(u64, i64, i64)> {
     std::fs::metadata(path)
         .ok()
@@ -223,7 +226,9 @@ pub fn request<T, E: std::fmt::Display>(
     loop {
         let now = identity(path);
         if now.is_some() && now != before {
-            match std::fs::read(path) {
+            // Only a regular file, and only so much of it: the dump lives in a directory any
+            // user can write (/tmp), where it could be swapped for /dev/zero or a FIFO.
+            match common::regular_file::read_regular(path, MAX_DUMP_BYTES) {
                 Ok(bytes) => match parse(&bytes) {
                     Ok(v) => return Ok(v),
                     Err(e) => last = e.to_string(),
@@ -428,6 +433,47 @@ mod tests {
             )
         );
         assert!(sh.running());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_dump_swapped_for_dev_zero_is_refused_not_read_forever() {
+        let dir = temp_dir("zero");
+        let path = dir.join("keepalived.json");
+        let sh = Guard::sh(
+            "trap : USR1; i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
+            Some(libc::SIGUSR1),
+        );
+        let paths = SysPaths::default();
+        let target = Target {
+            paths: &paths,
+            pid: sh.0.id(),
+            comm: "sh",
+        };
+        let swapper = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+            })
+        };
+        let started = Instant::now();
+        let err = request(
+            &target,
+            &usr1_as_json(),
+            DumpRequest::Json,
+            &path,
+            Instant::now() + Duration::from_millis(500),
+            crate::json_dump::parse,
+        )
+        .unwrap_err();
+        swapper.join().unwrap();
+        assert!(
+            err.to_string()
+                .ends_with("is a character device, not a regular file"),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

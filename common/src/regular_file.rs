@@ -1,6 +1,6 @@
-//! Opening a log file so that only a regular file is ever read: a log path swapped for a
-//! symlink to `/dev/zero` would be read forever, and a FIFO would block `open` until a writer
-//! came. The file is opened non-blocking (a FIFO opens at once) and its type checked with
+//! Opening a file that must be a regular file (a log, a daemon's dump in `/tmp`): a path
+//! swapped for a symlink to `/dev/zero` would be read forever, and a FIFO would block `open`
+//! until a writer came. The file is opened non-blocking (a FIFO opens at once) and its type checked with
 //! `fstat` on the opened handle, so a path swapped between a check and the open cannot slip by.
 
 use std::fs::{File, FileType, OpenOptions};
@@ -11,7 +11,7 @@ use std::path::Path;
 /// Opens `path` for reading when it is (or a symlink leads to) a regular file. Anything else is
 /// an [`ErrorKind::InvalidInput`] error saying what it is, e.g. "is a character device, not a
 /// regular file"; a missing file is [`ErrorKind::NotFound`] as usual.
-pub(super) fn open_regular(path: &Path) -> std::io::Result<File> {
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         // O_NONBLOCK only matters for what is refused below (a FIFO, a device): for a regular
@@ -27,6 +27,23 @@ pub(super) fn open_regular(path: &Path) -> std::io::Result<File> {
             format!("is {}, not a regular file", what(kind)),
         ))
     }
+}
+
+/// Reads a whole regular file of at most `max_bytes`; a larger one is an
+/// [`ErrorKind::InvalidData`] error rather than memory the exporter cannot give back.
+pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max_bytes {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("is larger than {max_bytes} bytes"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// What a file that is not a regular file is, with its article.
@@ -52,7 +69,9 @@ mod tests {
 
     #[test]
     fn regular_files_and_symlinks_to_them_open_the_rest_is_named() {
-        let dir = super::super::test_dir("open");
+        let dir = std::env::temp_dir().join(format!("regular-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("ha.log");
         std::fs::write(&log, "x\n").unwrap();
         let link = dir.join("link.log");
@@ -64,6 +83,11 @@ mod tests {
         assert_eq!(err.to_string(), "is a character device, not a regular file");
         let err = open_regular(&dir.join("absent")).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(read_regular(&link, 2).unwrap(), b"x\n");
+        let err = read_regular(&link, 1).unwrap_err();
+        assert_eq!(err.to_string(), "is larger than 1 bytes");
+        let err = read_regular(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
