@@ -26,7 +26,7 @@ need prlimit "apt-get install util-linux"
 bench_init load-bench
 
 # A bcrypt hash of "s3cret" at cost 10, as `htpasswd -nbB` makes it.
-python3 - "$WORK/hash" <<'PY'
+python3 -W ignore::DeprecationWarning - "$WORK/hash" <<'PY'
 import sys
 try:
     import bcrypt
