@@ -8,7 +8,7 @@ EXPORTERS = exporters.txt
 CARGO ?= cargo
 export GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build release run test deps lint fmt bench clean
+.PHONY: all build release run test deps lint fmt bench clean rules
 
 all: build
 
@@ -30,9 +30,17 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "test dependencies present"; fi
 
-## test: install what the tests need, build, run every test (unit, integration, end to end).
+## test: install what the tests need, build, run every test (unit, integration, end to end),
+## and fail if any test left something in the exporters' default state paths on this host.
 test: deps build
-	$(CARGO) test --workspace --no-fail-fast
+	@mkdir -p target && scripts/state-guard.sh snapshot target/state-guard.before
+	@rc=0; $(CARGO) test --workspace --no-fail-fast || rc=$$?; \
+	scripts/state-guard.sh check target/state-guard.before || rc=1; exit $$rc
+
+## rules: the alert rules ready to load, in target/rules, with every runbook_url under RUNBOOK_BASE_URL
+## (where you serve docs/runbooks/), e.g. make rules RUNBOOK_BASE_URL=https://git.example.com/ops/suite/-/blob/main/docs/runbooks
+rules:
+	@RUNBOOK_BASE_URL="$(RUNBOOK_BASE_URL)" scripts/render-rules.sh target/rules
 
 lint:
 	$(CARGO) fmt --all --check

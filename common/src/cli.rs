@@ -17,13 +17,13 @@ use crate::logging::{LogFormat, LogLevel};
 use crate::paths::SysPaths;
 use crate::registry::{CollectorDef, CollectorsConfig, SetupError};
 use crate::self_metrics::BuildInfo;
-use crate::server::{App, ProbeHandler, Server, ServerOptions};
+use crate::server::{App, ListenAddr, Listener, ProbeHandler, Server, ServerOptions};
 use crate::web_config::WebSettings;
 
 /// Flags of the Prometheus exporter family, shared by every binary.
 #[derive(Debug, Clone, Parser)]
 pub struct CommonArgs {
-    /// Address to listen on, e.g. `127.0.0.1:9910` or `:9910` (all interfaces).
+    /// Address to listen on: HOST:PORT, [IPv6]:PORT, or :PORT for every interface.
     #[arg(long = "web.listen-address")]
     pub listen_address: Option<String>,
     /// Path under which to expose metrics.
@@ -220,7 +220,8 @@ pub fn run<E: Exporter>() -> ExitCode {
     let cmd = CommonArgs::command()
         .name(spec.name)
         .version(spec.build.version)
-        .about(spec.about);
+        .about(spec.about)
+        .mut_arg("listen_address", |a| a.default_value(spec.default_listen));
     let matches = cmd.get_matches();
     let args = match CommonArgs::from_arg_matches(&matches) {
         Ok(a) => a,
@@ -228,6 +229,18 @@ pub fn run<E: Exporter>() -> ExitCode {
     };
     crate::logging::init(args.log_format, args.log_level);
     crate::logging::route_panics_to_log();
+    let listen = args
+        .listen_address
+        .clone()
+        .unwrap_or_else(|| spec.default_listen.to_owned());
+    let listen_error = |e: &dyn std::fmt::Display| {
+        eprintln!("{}: --web.listen-address={listen}: {e}", spec.name);
+        ExitCode::from(EXIT_CONFIG)
+    };
+    let listen_addr = match ListenAddr::parse(&listen) {
+        Ok(a) => a,
+        Err(e) => return listen_error(&e),
+    };
     let fds = crate::fd_limit::raise_to_hard();
     log::debug!("open-file limit {fds}");
 
@@ -270,6 +283,15 @@ pub fn run<E: Exporter>() -> ExitCode {
         },
         check_only: args.config_check,
     };
+    // Bound before the collectors are built, so a port in use stops the start at once.
+    let listener = if args.config_check {
+        None
+    } else {
+        match runtime.block_on(Listener::bind(&listen_addr)) {
+            Ok(l) => Some(l),
+            Err(e) => return listen_error(&e),
+        }
+    };
     // Constructors may create runtime resources (timers, sockets), so they run inside it.
     let assembled = {
         let _guard = runtime.enter();
@@ -282,11 +304,11 @@ pub fn run<E: Exporter>() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if args.config_check {
+    let Some(listener) = listener else {
         println!("{}: configuration is valid", spec.name);
         return ExitCode::SUCCESS;
-    }
-    serve(spec, &args, web, &runtime, assembled)
+    };
+    serve(spec, &args, web, &runtime, listener, assembled)
 }
 
 fn serve(
@@ -294,12 +316,9 @@ fn serve(
     args: &CommonArgs,
     web: WebSettings,
     runtime: &tokio::runtime::Runtime,
+    listener: Listener,
     assembled: Assembled,
 ) -> ExitCode {
-    let listen = args
-        .listen_address
-        .clone()
-        .unwrap_or_else(|| spec.default_listen.to_owned());
     let opts = ServerOptions {
         telemetry_path: args.telemetry_path.clone(),
         max_requests: args.max_requests,
@@ -314,13 +333,7 @@ fn serve(
         build: spec.build,
     });
     runtime.block_on(async move {
-        let server = match Server::bind(&listen, opts, Arc::clone(&app)).await {
-            Ok(s) => s,
-            Err(e) => {
-                log::error!("listening on {listen}: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let server = Server::new(listener, opts, Arc::clone(&app));
         // Jobs start only once the exporter can serve their results.
         app.collectors.start_jobs();
         let jobs = app.collectors.job_names();
@@ -334,7 +347,7 @@ fn serve(
             spec.build.version,
             server
                 .local_addr()
-                .map_or(listen.clone(), |a| a.to_string()),
+                .map_or_else(|_| "?".to_owned(), |a| a.to_string()),
             args.telemetry_path
         );
         server.run(shutdown_signal()).await;

@@ -189,6 +189,24 @@ impl std::ops::Deref for Exporter {
     }
 }
 
+/// `--config.file` flags that keep `exporter`'s audit journal and state file in `dir` rather than
+/// the host's default paths under `/var/lib`, which no test may write (a later `make run` would
+/// read them; `make test` checks with `scripts/state-guard.sh`). Empty for exporters that write
+/// nothing.
+pub fn private_state_args(exporter: &str, dir: &Path) -> Vec<String> {
+    let config = match exporter {
+        "os-exporter" => format!(
+            "[audit]\npath = \"{}\"\n",
+            dir.join("audit.jsonl").display()
+        ),
+        "etcd-probe" => format!("state_file = \"{}\"\n", dir.join("state.json").display()),
+        _ => return Vec::new(),
+    };
+    let path = dir.join(format!("{exporter}.toml"));
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    vec![format!("--config.file={}", path.display())]
+}
+
 /// Calls `scrape` every 100 ms until `name{labels}` satisfies `pred`, at most `timeout` (then
 /// panics naming `what`); returns the scrape in which it did, for further assertions.
 pub fn wait_sample(

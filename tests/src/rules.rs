@@ -147,15 +147,19 @@ pub fn heading_anchor(heading: &str) -> String {
         .collect()
 }
 
+/// What every `runbook_url` starts with in the source rule files: `scripts/render-rules.sh`
+/// replaces it with the operator's base URL (where `docs/runbooks/` is served).
+pub const RUNBOOK_BASE: &str = "${RUNBOOK_BASE_URL}/";
+
 fn runbook_problem(root: &Path, url: &str) -> Option<String> {
-    let Some(idx) = url.find("docs/runbooks/") else {
+    let Some(rel) = url.strip_prefix(RUNBOOK_BASE) else {
         return Some(format!(
-            "runbook_url {url:?} does not point into docs/runbooks/"
+            "runbook_url {url:?} does not start with {RUNBOOK_BASE} (a file of docs/runbooks/ under the base URL set at render time)"
         ));
     };
-    let rel = &url[idx..];
     let (file, anchor) = rel.split_once('#').unwrap_or((rel, ""));
-    let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+    let file = format!("docs/runbooks/{file}");
+    let Ok(text) = std::fs::read_to_string(root.join(&file)) else {
         return Some(format!("runbook_url {url:?}: {file} does not exist"));
     };
     if anchor.is_empty() {

@@ -71,3 +71,59 @@ fn bad_flags_exit_2_and_version_prints_the_version() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "{stdout}");
 }
+
+#[test]
+fn a_bad_listen_address_is_one_line_naming_the_flag_and_exit_2() {
+    for (addr, says) in [
+        (":99999", "\"99999\" is not a port"),
+        ("localhost", "no port"),
+        ("::1:9910", "in brackets"),
+    ] {
+        let (code, _, stderr) = run(&[&format!("--web.listen-address={addr}")]);
+        assert_eq!(code, Some(2), "{addr}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{addr}: not one line: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("--web.listen-address={addr}: ")) && stderr.contains(says),
+            "{addr}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_is_named_and_exits_2_before_anything_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    let (code, _, stderr) = run(&[&format!("--web.listen-address=127.0.0.1:{port}")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is already in use")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_shows_each_binarys_own_default_listen_address() {
+    for (bin, port) in suite_tests::exporter_list::built()
+        .iter()
+        .map(|e| (e.name.as_str(), e.port))
+    {
+        let (code, stdout, _) = run_bin(bin, &["--help"]);
+        assert_eq!(code, Some(0), "{bin}");
+        let flag = stdout
+            .split("--web.listen-address")
+            .nth(1)
+            .and_then(|s| s.split("--").next())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            flag.contains(&format!("[default: :{port}]")),
+            "{bin} --help: {flag}"
+        );
+        assert!(!stdout.contains("127.0.0.1:9910") || port == 9910, "{bin}");
+    }
+}

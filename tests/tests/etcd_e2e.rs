@@ -567,7 +567,12 @@ fn mtls_only_etcd_is_probed_with_the_configured_client_certificate() {
         let path = dir.path().join(name);
         std::fs::write(
             &path,
-            format!("endpoints = [\"{ep}\"]\nrequest_timeout = \"2s\"\n\n[tls]\n{tls}\n[local]\nenabled = false\n"),
+            // The state file in the test's own directory: the default is the host's
+            // /var/lib/etcd-probe, which a later `make run` would read.
+            format!(
+                "endpoints = [\"{ep}\"]\nrequest_timeout = \"2s\"\nstate_file = \"{}\"\n\n[tls]\n{tls}\n[local]\nenabled = false\n",
+                dir.path().join(format!("{name}.state.json")).display()
+            ),
         )
         .unwrap();
         format!("--config.file={}", path.display())

@@ -1,16 +1,20 @@
-//! Every exporter `exporters.txt` marks built starts on embedded defaults (no config file) and
-//! its classic output passes `promtool check metrics` with no findings. A built exporter whose
-//! binary is missing fails the test (planned ones are not started).
+//! Every exporter `exporters.txt` marks built starts on embedded defaults (no config beyond
+//! keeping its state files in the test's directory) and its classic output passes `promtool
+//! check metrics` with no findings. A built exporter whose binary is missing fails the test
+//! (planned ones are not started).
 
-use suite_tests::exporter::Exporter;
-use suite_tests::{bin_dir, exporter_list, promtool};
+use suite_tests::exporter::{Exporter, private_state_args};
+use suite_tests::{TempDir, bin_dir, exporter_list, promtool};
 
 #[test]
 fn every_exporter_serves_promtool_clean_metrics_on_defaults() {
     let mut checked = 0;
     for listed in exporter_list::built() {
         let name = &listed.name;
-        let e = Exporter::start(name, &[]);
+        let dir = TempDir::new("smoke");
+        let args = private_state_args(name, dir.path());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e = Exporter::start(name, &args);
         let body = e.scrape();
         assert!(
             body.contains("_exporter_build_info{"),

@@ -90,7 +90,7 @@ fn the_lint_reports_each_kind_of_mistake() {
             ),
             (
                 "runbook_url".to_owned(),
-                "https://example.invalid/docs/runbooks/missing.md#x".to_owned(),
+                "${RUNBOOK_BASE_URL}/missing.md#x".to_owned(),
             ),
         ]
         .into(),
@@ -130,4 +130,50 @@ fn template_labels_are_found_in_every_form() {
         got.into_iter().collect::<Vec<_>>(),
         vec!["endpoint", "ocp_address", "vip"]
     );
+}
+
+#[test]
+fn rendered_rules_point_every_runbook_url_under_the_operators_base() {
+    let root = workspace_root();
+    let out = suite_tests::TempDir::new("render-rules");
+    let base = "https://git.example.com/ops/suite/-/blob/main/docs/runbooks";
+    let status = std::process::Command::new(root.join("scripts/render-rules.sh"))
+        .arg(out.path())
+        .env("RUNBOOK_BASE_URL", format!("{base}/"))
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let rendered: Vec<std::path::PathBuf> = std::fs::read_dir(out.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    let (_, alerts) = rules::load_rules(&rendered).unwrap_or_else(|e| panic!("{e}"));
+    let mut urls = 0;
+    for rule in alerts {
+        let url = &rule.annotations["runbook_url"];
+        let section = url
+            .strip_prefix(&format!("{base}/"))
+            .unwrap_or_else(|| panic!("{}: {url}", rule.name));
+        assert!(
+            section.contains(".md#") && !section.contains("RUNBOOK_BASE_URL"),
+            "{url}"
+        );
+        urls += 1;
+    }
+    assert!(urls > 40, "only {urls} alerts rendered");
+    let files: Vec<String> = rendered.iter().map(|p| rel(p)).collect();
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    if let Err(e) = promtool::run(out.path(), &args) {
+        panic!("promtool check rules on the rendered rules: {e}");
+    }
+
+    // Without a base URL nothing is rendered, and the operator is told what to set.
+    let refused = std::process::Command::new(root.join("scripts/render-rules.sh"))
+        .arg(out.path().join("none"))
+        .env_remove("RUNBOOK_BASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("set RUNBOOK_BASE_URL"));
 }

@@ -37,6 +37,7 @@ use crate::self_metrics::BuildInfo;
 use crate::web_config::WebSettings;
 
 pub use encoding::{accepts_gzip, gzip};
+pub use listener::{ListenAddr, ListenError};
 pub use query::{parse_query, percent_decode};
 
 /// A boxed future returned by [`ProbeHandler::probe`].
@@ -131,11 +132,31 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// A bound listen socket, not serving yet: bound first thing, so a wrong address or a port in
+/// use stops the exporter before anything else starts.
+#[derive(Debug)]
+pub struct Listener(TcpListener);
+
+impl Listener {
+    /// Binds `addr` (`:PORT` on every IPv4 and IPv6 address, like Go's `net.Listen`).
+    pub async fn bind(addr: &ListenAddr) -> Result<Listener, ListenError> {
+        listener::bind(addr).await.map(Listener)
+    }
+}
+
 impl Server {
     /// Binds `addr` (e.g. `127.0.0.1:9910`, `[::1]:9910`, or `:9910` for every IPv4 and IPv6
     /// address, like Go's `net.Listen`).
     pub async fn bind(addr: &str, opts: ServerOptions, app: Arc<App>) -> std::io::Result<Server> {
-        let listener = listener::bind(addr).await?;
+        let invalid = |e: ListenError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let parsed = ListenAddr::parse(addr).map_err(invalid)?;
+        let listener = Listener::bind(&parsed).await.map_err(invalid)?;
+        Ok(Server::new(listener, opts, app))
+    }
+
+    /// A server on an already bound listener.
+    pub fn new(listener: Listener, opts: ServerOptions, app: Arc<App>) -> Server {
+        let listener = listener.0;
         let scrapes = (opts.max_requests > 0).then(|| Arc::new(Semaphore::new(opts.max_requests)));
         let cap = match opts.max_connections {
             0 => connections::cap_for_fd_limit(crate::fd_limit::soft()).min(MAX_CONNECTIONS),
@@ -149,11 +170,11 @@ impl Server {
             scrapes,
             verifier: auth::Verifier::start(),
         });
-        Ok(Server {
+        Server {
             listener,
             state,
             connections,
-        })
+        }
     }
 
     /// The bound address.

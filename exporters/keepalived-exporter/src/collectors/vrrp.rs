@@ -294,7 +294,11 @@ fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
         (DumpMode::Json | DumpMode::Auto, Some(_)) => Format::Json,
         _ => Format::Text,
     };
-    log::info!("reading keepalived state from its {format:?} dumps ({signals})");
+    let kind = match format {
+        Format::Json => "JSON",
+        Format::Text => "text (data and stats)",
+    };
+    log::info!("reading keepalived state from its {kind} dumps ({signals})");
     Ok(Some(Box::new(VrrpCollector {
         paths: e.paths.clone(),
         pid_file: cfg.pid_file.clone(),
