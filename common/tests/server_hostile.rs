@@ -207,18 +207,13 @@ async fn a_wrong_password_flood_does_not_stall_a_logged_in_scraper() {
     let _ = stop.send(());
 }
 
-/// The median time to answer 401 for `user`.
-async fn median_401(addr: SocketAddr, user: &str, n: usize) -> Duration {
+/// The time to answer 401 for `user` once.
+async fn time_401(addr: SocketAddr, user: &str) -> Duration {
     let auth = basic(&format!("{user}:not-the-password"));
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        let (status, _, _) = get(addr, "/metrics", &[("Authorization", &auth)]).await;
-        times.push(t.elapsed());
-        assert_eq!(status, 401);
-    }
-    times.sort();
-    times[n / 2]
+    let t = Instant::now();
+    let (status, _, _) = get(addr, "/metrics", &[("Authorization", &auth)]).await;
+    assert_eq!(status, 401);
+    t.elapsed()
 }
 
 /// Whoever probes for user names learns nothing from the time of the answer: an unknown user is
@@ -226,19 +221,22 @@ async fn median_401(addr: SocketAddr, user: &str, n: usize) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_known_users_take_the_same_time_at_costs_5_10_and_12() {
     let _cpu = CPU_HEAVY.lock().await;
-    for (cost, samples) in [(5, 9), (10, 5), (12, 3)] {
+    for (cost, samples) in [(5, 15), (10, 7), (12, 5)] {
         let dir = Dir::new(&format!("timing-{cost}"));
         let (addr, stop) = start_with_web(users_config(&dir, "s3cret", cost)).await;
-        // Interleaved, so a change in machine load touches both alike.
-        let mut known = Duration::ZERO;
-        let mut unknown = Duration::ZERO;
-        for _ in 0..2 {
-            known += median_401(addr, "alice", samples).await;
-            unknown += median_401(addr, "mallory", samples).await;
+        // Interleaved, and the fastest of each: the bcrypt work is fixed, and whatever else the
+        // machine does only adds to it.
+        let mut known = Duration::MAX;
+        let mut unknown = Duration::MAX;
+        for _ in 0..samples {
+            known = known.min(time_401(addr, "alice").await);
+            unknown = unknown.min(time_401(addr, "mallory").await);
         }
         let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+        // The old fixed cost-10 decoy did 2^5 = 32 times the work of a cost-5 check and a quarter
+        // of a cost-12 one: this band tells those apart with room for a loaded machine.
         assert!(
-            (0.75..=1.33).contains(&ratio),
+            (0.67..=1.5).contains(&ratio),
             "cost {cost}: unknown user {unknown:?}, known user {known:?} (ratio {ratio:.2})"
         );
         let _ = stop.send(());
