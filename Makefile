@@ -20,7 +20,7 @@ release:
 
 ## run: build and start every built exporter of $(EXPORTERS) on loopback at its default port, with embedded defaults; Ctrl-C stops all.
 run: release
-	@scripts/run-all.sh target/release $(EXPORTERS)
+	@scripts/run-all.sh "$${CARGO_TARGET_DIR:-target}/release" $(EXPORTERS)
 
 ## deps: install the Debian packages the tests need, when missing (needs root).
 deps:
