@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the suite's packages from binaries already built (`make package` builds them first):
+# a .deb (cargo-deb) and an .rpm (cargo-generate-rpm) per exporter that exporters.txt marks
+# built, and the same two for the rules package (packaging/rules: alert rules, Alertmanager
+# example, Grafana dashboards). What goes in each is in the crates' [package.metadata.deb] and
+# [package.metadata.generate-rpm] tables.
+# Usage: build-packages.sh <cargo-profile> <exporters.txt> <output-dir>
+set -euo pipefail
+profile=${1:?usage: build-packages.sh <cargo-profile> <exporters.txt> <output-dir>}
+list=${2:?exporters.txt}
+out=${3:?output directory}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo=${CARGO:-cargo}
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+case $profile in dev) profile_dir=debug ;; *) profile_dir=$profile ;; esac
+bin_dir=$target_dir/$profile_dir
+mkdir -p "$out" "$bin_dir/man"
+
+exporters=$(sed 's/#.*//' "$list" | awk '$4 == "built" { print $1 }')
+[ -n "$exporters" ] || { echo "no built exporter in $list" >&2; exit 1; }
+
+for name in $exporters; do
+    [ -x "$bin_dir/$name" ] || { echo "$bin_dir/$name is not built" >&2; exit 1; }
+    # The man page is generated from the binary's own --help, next to the binary, where the
+    # packages' "target/release/man/..." assets are looked up.
+    "$root/packaging/man-page.sh" "$bin_dir/$name" | gzip -n -9 > "$bin_dir/man/$name.1.gz"
+    (cd "$root" && "$cargo" deb --no-build --profile "$profile" -p "$name" --output "$out/")
+    # cargo-generate-rpm does not strip: the packaged binary is a stripped copy (release builds
+    # are stripped already; debug builds shrink from ~40 MB).
+    (cd "$root" && "$cargo" generate-rpm --profile "$profile" -p "exporters/$name" --output "$out/")
+done
+
+rules=$root/packaging/rules
+(cd "$rules" && "$cargo" deb --no-build --output "$out/")
+(cd "$rules" && "$cargo" generate-rpm --output "$out/")
+ls -l "$out"
