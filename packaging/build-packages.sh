@@ -15,6 +15,10 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}
 case $profile in dev) profile_dir=debug ;; *) profile_dir=$profile ;; esac
 bin_dir=$target_dir/$profile_dir
 mkdir -p "$out" "$bin_dir/man"
+# Debug builds are packaged for the package test only: compress fast (xz and zstd of the
+# unstripped ~40 MB binaries take a minute per package on two cores).
+deb_opts=() rpm_opts=()
+if [ "$profile" = dev ]; then deb_opts=(--fast) rpm_opts=(--payload-compress none); fi
 
 exporters=$(sed 's/#.*//' "$list" | awk '$4 == "built" { print $1 }')
 [ -n "$exporters" ] || { echo "no built exporter in $list" >&2; exit 1; }
@@ -24,13 +28,14 @@ for name in $exporters; do
     # The man page is generated from the binary's own --help, next to the binary, where the
     # packages' "target/release/man/..." assets are looked up.
     "$root/packaging/man-page.sh" "$bin_dir/$name" | gzip -n -9 > "$bin_dir/man/$name.1.gz"
-    (cd "$root" && "$cargo" deb --no-build --profile "$profile" -p "$name" --output "$out/")
-    # cargo-generate-rpm does not strip: the packaged binary is a stripped copy (release builds
-    # are stripped already; debug builds shrink from ~40 MB).
-    (cd "$root" && "$cargo" generate-rpm --profile "$profile" -p "exporters/$name" --output "$out/")
+    (cd "$root" && "$cargo" deb --no-build --profile "$profile" -p "$name" "${deb_opts[@]}" --output "$out/")
+    # cargo-deb strips the binary it packages; cargo-generate-rpm does not, which only matters
+    # for PROFILE=dev (release builds are stripped by the profile).
+    (cd "$root" && "$cargo" generate-rpm --profile "$profile" -p "exporters/$name" "${rpm_opts[@]}" --output "$out/")
 done
 
+# The rules crate is its own workspace: its (empty) build output goes to our target directory.
 rules=$root/packaging/rules
-(cd "$rules" && "$cargo" deb --no-build --output "$out/")
-(cd "$rules" && "$cargo" generate-rpm --output "$out/")
+(cd "$rules" && CARGO_TARGET_DIR=$target_dir "$cargo" deb --no-build --output "$out/")
+(cd "$rules" && CARGO_TARGET_DIR=$target_dir "$cargo" generate-rpm --output "$out/")
 ls -l "$out"
