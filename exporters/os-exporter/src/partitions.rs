@@ -113,7 +113,11 @@ mod tests {
             .iter()
             .map(|m| (m.mount_point.as_str(), m.readonly))
             .collect();
-        assert_eq!(points, [("/", false)], "the sandbox's read-only view is not the host's");
+        assert_eq!(
+            points,
+            [("/", false)],
+            "the sandbox's read-only view is not the host's"
+        );
     }
 
     #[test]

@@ -316,7 +316,9 @@ mod tests {
             std::time::Duration::from_secs(1),
         ));
         let _ = std::fs::remove_dir_all(&root);
-        let e = r.err().expect("an unsearchable marker directory is an error");
+        let Err(e) = r else {
+            panic!("an unsearchable marker directory must be an error, not \"no marker\"");
+        };
         assert!(
             e.to_string().contains("gauss-bin/cluster_manual_start"),
             "the error names the marker: {e}"
