@@ -17,8 +17,6 @@ PACKAGE_DIR = $(TARGET_DIR)/packages/$(PROFILE)
 # The packaging tools, pinned: their metadata formats change between versions.
 CARGO_DEB_VERSION = 3.8.0
 CARGO_GENERATE_RPM_VERSION = 0.21.1
-# The exporters exporters.txt marks built (names start with a letter; comment lines with '#').
-BUILT_EXPORTERS = $(shell awk '$$4 == "built" && $$1 ~ /^[a-z]/ { print $$1 }' $(EXPORTERS))
 
 all: build
 
