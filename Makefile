@@ -1,14 +1,22 @@
 # Entry points of the ops exporter suite. `make run` and `make test` are all a fresh machine needs.
 
 # Debian packages the tests run against (installed by `make deps` when missing).
-APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace systemd-journal-remote
+APT_PACKAGES = prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace systemd-journal-remote systemd rpm
 # The exporter list (name, default port, metric prefix, built or planned), read by `make run` and the tests.
 EXPORTERS = exporters.txt
 
 CARGO ?= cargo
 export GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build release run test deps lint fmt bench clean rules
+.PHONY: all build release run test deps lint fmt bench clean rules package package-tools
+
+# Packages (`make package`): cargo profile of the packaged binaries, and where the packages go.
+PROFILE ?= release
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+PACKAGE_DIR = $(TARGET_DIR)/packages/$(PROFILE)
+# The packaging tools, pinned: their metadata formats change between versions.
+CARGO_DEB_VERSION = 3.8.0
+CARGO_GENERATE_RPM_VERSION = 0.21.1
 
 all: build
 
@@ -32,15 +40,29 @@ deps:
 
 ## test: install what the tests need, build, run every test (unit, integration, end to end),
 ## and fail if any test left something in the exporters' default state paths on this host.
+## The package test installs packages made from the debug binaries (PROFILE=dev): release builds
+## with fat LTO would add several minutes.
 test: deps build
+	$(MAKE) package PROFILE=dev
 	@mkdir -p target && scripts/state-guard.sh snapshot target/state-guard.before
-	@rc=0; $(CARGO) test --workspace --no-fail-fast || rc=$$?; \
+	@rc=0; SUITE_PACKAGE_DIR=$(abspath $(TARGET_DIR)/packages/dev) $(CARGO) test --workspace --no-fail-fast || rc=$$?; \
 	scripts/state-guard.sh check target/state-guard.before || rc=1; exit $$rc
 
 ## rules: the alert rules ready to load, in target/rules, with every runbook_url under RUNBOOK_BASE_URL
 ## (where you serve docs/runbooks/), e.g. make rules RUNBOOK_BASE_URL=https://git.example.com/ops/suite/-/blob/main/docs/runbooks
 rules:
 	@RUNBOOK_BASE_URL="$(RUNBOOK_BASE_URL)" scripts/render-rules.sh target/rules
+
+## package: a .deb and an .rpm per built exporter of $(EXPORTERS), and the rules package, into
+## $(PACKAGE_DIR) (PROFILE=dev packages the debug binaries).
+package: package-tools
+	$(CARGO) build --profile $(PROFILE) --workspace --bins
+	packaging/build-packages.sh $(PROFILE) $(EXPORTERS) $(PACKAGE_DIR)
+
+## package-tools: cargo-deb and cargo-generate-rpm at the pinned versions, from crates.io when missing.
+package-tools:
+	@$(CARGO) deb --version 2>/dev/null | grep -qx 'cargo-deb $(CARGO_DEB_VERSION)' || $(CARGO) install --locked cargo-deb@$(CARGO_DEB_VERSION)
+	@$(CARGO) generate-rpm --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_RPM_VERSION)$$' || $(CARGO) install --locked cargo-generate-rpm@$(CARGO_GENERATE_RPM_VERSION)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -23,9 +23,16 @@ impl Partitions {
         Self { paths, config }
     }
 
-    /// All mounts of `/proc/self/mountinfo`.
+    /// All mounts of the host's mount table, `/proc/1/mountinfo` (as node_exporter reads it),
+    /// else of our own, `/proc/self/mountinfo`. Ours is not the host's under systemd's
+    /// sandboxing: ProtectSystem=strict remounts every mount read-only (every partition would
+    /// read as remounted `ro`) and ReadWritePaths= and PrivateTmp= add bind mounts.
     pub(crate) fn all(&self) -> Result<Vec<Mount>, CollectError> {
-        Ok(mountinfo::parse(&self.paths.read_proc("self/mountinfo")?))
+        let table = match self.paths.read_proc("1/mountinfo") {
+            Ok(t) => t,
+            Err(_) => self.paths.read_proc("self/mountinfo")?,
+        };
+        Ok(mountinfo::parse(&table))
     }
 
     /// Whether `m` counts: a `/dev` block device or an included type, not an excluded path.
@@ -64,5 +71,61 @@ pub(crate) trait FsStatter: Send + Sync + 'static {
 impl FsStatter for Statfs {
     fn stat(&self, path: &Path, timeout: Duration) -> Result<FsStats, StatfsError> {
         Statfs::stat(self, path, timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilesystemConfig;
+
+    /// A fixture root whose `proc/1/mountinfo` (the host's table) and `proc/self/mountinfo`
+    /// (a systemd sandbox: ProtectSystem=strict remounts every mount read-only, ReadWritePaths
+    /// adds bind mounts) differ.
+    fn sandboxed_tree(tag: &str, with_host_table: bool) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("os-partitions-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("proc/self")).unwrap();
+        std::fs::write(
+            root.join("proc/self/mountinfo"),
+            "27 1 254:0 / / ro,relatime shared:1 - ext4 /dev/vda rw,discard\n\
+             90 27 254:0 /var/lib/os-exporter /var/lib/os-exporter rw,relatime - ext4 /dev/vda rw\n",
+        )
+        .unwrap();
+        if with_host_table {
+            std::fs::create_dir_all(root.join("proc/1")).unwrap();
+            std::fs::write(
+                root.join("proc/1/mountinfo"),
+                "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n",
+            )
+            .unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn the_host_mount_table_is_read_not_the_service_sandbox() {
+        let root = sandboxed_tree("host", true);
+        let p = Partitions::new(SysPaths::fixture(&root), FilesystemConfig::default());
+        let mounts = p.selected().unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+        let points: Vec<(&str, bool)> = mounts
+            .iter()
+            .map(|m| (m.mount_point.as_str(), m.readonly))
+            .collect();
+        assert_eq!(
+            points,
+            [("/", false)],
+            "the sandbox's read-only view is not the host's"
+        );
+    }
+
+    #[test]
+    fn without_a_readable_host_table_our_own_is_read() {
+        let root = sandboxed_tree("self", false);
+        let p = Partitions::new(SysPaths::fixture(&root), FilesystemConfig::default());
+        let mounts = p.selected().unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(mounts.len(), 2);
     }
 }

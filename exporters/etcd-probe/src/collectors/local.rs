@@ -156,7 +156,11 @@ impl Collector for LocalChecks {
         if let Some(marker_dir) = &self.cfg.marker_dir {
             let dir = self.rooted(marker_dir);
             for file in &self.cfg.marker_files {
-                let present = dir.join(file).exists();
+                // `exists()` would read a directory the probe may not search as "no marker".
+                let path = dir.join(file);
+                let present = path
+                    .try_exists()
+                    .map_err(|source| CollectError::Io { path, source })?;
                 m.add(
                     &MANUAL_STOP_MARKER,
                     &[("file", file.as_str())],
@@ -294,6 +298,31 @@ mod tests {
         assert_eq!(m.value("etcd_binary_exists", &[]), Some(1.0));
         assert_eq!(m.value("etcd_binary_executable", &[]), Some(0.0));
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn an_unreadable_marker_dir_fails_the_collector_instead_of_reporting_no_marker() {
+        // A marker directory the probe cannot search (EACCES for its user; here, as root in
+        // CI, a file where the directory should be: ENOTDIR) must not read as "no marker".
+        let root = tmp("c");
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        std::fs::write(root.join("gauss-bin"), b"").unwrap();
+        let cfg = LocalConfig {
+            marker_dir: Some(PathBuf::from("/gauss-bin")),
+            ..LocalConfig::default()
+        };
+        let c = LocalChecks::new(cfg, SysPaths::fixture(&root));
+        let r = c.collect(&ScrapeContext::with_timeout(
+            std::time::Duration::from_secs(1),
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let Err(e) = r else {
+            panic!("an unsearchable marker directory must be an error, not \"no marker\"");
+        };
+        assert!(
+            e.to_string().contains("gauss-bin/cluster_manual_start"),
+            "the error names the marker: {e}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ const READONLY: Desc = Desc::gauge(
     "1 when any block-device partition is mounted read-only, else 0.",
 );
 
-/// Reads `/proc/self/mountinfo`.
+/// Reads the host's mount table (`/proc/1/mountinfo`, see [`Partitions::all`]).
 pub(crate) struct ReadonlyCollector {
     partitions: Partitions,
 }

@@ -1,4 +1,4 @@
-//! `/proc/self/mountinfo`: every mount with its source, type and options, escapes (`\040`) decoded.
+//! `/proc/<pid>/mountinfo`: every mount with its source, type and options, escapes (`\040`) decoded.
 
 /// One mount.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,1 @@
+//! Nothing to build: this crate only carries the rules package's metadata (see Cargo.toml).
