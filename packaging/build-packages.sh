@@ -11,10 +11,12 @@ list=${2:?exporters.txt}
 out=${3:?output directory}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo=${CARGO:-cargo}
-target_dir=${CARGO_TARGET_DIR:-$root/target}
+target_dir=$(cd "$root" && realpath -m "${CARGO_TARGET_DIR:-target}")
 case $profile in dev) profile_dir=debug ;; *) profile_dir=$profile ;; esac
 bin_dir=$target_dir/$profile_dir
 mkdir -p "$out" "$bin_dir/man"
+# Absolute: the rules package is built from inside packaging/rules.
+out=$(cd "$out" && pwd)
 # Debug builds are packaged for the package test only: compress fast (xz and zstd of the
 # unstripped ~40 MB binaries take a minute per package on two cores).
 deb_opts=() rpm_opts=()
