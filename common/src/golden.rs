@@ -73,11 +73,7 @@ pub async fn scrape_after_jobs<E: Exporter>(
     };
     let assembled = assemble::<E>(cfg, &ctx, Some(config)).map_err(|e| e.to_string())?;
     let set = &assembled.collectors;
-    let jobs: Vec<&str> = jobs
-        .iter()
-        .copied()
-        .filter(|j| set.start_job(j))
-        .collect();
+    let jobs: Vec<&str> = jobs.iter().copied().filter(|j| set.start_job(j)).collect();
     let until = std::time::Instant::now() + Duration::from_secs(30);
     for job in jobs {
         let Some(status) = set.job_status(job) else {

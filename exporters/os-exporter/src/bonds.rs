@@ -79,7 +79,10 @@ mod tests {
         );
         assert!(b0.up);
         let b1 = bonds.iter().find(|b| b.name == "bond1").unwrap();
-        assert_eq!((b1.mode.as_str(), b1.active_slave.as_deref()), ("802.3ad", None));
+        assert_eq!(
+            (b1.mode.as_str(), b1.active_slave.as_deref()),
+            ("802.3ad", None)
+        );
         assert!(b1.slaves.iter().all(|(_, up)| !up));
         assert!(!b1.up);
     }

@@ -49,12 +49,8 @@ impl Cidr {
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = unmapped(ip);
         match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                prefix_eq(&net.octets(), &a.octets(), self.len)
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                prefix_eq(&net.octets(), &a.octets(), self.len)
-            }
+            (IpAddr::V4(net), IpAddr::V4(a)) => prefix_eq(&net.octets(), &a.octets(), self.len),
+            (IpAddr::V6(net), IpAddr::V6(a)) => prefix_eq(&net.octets(), &a.octets(), self.len),
             _ => false,
         }
     }
@@ -63,9 +59,7 @@ impl Cidr {
 /// `::ffff:a.b.c.d` as `a.b.c.d`, anything else unchanged.
 pub(crate) fn unmapped(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -145,7 +139,12 @@ mod tests {
 
     #[test]
     fn bad_networks_are_rejected_with_the_text() {
-        assert!("10.0.0.0/33".parse::<Cidr>().unwrap_err().contains("0..=32"));
+        assert!(
+            "10.0.0.0/33"
+                .parse::<Cidr>()
+                .unwrap_err()
+                .contains("0..=32")
+        );
         assert!("eth1".parse::<Cidr>().unwrap_err().contains("\"eth1\""));
         assert_eq!(c("fd00::/8").to_string(), "fd00::/8");
         assert_eq!(c("10.20.3.4/16").network().to_string(), "10.20.0.0");

@@ -56,6 +56,8 @@ pub(crate) struct PingConfig {
     pub(crate) max_peers: usize,
     /// Whether loopback peers (connections to this host itself) are pinged: off except in tests.
     pub(crate) include_loopback: bool,
+    /// Peers never pinged (a monitoring or management network).
+    pub(crate) exclude_subnets: Vec<Cidr>,
     /// A peer RTT above this is written to the audit journal (document: 10 ms).
     #[serde(with = "common::config::duration")]
     pub(crate) audit_rtt: Duration,
@@ -74,6 +76,7 @@ impl Default for PingConfig {
             sends_per_second: 10_000,
             max_peers: 4096,
             include_loopback: false,
+            exclude_subnets: Vec::new(),
             audit_rtt: Duration::from_millis(10),
             max_audit_peers: 100,
         }
@@ -254,7 +257,9 @@ impl common::ExporterConfig for Config {
             return Err("ping.interval and ping.timeout: must be positive".to_owned());
         }
         if self.ping.gateway_echoes == 0 || self.ping.sends_per_second == 0 {
-            return Err("ping.gateway_echoes and ping.sends_per_second: must be positive".to_owned());
+            return Err(
+                "ping.gateway_echoes and ping.sends_per_second: must be positive".to_owned(),
+            );
         }
         if self.network.resource_tenant_interface.is_empty() {
             return Err("network.resource_tenant_interface: must not be empty".to_owned());

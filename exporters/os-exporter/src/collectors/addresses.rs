@@ -64,8 +64,16 @@ impl Collector for AddressesCollector {
                 }
             }
             let d = l.name.as_str();
-            set.add(&ADDRESSES, &[("device", d), ("family", "ipv4")], f64::from(v4));
-            set.add(&ADDRESSES, &[("device", d), ("family", "ipv6")], f64::from(v6));
+            set.add(
+                &ADDRESSES,
+                &[("device", d), ("family", "ipv4")],
+                f64::from(v4),
+            );
+            set.add(
+                &ADDRESSES,
+                &[("device", d), ("family", "ipv6")],
+                f64::from(v6),
+            );
             if must.contains(d) {
                 let missing = l.up && v4 + v6 == 0;
                 set.add(&MISSING, &[("device", d)], if missing { 1.0 } else { 0.0 });
@@ -102,11 +110,17 @@ mod tests {
         };
         let set = c.collect(&ctx()).unwrap();
         assert_eq!(
-            set.value("os_network_interface_address_missing", &[("device", "eth0")]),
+            set.value(
+                "os_network_interface_address_missing",
+                &[("device", "eth0")]
+            ),
             Some(1.0)
         );
         assert_eq!(
-            set.value("os_network_interface_address_missing", &[("device", "eth1")]),
+            set.value(
+                "os_network_interface_address_missing",
+                &[("device", "eth1")]
+            ),
             Some(0.0),
             "eth1 is required and has its address"
         );
@@ -118,7 +132,10 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(
-            set.value("os_network_interface_address_missing", &[("device", "eth9")]),
+            set.value(
+                "os_network_interface_address_missing",
+                &[("device", "eth9")]
+            ),
             None,
             "an interface that does not exist has no series"
         );

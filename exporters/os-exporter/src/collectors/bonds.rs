@@ -12,7 +12,11 @@ const INFO: Desc = Desc::gauge(
     "1",
     "Constant 1 per bond, with its mode and active slave (empty when the mode has none).",
 );
-const SLAVES: Desc = Desc::gauge("os_bond_slaves", "1", "Slaves enslaved to the bond, a count.");
+const SLAVES: Desc = Desc::gauge(
+    "os_bond_slaves",
+    "1",
+    "Slaves enslaved to the bond, a count.",
+);
 const SLAVES_UP: Desc = Desc::gauge(
     "os_bond_slaves_up",
     "1",

@@ -37,7 +37,11 @@ impl Collector for Eth1RouteCollector {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let d = self.device.as_str();
         set.add(&ROUTE, &[("device", d)], flag(c.ok()));
-        set.add(&CHECK, &[("device", d), ("check", "link_up")], flag(c.link_up));
+        set.add(
+            &CHECK,
+            &[("device", d), ("check", "link_up")],
+            flag(c.link_up),
+        );
         set.add(
             &CHECK,
             &[("device", d), ("check", "has_address")],

@@ -96,7 +96,9 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     name: "ping",
     enabled_by_default: true,
     file: file!(),
-    metrics: &[GATEWAY, INTERNAL, EXTERNAL, TARGETS, ANSWERING, OVER_LIMIT, ABNORMAL],
+    metrics: &[
+        GATEWAY, INTERNAL, EXTERNAL, TARGETS, ANSWERING, OVER_LIMIT, ABNORMAL,
+    ],
     build: Build::Background(build),
 };
 
@@ -127,13 +129,19 @@ mod tests {
             ..Report::default()
         });
         let set = PingServe(latest).collect(&ctx()).unwrap();
-        assert_eq!(set.value("os_ping_targets", &[("kind", "external")]), Some(4.0));
+        assert_eq!(
+            set.value("os_ping_targets", &[("kind", "external")]),
+            Some(4.0)
+        );
         assert_eq!(
             set.value("os_ping_targets_answering", &[("kind", "external")]),
             Some(0.0)
         );
         assert!(!set.has("os_ping_external_seconds"));
-        assert!(!set.has("os_ping_gateway_seconds"), "no default route, no value");
+        assert!(
+            !set.has("os_ping_gateway_seconds"),
+            "no default route, no value"
+        );
         assert_eq!(set.value("os_network_ping_abnormal", &[]), Some(0.0));
     }
 }

@@ -108,13 +108,7 @@ impl Pinger {
     fn pass(&mut self) -> Result<(Report, Option<AuditRecord>), String> {
         let state = crate::netstate::read(&self.paths).map_err(|e| e.to_string())?;
         let conns = peers::established(&self.paths).map_err(|e| e.to_string())?;
-        let found = peers::classify(
-            &conns,
-            &state,
-            &self.cfg.resource_tenant_subnets,
-            self.cfg.include_loopback,
-            self.cfg.max_peers,
-        );
+        let found = peers::classify(&conns, &state, &self.cfg);
         let gateways: Vec<Target> = peers::gateways(&state)
             .into_iter()
             .map(|addr| Target { addr, source: None })
@@ -140,17 +134,27 @@ impl Pinger {
             id: self.id | 0x8000,
             seq_base: self.next_seq,
         };
-        self.next_seq = self
-            .next_seq
-            .wrapping_add(u16::try_from(targets.len().max(usize::from(gw_opts.count) * gateways.len())).unwrap_or(0));
+        self.next_seq = self.next_seq.wrapping_add(
+            u16::try_from(
+                targets
+                    .len()
+                    .max(usize::from(gw_opts.count) * gateways.len()),
+            )
+            .unwrap_or(0),
+        );
         let (peer_result, gw_result) = std::thread::scope(|s| {
             let gw = s.spawn(|| icmp::ping_pass(&gateways, &gw_opts));
             let peers = icmp::ping_pass(&targets, &peer_opts);
-            (peers, gw.join().unwrap_or_else(|_| Ok(PassResult::default())))
+            (
+                peers,
+                gw.join().unwrap_or_else(|_| Ok(PassResult::default())),
+            )
         });
         let peer_result = peer_result.map_err(|e| e.to_string())?;
         let gw_result = gw_result.map_err(|e| e.to_string())?;
-        let (internal_echoes, external_echoes) = peer_result.echoes.split_at(found.internal.len().min(peer_result.echoes.len()));
+        let (internal_echoes, external_echoes) = peer_result
+            .echoes
+            .split_at(found.internal.len().min(peer_result.echoes.len()));
         let timeout = self.cfg.timeout.as_secs_f64();
         let report = Report {
             ok: true,
@@ -166,7 +170,12 @@ impl Pinger {
             found.external.len(),
             peer_result.kernel_stamped + gw_result.kernel_stamped
         );
-        let record = self.slow_peers(&found.internal, internal_echoes, &found.external, external_echoes);
+        let record = self.slow_peers(
+            &found.internal,
+            internal_echoes,
+            &found.external,
+            external_echoes,
+        );
         Ok((report, record))
     }
 
@@ -181,7 +190,10 @@ impl Pinger {
     ) -> Option<AuditRecord> {
         let limit = self.cfg.audit_rtt;
         let mut slow: Vec<(Duration, serde_json::Value)> = Vec::new();
-        let groups = [("internal", internal, internal_echoes), ("external", external, external_echoes)];
+        let groups = [
+            ("internal", internal, internal_echoes),
+            ("external", external, external_echoes),
+        ];
         for (kind, targets, echoes) in groups {
             for (t, e) in targets.iter().zip(echoes) {
                 let (rtt, answered) = match e.max() {
@@ -282,18 +294,36 @@ mod tests {
     fn abnormal_means_a_gateway_or_an_internal_peer_did_not_answer() {
         let mut r = Report {
             ok: true,
-            gateway: Group { targets: 1, answering: 1, value: Some(0.001) },
-            internal: Group { targets: 2, answering: 2, value: Some(0.002) },
-            external: Group { targets: 3, answering: 0, value: None },
+            gateway: Group {
+                targets: 1,
+                answering: 1,
+                value: Some(0.001),
+            },
+            internal: Group {
+                targets: 2,
+                answering: 2,
+                value: Some(0.002),
+            },
+            external: Group {
+                targets: 3,
+                answering: 0,
+                value: None,
+            },
             over_limit: 0,
         };
-        assert!(!r.abnormal(), "external peers that do not answer are not abnormal");
+        assert!(
+            !r.abnormal(),
+            "external peers that do not answer are not abnormal"
+        );
         r.internal.answering = 1;
         assert!(r.abnormal());
         r.internal.answering = 2;
         r.gateway.answering = 0;
         assert!(r.abnormal());
-        assert!(!Report::default().abnormal(), "no gateway and no peers: nothing unreachable");
+        assert!(
+            !Report::default().abnormal(),
+            "no gateway and no peers: nothing unreachable"
+        );
     }
 
     #[test]
@@ -308,14 +338,29 @@ mod tests {
             journal,
             Latest::new(),
         );
-        let t = |a: &str| Target { addr: a.parse().unwrap(), source: None };
+        let t = |a: &str| Target {
+            addr: a.parse().unwrap(),
+            source: None,
+        };
         let internal = [t("10.20.0.1"), t("10.20.0.2")];
         let external = [t("192.0.2.1"), t("192.0.2.2"), t("192.0.2.3")];
-        assert!(p
-            .slow_peers(&internal, &echoes(&[Some(1), Some(2)]), &external, &echoes(&[Some(3), None, Some(9)]))
-            .is_none(), "a quiet host writes nothing (an unanswered external peer is not slow)");
+        assert!(
+            p.slow_peers(
+                &internal,
+                &echoes(&[Some(1), Some(2)]),
+                &external,
+                &echoes(&[Some(3), None, Some(9)])
+            )
+            .is_none(),
+            "a quiet host writes nothing (an unanswered external peer is not slow)"
+        );
         let r = p
-            .slow_peers(&internal, &echoes(&[Some(1), None]), &external, &echoes(&[Some(20), None, Some(3)]))
+            .slow_peers(
+                &internal,
+                &echoes(&[Some(1), None]),
+                &external,
+                &echoes(&[Some(20), None, Some(3)]),
+            )
             .unwrap();
         assert_eq!(r.check, "ping_latency");
         assert_eq!(r.threshold, "10ms");

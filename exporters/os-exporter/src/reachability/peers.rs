@@ -12,7 +12,8 @@ use common::netlink::route::NetState;
 use common::netlink::sock_diag::{self, TcpStates};
 use common::{CollectError, SysPaths};
 
-use crate::cidr::{Cidr, unmapped};
+use crate::cidr::unmapped;
+use crate::config::PingConfig;
 use crate::parsers::net_tcp;
 
 /// The kernel's `TCP_ESTABLISHED`.
@@ -69,16 +70,15 @@ pub(crate) struct Peers {
 }
 
 /// Deduplicates the remote addresses of `conns` and classifies them. Left out: unspecified and
-/// link-local addresses (no scope to ping them with), and, unless `include_loopback`, loopback
-/// and this host's own addresses. The source of each target is its connection's local address
+/// link-local addresses (no scope to ping them with), `exclude_subnets`, and, unless
+/// `include_loopback`, loopback and this host's own addresses. The source of each target is its connection's local address
 /// (the lowest one when several connections reach the same peer).
-pub(crate) fn classify(
-    conns: &[Conn],
-    own: &NetState,
-    subnets: &[Cidr],
-    include_loopback: bool,
-    max_peers: usize,
-) -> Peers {
+pub(crate) fn classify(conns: &[Conn], own: &NetState, cfg: &PingConfig) -> Peers {
+    let (subnets, include_loopback, max_peers) = (
+        &cfg.resource_tenant_subnets,
+        cfg.include_loopback,
+        cfg.max_peers,
+    );
     let mine = |ip: IpAddr| own.addresses.iter().any(|a| a.addr == ip);
     let mut unique: BTreeMap<IpAddr, Option<IpAddr>> = BTreeMap::new();
     for (local, remote) in conns {
@@ -89,13 +89,15 @@ pub(crate) fn classify(
         if !include_loopback && (peer.is_loopback() || mine(peer)) {
             continue;
         }
+        if cfg.exclude_subnets.iter().any(|s| s.contains(peer)) {
+            continue;
+        }
         let local = unmapped(local.ip());
         // A loopback or wildcard local address leaves the choice to the kernel, as a family
         // mismatch must (a v4-mapped peer on a v6 socket is pinged over IPv4).
-        let source = (!local.is_loopback()
-            && !local.is_unspecified()
-            && local.is_ipv4() == peer.is_ipv4())
-        .then_some(local);
+        let source =
+            (!local.is_loopback() && !local.is_unspecified() && local.is_ipv4() == peer.is_ipv4())
+                .then_some(local);
         unique
             .entry(peer)
             .and_modify(|s| {
@@ -149,6 +151,15 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn cfg(subnets: &[&str], include_loopback: bool, max_peers: usize) -> PingConfig {
+        PingConfig {
+            resource_tenant_subnets: subnets.iter().map(|s| s.parse().unwrap()).collect(),
+            include_loopback,
+            max_peers,
+            ..PingConfig::default()
+        }
+    }
+
     fn own() -> NetState {
         NetState {
             addresses: vec![Address {
@@ -171,18 +182,26 @@ mod tests {
             (sa("10.0.0.10:22"), sa("10.0.0.10:41001")),
             (sa("[fe80::1]:22"), sa("[fe80::2]:41002")),
         ];
-        let subnets = ["10.20.0.0/16".parse().unwrap(), "fd00::/8".parse().unwrap()];
-        let p = classify(&conns, &own(), &subnets, false, 100);
+        let mut c = cfg(&["10.20.0.0/16", "fd00::/8"], false, 100);
+        let p = classify(&conns, &own(), &c);
         let t = |a: &str, s: Option<&str>| Target {
             addr: a.parse().unwrap(),
             source: s.map(|s| s.parse().unwrap()),
         };
         assert_eq!(
             p.internal,
-            vec![t("10.20.1.5", Some("10.0.0.10")), t("fd00::99", Some("fd00::10"))]
+            vec![
+                t("10.20.1.5", Some("10.0.0.10")),
+                t("fd00::99", Some("fd00::10"))
+            ]
         );
         assert_eq!(p.external, vec![t("192.0.2.9", Some("10.0.0.10"))]);
         assert_eq!(p.over_limit, 0);
+        c.exclude_subnets = vec!["192.0.2.0/24".parse().unwrap()];
+        assert!(
+            classify(&conns, &own(), &c).external.is_empty(),
+            "an excluded network"
+        );
     }
 
     #[test]
@@ -190,8 +209,11 @@ mod tests {
         let conns: Vec<Conn> = (1..=5)
             .map(|i| (sa("127.0.0.1:9000"), sa(&format!("127.0.1.{i}:40000"))))
             .collect();
-        assert_eq!(classify(&conns, &own(), &[], false, 10), Peers::default());
-        let p = classify(&conns, &own(), &[], true, 3);
+        assert_eq!(
+            classify(&conns, &own(), &cfg(&[], false, 10)),
+            Peers::default()
+        );
+        let p = classify(&conns, &own(), &cfg(&[], true, 3));
         assert_eq!(p.external.len(), 3);
         assert_eq!(p.over_limit, 2);
         assert!(p.external.iter().all(|t| t.source.is_none()));
@@ -199,7 +221,7 @@ mod tests {
 
     #[test]
     fn no_connections_no_peers() {
-        assert_eq!(classify(&[], &own(), &[], true, 10), Peers::default());
+        assert_eq!(classify(&[], &own(), &cfg(&[], true, 10)), Peers::default());
     }
 
     #[test]

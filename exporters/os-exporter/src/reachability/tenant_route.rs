@@ -73,42 +73,46 @@ pub(crate) fn check(state: &NetState, device: &str, subnets: &[Cidr]) -> RouteCh
     }
     for s in subnets {
         let ok = match c.address {
-            Some(src) if src.is_ipv4() == s.is_ipv4() => {
-                match lookup(state, src, s.network()) {
-                    Some(r) if r.kind != "unicast" => {
-                        c.problems
-                            .push(format!("{s} from {src}: {} route in table {}", r.kind, r.table));
-                        false
-                    }
-                    Some(r) => {
-                        let out = r.nexthops.iter().any(|h| h.oif == Some(link.index));
-                        if !out {
-                            let via: Vec<String> = r
-                                .nexthops
-                                .iter()
-                                .map(|h| {
-                                    h.oif
-                                        .and_then(|i| state.link_name(i))
-                                        .unwrap_or("?")
-                                        .to_owned()
-                                })
-                                .collect();
-                            c.problems.push(format!(
-                                "{s} from {src} goes out of {} (table {}), not {device}",
-                                via.join(","),
-                                r.table
-                            ));
-                        }
-                        out
-                    }
-                    None => {
-                        c.problems.push(format!("{s} from {src}: no route in any table a rule selects"));
-                        false
-                    }
+            Some(src) if src.is_ipv4() == s.is_ipv4() => match lookup(state, src, s.network()) {
+                Some(r) if r.kind != "unicast" => {
+                    c.problems.push(format!(
+                        "{s} from {src}: {} route in table {}",
+                        r.kind, r.table
+                    ));
+                    false
                 }
-            }
+                Some(r) => {
+                    let out = r.nexthops.iter().any(|h| h.oif == Some(link.index));
+                    if !out {
+                        let via: Vec<String> = r
+                            .nexthops
+                            .iter()
+                            .map(|h| {
+                                h.oif
+                                    .and_then(|i| state.link_name(i))
+                                    .unwrap_or("?")
+                                    .to_owned()
+                            })
+                            .collect();
+                        c.problems.push(format!(
+                            "{s} from {src} goes out of {} (table {}), not {device}",
+                            via.join(","),
+                            r.table
+                        ));
+                    }
+                    out
+                }
+                None => {
+                    c.problems.push(format!(
+                        "{s} from {src}: no route in any table a rule selects"
+                    ));
+                    false
+                }
+            },
             Some(src) => {
-                c.problems.push(format!("{s}: {device} has no address of its family (only {src})"));
+                c.problems.push(format!(
+                    "{s}: {device} has no address of its family (only {src})"
+                ));
                 false
             }
             None => false,
@@ -154,7 +158,12 @@ pub(crate) fn lookup(state: &NetState, src: IpAddr, dst: IpAddr) -> Option<&Rout
                     .iter()
                     .filter(|r| r.table == rule.table && r.v6 == v6)
                     // Local and broadcast entries describe this host's own addresses.
-                    .filter(|r| !matches!(r.kind.as_str(), "local" | "broadcast" | "multicast" | "anycast"))
+                    .filter(|r| {
+                        !matches!(
+                            r.kind.as_str(),
+                            "local" | "broadcast" | "multicast" | "anycast"
+                        )
+                    })
                     .filter(|r| covers(r.dst, r.dst_len, dst))
                     .max_by_key(|r| (r.dst_len, std::cmp::Reverse(r.priority.unwrap_or(0))));
                 // A `throw` route sends the lookup on to the next rule, as no match does.
@@ -222,9 +231,21 @@ mod tests {
         NetState {
             links: vec![link(1, "lo"), link(2, "eth0"), link(3, "eth1")],
             addresses: vec![
-                Address { index: 2, addr: ip("10.0.0.10"), prefix_len: 24 },
-                Address { index: 3, addr: ip("192.168.77.10"), prefix_len: 24 },
-                Address { index: 3, addr: ip("fe80::1"), prefix_len: 64 },
+                Address {
+                    index: 2,
+                    addr: ip("10.0.0.10"),
+                    prefix_len: 24,
+                },
+                Address {
+                    index: 3,
+                    addr: ip("192.168.77.10"),
+                    prefix_len: 24,
+                },
+                Address {
+                    index: 3,
+                    addr: ip("fe80::1"),
+                    prefix_len: 64,
+                },
             ],
             routes: vec![
                 route(254, None, 0, 2),
@@ -258,7 +279,10 @@ mod tests {
         s.routes.retain(|r| r.table != 100);
         let c = check(&s, "eth1", &subnets());
         assert!(!c.ok());
-        assert!(c.problems[0].contains("goes out of eth0 (table 254)"), "{c:?}");
+        assert!(
+            c.problems[0].contains("goes out of eth0 (table 254)"),
+            "{c:?}"
+        );
     }
 
     #[test]

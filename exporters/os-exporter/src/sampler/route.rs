@@ -73,13 +73,24 @@ mod tests {
         let mut net = crate::netstate::read(&fixture("net")).unwrap();
         let cfg = config();
         let mut st = State::default();
-        assert!(evaluate(&net, &cfg, &mut st).is_empty(), "right at the first pass");
+        assert!(
+            evaluate(&net, &cfg, &mut st).is_empty(),
+            "right at the first pass"
+        );
         net.routes.retain(|r| r.table != 100);
         let r = evaluate(&net, &cfg, &mut st);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].check, "eth1_route");
         assert!(r[0].evidence["rules"].as_array().unwrap().len() >= 3);
-        assert!(r[0].evidence["check"]["problems"][0].as_str().unwrap().contains("192.168.0.0/16"));
-        assert!(evaluate(&net, &cfg, &mut st).is_empty(), "once per transition");
+        assert!(
+            r[0].evidence["check"]["problems"][0]
+                .as_str()
+                .unwrap()
+                .contains("192.168.0.0/16")
+        );
+        assert!(
+            evaluate(&net, &cfg, &mut st).is_empty(),
+            "once per transition"
+        );
     }
 }
