@@ -9,10 +9,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use suite_tests::dashboards;
 use suite_tests::exporter::{Endpoint, sample_value};
 use suite_tests::netns::{Netns, ip, unique_tag};
 use suite_tests::process::Process;
-use suite_tests::{TempDir, bin_path, wait_until};
+use suite_tests::prometheus::{Job, Prometheus, Setup};
+use suite_tests::{TempDir, bin_path, wait_until, workspace_root};
 
 const PORT: u16 = 9910;
 
@@ -239,22 +241,22 @@ fn exporter_config(dir: &Path, ping: &str) -> std::path::PathBuf {
     cfg
 }
 
-/// Starts os-exporter inside `ns` listening on `listen`.
-fn spawn_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str) {
+/// Starts os-exporter inside `ns` listening on `listen`, with `extra` arguments.
+fn spawn_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str, extra: &[&str]) {
     let bin = bin_path("os-exporter");
-    ns.spawn(
-        &[
-            bin.to_str().unwrap(),
-            &format!("--web.listen-address={listen}:{PORT}"),
-            &format!("--config.file={}", cfg.display()),
-        ],
-        &dir.join("exporter.log"),
-    );
+    let mut argv = vec![
+        bin.to_str().unwrap().to_owned(),
+        format!("--web.listen-address={listen}:{PORT}"),
+        format!("--config.file={}", cfg.display()),
+    ];
+    argv.extend(extra.iter().map(|a| (*a).to_owned()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    ns.spawn(&argv, &dir.join("exporter.log"));
 }
 
 /// Starts os-exporter inside `ns` on an address the root namespace reaches.
-fn start_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str) -> Endpoint {
-    spawn_exporter(ns, dir, cfg, listen);
+fn start_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str, extra: &[&str]) -> Endpoint {
+    spawn_exporter(ns, dir, cfg, listen, extra);
     let addr: SocketAddr = format!("{listen}:{PORT}").parse().unwrap();
     let e = Endpoint::new(addr, &format!("os-exporter at {addr}"));
     e.wait_healthy(Duration::from_secs(20));
@@ -341,7 +343,11 @@ fn gateway_tenant_and_client_pings_routes_and_addresses_in_namespaces() {
         dir.path(),
         "resource_tenant_subnets = [\"10.211.0.0/24\"]\nexclude_subnets = [\"10.213.0.0/30\"]\n\n[network]\nresource_tenant_interface = \"eth1\"",
     );
-    let e = start_exporter(&mut b.host, dir.path(), &cfg, MGMT_HOST);
+    // This kernel has no bonding driver: the bonds come from the fixture tree's sysfs (routes,
+    // addresses and sockets are this namespace's own, read over netlink).
+    let sysfs = workspace_root().join("exporters/os-exporter/tests/fixtures/net/sys");
+    let sysfs_arg = format!("--path.sysfs={}", sysfs.display());
+    let e = start_exporter(&mut b.host, dir.path(), &cfg, MGMT_HOST, &[&sysfs_arg]);
 
     // 1. Healthy, with both cores busy: real RTTs far under 10 ms, nothing audited.
     let busy = busy_loops(2);
@@ -383,6 +389,20 @@ fn gateway_tenant_and_client_pings_routes_and_addresses_in_namespaces() {
         ),
         Some(0.0)
     );
+    assert_eq!(v(&healthy, "os_bond_slaves_up", &[("bond", "bond0")]), Some(1.0));
+
+    // Every panel of the reachability dashboard has data in a real Prometheus (which scrapes
+    // through the management link, a network the config excludes from the peers).
+    let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new("os", &[e.target()])]));
+    prom.wait_up("os", Duration::from_secs(20));
+    dashboards::check_live(
+        &prom,
+        &workspace_root().join("grafana-dashboards/os-reachability.json"),
+        &[("job", "os"), ("instance", &e.target())],
+        Duration::from_secs(40),
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    drop(prom);
 
     // 2. Peer 10.211.0.3 answers after 20 ms from user space: one record naming it.
     let slow = &mut b.internal[1];
@@ -395,12 +415,20 @@ fn gateway_tenant_and_client_pings_routes_and_addresses_in_namespaces() {
     let s = wait_pass(&e, "a pass with the slow peer", |s| {
         v(s, "os_ping_internal_seconds", &[]).is_some_and(|x| (0.015..1.0).contains(&x))
     });
-    let rec = wait_until("a ping_latency record", Duration::from_secs(10), || {
-        audit(dir.path(), "ping_latency").into_iter().next()
-    });
+    // A pass during a load spike (Prometheus starting beside a build on 2 cores) can see every
+    // peer slow: softirq work deferred to ksoftirqd delays the veth path itself, which is real
+    // latency, not a user-space timing artefact. The record wanted names the slow peer alone.
+    let rec = wait_until(
+        "a ping_latency record naming only the slow peer",
+        Duration::from_secs(15),
+        || {
+            audit(dir.path(), "ping_latency").into_iter().find(|r| {
+                let p = &r["evidence"]["peers"];
+                p.as_array().is_some_and(|a| a.len() == 1) && p[0]["peer"] == INTERNAL[1]
+            })
+        },
+    );
     let peers = rec["evidence"]["peers"].as_array().unwrap();
-    assert_eq!(peers.len(), 1, "{rec}");
-    assert_eq!(peers[0]["peer"], INTERNAL[1]);
     assert_eq!(peers[0]["source"], HOST_ETH1, "pinged from eth1's address");
     assert!(peers[0]["rtt_ms"].as_f64().unwrap() >= 20.0, "{rec}");
     assert_eq!(v(&s, "os_network_ping_abnormal", &[]), Some(0.0));
@@ -555,7 +583,7 @@ fn a_thousand_established_peers_are_pinged_in_one_background_pass() {
         &dir.path().join("connect.log"),
     );
     let cfg = exporter_config(dir.path(), "include_loopback = true");
-    spawn_exporter(&mut ns, dir.path(), &cfg, "127.0.0.1");
+    spawn_exporter(&mut ns, dir.path(), &cfg, "127.0.0.1", &[]);
     let scrape = || scrape_inside(&ns);
     let s = wait_until("a pass over 1,000 peers", Duration::from_secs(60), || {
         let s = scrape();
@@ -583,7 +611,7 @@ fn no_peers_no_default_route_and_an_ipv6_only_peer_give_clear_values() {
     write_helpers(dir.path());
     let mut ns = Netns::new(&format!("{}n", unique_tag("ob")));
     let cfg = exporter_config(dir.path(), "include_loopback = true\ntimeout = \"1s\"");
-    spawn_exporter(&mut ns, dir.path(), &cfg, "127.0.0.1");
+    spawn_exporter(&mut ns, dir.path(), &cfg, "127.0.0.1", &[]);
     let scrape = scrape_inside;
     // Nothing but the curl connection itself, which comes and goes.
     let s = wait_until("a first pass", Duration::from_secs(20), || {
