@@ -42,7 +42,8 @@ print("ready", flush=True)
 sys.stdin.read()
 PY
 mkfifo "$WORK/hold.in"
-in_ns python3 "$WORK/hold.py" "$PEERS" < "$WORK/hold.in" > "$WORK/hold.out" &
+# Started with `ip netns exec` itself (not through a shell function), so $! is the process to kill.
+ip netns exec "$NS" python3 "$WORK/hold.py" "$PEERS" < "$WORK/hold.in" > "$WORK/hold.out" &
 PIDS+=($!)
 exec 3>"$WORK/hold.in"
 for _ in $(seq 100); do grep -q ready "$WORK/hold.out" 2>/dev/null && break; sleep 0.1; done
@@ -64,9 +65,9 @@ disabled = ["audit", "ping"]
 [audit]
 enabled = false
 EOF
-in_ns "$OS_BIN" --web.listen-address=127.0.0.1:9910 --config.file="$WORK/ping.toml" --log.level=warn 2>"$WORK/ping.log" &
+ip netns exec "$NS" "$OS_BIN" --web.listen-address=127.0.0.1:9910 --config.file="$WORK/ping.toml" --log.level=warn >/dev/null 2>"$WORK/ping.log" &
 PIDS+=($!); PING_PID=$!
-in_ns "$OS_BIN" --web.listen-address=127.0.0.1:9911 --config.file="$WORK/idle.toml" --log.level=warn 2>"$WORK/idle.log" &
+ip netns exec "$NS" "$OS_BIN" --web.listen-address=127.0.0.1:9911 --config.file="$WORK/idle.toml" --log.level=warn >/dev/null 2>"$WORK/idle.log" &
 PIDS+=($!); IDLE_PID=$!
 
 cat > "$WORK/measure.py" <<'PY'
@@ -100,7 +101,8 @@ while time.time() - t0 < run_s:
     time.sleep(0.05)
 c1, i1, t1 = cpu(ping_pid), cpu(idle_pid), time.time()
 passes = len(stamps)
-print(f"peers pinged {value(last, 'os_ping_targets{kind=\"external\"}'):.0f}, answering {value(last, 'os_ping_targets_answering{kind=\"external\"}'):.0f}")
+ext = '{kind="external"}'
+print(f"peers pinged {value(last, 'os_ping_targets' + ext):.0f}, answering {value(last, 'os_ping_targets_answering' + ext):.0f}")
 print(f"passes {passes} in {t1 - t0:.1f} s; pass wall median {statistics.median(durations) * 1e3:.1f} ms, max {max(durations) * 1e3:.1f} ms")
 print(f"CPU per pass {((c1 - c0) - (i1 - i0)) / max(passes, 1) * 1e3:.1f} ms (pinging exporter {c1 - c0:.2f} s, idle exporter {i1 - i0:.2f} s over the run)")
 print(f"largest RTT of a pass: median {statistics.median(rtts) * 1e3:.3f} ms, max {max(rtts) * 1e3:.3f} ms")
