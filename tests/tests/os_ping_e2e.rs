@@ -5,6 +5,8 @@
 //! the namespaces created here (and one management veth to scrape the exporter); everything is
 //! removed on drop. Helpers are small Python scripts written to the test's temp dir.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -255,7 +257,13 @@ fn spawn_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str, extra: &
 }
 
 /// Starts os-exporter inside `ns` on an address the root namespace reaches.
-fn start_exporter(ns: &mut Netns, dir: &Path, cfg: &Path, listen: &str, extra: &[&str]) -> Endpoint {
+fn start_exporter(
+    ns: &mut Netns,
+    dir: &Path,
+    cfg: &Path,
+    listen: &str,
+    extra: &[&str],
+) -> Endpoint {
     spawn_exporter(ns, dir, cfg, listen, extra);
     let addr: SocketAddr = format!("{listen}:{PORT}").parse().unwrap();
     let e = Endpoint::new(addr, &format!("os-exporter at {addr}"));
@@ -389,7 +397,10 @@ fn gateway_tenant_and_client_pings_routes_and_addresses_in_namespaces() {
         ),
         Some(0.0)
     );
-    assert_eq!(v(&healthy, "os_bond_slaves_up", &[("bond", "bond0")]), Some(1.0));
+    assert_eq!(
+        v(&healthy, "os_bond_slaves_up", &[("bond", "bond0")]),
+        Some(1.0)
+    );
 
     // Every panel of the reachability dashboard has data in a real Prometheus (which scrapes
     // through the management link, a network the config excludes from the peers).

@@ -208,7 +208,7 @@ impl Pinger {
                             "peer": t.addr.to_string(),
                             "kind": kind,
                             "source": t.source.map(|s| s.to_string()),
-                            "rtt_ms": answered.then(|| rtt.as_secs_f64() * 1e3),
+                            "rtt_ms": answered.then_some(rtt.as_secs_f64() * 1e3),
                             "answered": answered,
                             "send_error": e.send_error,
                         }),
@@ -219,7 +219,7 @@ impl Pinger {
         if slow.is_empty() {
             return None;
         }
-        slow.sort_by(|a, b| b.0.cmp(&a.0));
+        slow.sort_by_key(|s| std::cmp::Reverse(s.0));
         let worst = slow[0].0;
         let total = slow.len();
         slow.truncate(self.cfg.max_audit_peers);
