@@ -40,7 +40,10 @@ fi
 
 OS_PORT=$(free_port)
 NODE_PORT=$(free_port)
+# No pings (node_exporter has none, and they would leave loopback): bench/os_ping.sh measures them.
 cat > "$WORK/os.toml" <<EOF
+[collectors]
+disabled = ["ping"]
 [audit]
 path = "$WORK/audit.jsonl"
 EOF

@@ -237,6 +237,24 @@ impl CollectorSet {
         }
     }
 
+    /// Starts the declared job `name` alone (tests run one job's pass before a scrape); `false`
+    /// when there is no such job.
+    pub fn start_job(&self, name: &str) -> bool {
+        self.jobs
+            .iter()
+            .find(|j| j.name == name)
+            .map(JobSlot::start)
+            .is_some()
+    }
+
+    /// The status of the declared job `name`.
+    pub fn job_status(&self, name: &str) -> Option<Arc<crate::job::JobStatus>> {
+        self.jobs
+            .iter()
+            .find(|j| j.name == name)
+            .map(|j| Arc::clone(&j.status))
+    }
+
     /// Names of the declared jobs.
     pub fn job_names(&self) -> Vec<&'static str> {
         self.jobs.iter().map(|j| j.name).collect()

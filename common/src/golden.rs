@@ -56,6 +56,41 @@ pub async fn scrape<E: Exporter>(
         .await)
 }
 
+/// Like [`scrape`], but first starts those of the background jobs named in `jobs` that the
+/// config declares and waits (at most 30 s) until each has finished one run, so the collectors
+/// serving their results have something to serve. The other jobs are not started.
+pub async fn scrape_after_jobs<E: Exporter>(
+    config: &str,
+    paths: SysPaths,
+    jobs: &[&str],
+) -> Result<Vec<MetricFamily>, String> {
+    let cfg: E::Config =
+        crate::config::parse_toml(Path::new("golden.toml"), config).map_err(|e| e.to_string())?;
+    let ctx = Context {
+        config_path: Some(PathBuf::from("golden.toml")),
+        paths,
+        check_only: false,
+    };
+    let assembled = assemble::<E>(cfg, &ctx, Some(config)).map_err(|e| e.to_string())?;
+    let set = &assembled.collectors;
+    let jobs: Vec<&str> = jobs.iter().copied().filter(|j| set.start_job(j)).collect();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    for job in jobs {
+        let Some(status) = set.job_status(job) else {
+            continue;
+        };
+        while status.last_success().is_none() {
+            if std::time::Instant::now() > until {
+                return Err(format!("job {job} did not finish a run within 30 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(set
+        .gather(ScrapeContext::with_timeout(Duration::from_secs(20)))
+        .await)
+}
+
 /// The names of the collectors `E` would run with `config` (for coverage checks).
 pub fn selected<E: Exporter>(config: &str) -> Result<Vec<&'static str>, String> {
     let cfg: E::Config =

@@ -58,7 +58,9 @@ fn start(dir: &TempDir, extra_config: &str) -> Exporter {
     std::fs::write(
         &cfg,
         format!(
-            "[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
+            // No pings: they would leave loopback for this host's real gateway and peers
+            // (os_ping_e2e.rs tests them inside namespaces).
+            "[collectors]\ndisabled = [\"ping\"]\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
             audit.to_str().unwrap()
         ),
     )

@@ -4,14 +4,17 @@
 //!
 //! * [`sock_diag`]: `NETLINK_SOCK_DIAG`, the TCP socket dump that `ss` uses (os-exporter's
 //!   socket queues).
+//! * [`route`]: `NETLINK_ROUTE`, links, addresses, routes of every table and policy rules
+//!   (os-exporter's gateway, `eth1` route and interface-address checks).
 //! * To come, as sibling files using the same [`Socket::dump`]: `genl.rs` for generic netlink
-//!   (family id lookup through `nlctrl`) with the IPVS family beside it (`ipvs.rs`, lvs-exporter),
-//!   and `route.rs` for rtnetlink (routes, addresses). Each adds a [`Protocol`] variant and builds
-//!   its messages with the matching `netlink-packet-*` crate; nothing else here changes.
+//!   (family id lookup through `nlctrl`) with the IPVS family beside it (`ipvs.rs`, lvs-exporter).
+//!   Each adds a [`Protocol`] variant and builds its messages with the matching
+//!   `netlink-packet-*` crate; nothing else here changes.
 //!
 //! Sockets come from `netlink-sys` and messages from `netlink-packet-core`, so this module holds no
 //! `unsafe` and no hand-written header layout.
 
+pub mod route;
 pub mod sock_diag;
 
 use std::io;
@@ -30,12 +33,15 @@ const RECV_BUFFER: usize = 32 * 1024;
 pub enum Protocol {
     /// `NETLINK_SOCK_DIAG`: socket dumps ([`sock_diag`]).
     SockDiag,
+    /// `NETLINK_ROUTE`: links, addresses, routes and rules ([`route`]).
+    Route,
 }
 
 impl Protocol {
     fn raw(self) -> isize {
         match self {
             Protocol::SockDiag => netlink_sys::protocols::NETLINK_SOCK_DIAG,
+            Protocol::Route => netlink_sys::protocols::NETLINK_ROUTE,
         }
     }
 }

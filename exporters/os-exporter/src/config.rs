@@ -6,6 +6,8 @@ use std::time::Duration;
 use common::audit::AuditConfig;
 use serde::Deserialize;
 
+use crate::cidr::Cidr;
+
 /// Top-level configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +26,81 @@ pub struct Config {
     pub(crate) audit: AuditConfig,
     /// The background sampler that decides what to audit (`[audit_checks]`).
     pub(crate) audit_checks: AuditChecksConfig,
+    /// Gateway and peer pings (`[ping]`).
+    pub(crate) ping: PingConfig,
+    /// The resource-tenant interface and the interfaces that must hold an address (`[network]`).
+    pub(crate) network: NetworkConfig,
+}
+
+/// `[ping]`: the document's os_ping_gateway / os_ping_internal / os_ping_external.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PingConfig {
+    /// The resource-tenant subnets: ESTABLISHED peers inside are internal, the rest external.
+    /// Also what `os_eth1_route` checks is routed through the resource-tenant interface.
+    pub(crate) resource_tenant_subnets: Vec<Cidr>,
+    /// How often a pass runs (in the background, never at scrape time).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// Wait per echo; an internal peer or gateway that does not answer counts as this (document: 5 s).
+    #[serde(with = "common::config::duration")]
+    pub(crate) timeout: Duration,
+    /// Echoes per gateway per pass (the maximum RTT of those answered is reported).
+    pub(crate) gateway_echoes: u16,
+    /// Time between two echoes to a gateway.
+    #[serde(with = "common::config::duration")]
+    pub(crate) gateway_echo_interval: Duration,
+    /// Pace of the sends of one pass (1,000 peers at 10,000/s take 100 ms to send).
+    pub(crate) sends_per_second: u32,
+    /// Most peers pinged per pass (the rest are counted as left out).
+    pub(crate) max_peers: usize,
+    /// Whether loopback peers (connections to this host itself) are pinged: off except in tests.
+    pub(crate) include_loopback: bool,
+    /// Peers never pinged (a monitoring or management network).
+    pub(crate) exclude_subnets: Vec<Cidr>,
+    /// A peer RTT above this is written to the audit journal (document: 10 ms).
+    #[serde(with = "common::config::duration")]
+    pub(crate) audit_rtt: Duration,
+    /// How many peers one audit record lists at most.
+    pub(crate) max_audit_peers: usize,
+}
+
+impl Default for PingConfig {
+    fn default() -> Self {
+        Self {
+            resource_tenant_subnets: Vec::new(),
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            gateway_echoes: 3,
+            gateway_echo_interval: Duration::from_millis(200),
+            sends_per_second: 10_000,
+            max_peers: 4096,
+            include_loopback: false,
+            exclude_subnets: Vec::new(),
+            audit_rtt: Duration::from_millis(10),
+            max_audit_peers: 100,
+        }
+    }
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NetworkConfig {
+    /// The resource-tenant interface `os_eth1_route` checks (document: eth1).
+    pub(crate) resource_tenant_interface: String,
+    /// Interfaces that must hold an address while up, besides those carrying a default route
+    /// of the main table (document §2.3: eth0 without its DHCP address).
+    pub(crate) address_required: Vec<String>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            resource_tenant_interface: "eth1".to_owned(),
+            address_required: vec!["eth0".to_owned()],
+        }
+    }
 }
 
 /// `[filesystem]`.
@@ -175,6 +252,17 @@ impl common::ExporterConfig for Config {
         }
         if self.filesystem.statfs_timeout.is_zero() {
             return Err("filesystem.statfs_timeout: must be positive".to_owned());
+        }
+        if self.ping.interval.is_zero() || self.ping.timeout.is_zero() {
+            return Err("ping.interval and ping.timeout: must be positive".to_owned());
+        }
+        if self.ping.gateway_echoes == 0 || self.ping.sends_per_second == 0 {
+            return Err(
+                "ping.gateway_echoes and ping.sends_per_second: must be positive".to_owned(),
+            );
+        }
+        if self.network.resource_tenant_interface.is_empty() {
+            return Err("network.resource_tenant_interface: must not be empty".to_owned());
         }
         Ok(())
     }

@@ -1,12 +1,16 @@
 //! os-exporter: the host resource metrics of the OS monitoring table (document 001, §2.1), and
 //! the audit journal of its 采集审计 evidence.
 
+mod bonds;
+mod cidr;
 mod collectors;
 mod config;
 mod disk_filter;
 mod netlink;
+mod netstate;
 mod parsers;
 mod partitions;
+mod reachability;
 mod sampler;
 
 use std::path::Path;
@@ -47,6 +51,7 @@ impl Exporter for OsExporter {
             Path::new(DEFAULT_AUDIT_PATH),
         ));
         journal.declare_checks(sampler::CHECKS);
+        journal.declare_checks(&[reachability::AUDIT_CHECK]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         let sampler = config.audit.enabled.then(|| {

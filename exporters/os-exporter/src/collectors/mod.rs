@@ -1,16 +1,20 @@
 //! One module per collector, each declaring its registry entry `DEF`; `ALL` is the table the
 //! skeleton reads. Adding a collector is one module plus one line here.
 
+mod addresses;
 mod audit;
+mod bonds;
 mod conntrack;
 mod cpu;
 mod diskstats;
+mod eth1_route;
 mod filehandles;
 mod filesystem;
 mod interfaces;
 mod loadavg;
 mod memory;
 mod netdev;
+mod ping;
 mod processes;
 mod readonly;
 pub(crate) mod sockets;
@@ -24,16 +28,20 @@ use crate::OsExporter;
 
 /// Every collector of os-exporter, in the order they are run.
 pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
+    addresses::DEF,
     audit::DEF,
+    bonds::DEF,
     conntrack::DEF,
     cpu::DEF,
     diskstats::DEF,
+    eth1_route::DEF,
     filehandles::DEF,
     filesystem::DEF,
     interfaces::DEF,
     loadavg::DEF,
     memory::DEF,
     netdev::DEF,
+    ping::DEF,
     processes::DEF,
     readonly::DEF,
     sockets::DEF,

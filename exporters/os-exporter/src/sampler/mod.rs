@@ -6,6 +6,7 @@ mod cpu;
 mod disks;
 mod filesystems;
 mod nics;
+mod route;
 mod sockets;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub(crate) const CHECKS: &[&str] = &[
     "disk_await",
     "disk_inode_usage",
     "disk_usage",
+    "eth1_route",
     "filesystem_readonly",
     "network_errors",
     "tcp_queue_blocked",
@@ -40,6 +42,7 @@ pub(crate) struct Sampler {
     disks: disks::State,
     nics: nics::State,
     cpu: cpu::State,
+    route: route::State,
 }
 
 impl Sampler {
@@ -62,6 +65,7 @@ impl Sampler {
             disks: disks::State::default(),
             nics: nics::State::default(),
             cpu: cpu::State::default(),
+            route: route::State::default(),
         }
     }
 
@@ -106,6 +110,10 @@ impl Sampler {
         match cpu::check(&self.paths, checks, &mut self.cpu) {
             Ok(r) => records.extend(r),
             Err(e) => log::debug!("audit cpu: {e}"),
+        }
+        match route::check(&self.paths, &self.config, &mut self.route) {
+            Ok(r) => records.extend(r),
+            Err(e) => log::debug!("audit eth1 route: {e}"),
         }
         self.write_all(records)
     }

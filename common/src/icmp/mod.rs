@@ -1,6 +1,7 @@
-//! One ICMP echo to one address with a timeout, IPv4 and IPv6: the round-trip time or a typed
-//! failure. Used by keepalived-exporter's peer check and meant for os-exporter's gateway and
-//! peer pings.
+//! ICMP echo, IPv4 and IPv6: one ping to one address ([`ping`], keepalived-exporter's peer
+//! check) and a pass over many targets ([`pass::ping_pass`], os-exporter's gateway and peer
+//! pings), both on the same engine: paced sends, one socket per family and source address, RTTs
+//! from kernel receive timestamps.
 //!
 //! A socket rather than running `ping`: no fork per probe, the wait is bounded to the
 //! millisecond, and minimal images do not even ship `ping`. The unprivileged ICMP datagram socket
@@ -8,11 +9,15 @@
 //! kernel then picks the echo identifier and hands this socket only its own replies); a raw
 //! socket (CAP_NET_RAW) otherwise.
 
-use std::io::{self, Read as _};
-use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+pub mod pass;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+pub use pass::{Echoes, PassOptions, PassResult, Target, ping_pass};
 
 /// The echo payload: marks our probes in a packet capture.
 const PAYLOAD: &[u8] = b"ops-exporter-suite ping";
@@ -94,20 +99,25 @@ pub fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
     p
 }
 
-/// Whether `packet`, as a socket of `kind` returns it, is the echo reply to `id`/`seq`. A raw
-/// IPv4 socket returns the IP header too; a datagram socket's identifier is the kernel's, which
-/// already matched it to this socket.
+/// Whether `packet`, as a socket of `kind` returns it, is the echo reply to `id`/`seq`.
 pub fn is_reply(kind: SocketKind, v6: bool, packet: &[u8], id: u16, seq: u16) -> bool {
+    reply_seq(kind, v6, packet, id) == Some(seq)
+}
+
+/// The sequence number of `packet` when it is an echo reply to identifier `id`. A raw IPv4
+/// socket returns the IP header too; a datagram socket's identifier is the kernel's, which
+/// already matched it to this socket. A reply with another identifier is someone else's.
+pub fn reply_seq(kind: SocketKind, v6: bool, packet: &[u8], id: u16) -> Option<u16> {
     let icmp = if v6 || kind == SocketKind::Datagram {
         packet
     } else {
         let ihl = usize::from(packet.first().map_or(0, |b| b & 0x0f)) * 4;
         packet.get(ihl..).unwrap_or(&[])
     };
-    icmp.len() >= 8
+    (icmp.len() >= 8
         && icmp[0] == if v6 { 129 } else { 0 }
-        && (kind == SocketKind::Datagram || u16::from_be_bytes([icmp[4], icmp[5]]) == id)
-        && u16::from_be_bytes([icmp[6], icmp[7]]) == seq
+        && (kind == SocketKind::Datagram || u16::from_be_bytes([icmp[4], icmp[5]]) == id))
+        .then(|| u16::from_be_bytes([icmp[6], icmp[7]]))
 }
 
 /// Opens the ICMP socket for `target`: datagram if allowed, raw otherwise.
@@ -131,47 +141,37 @@ pub fn open(target: IpAddr) -> Result<(Socket, SocketKind), PingError> {
     }
 }
 
-/// Pings `target` once with echo `id`/`seq` (a fresh `seq` per call keeps a late reply to an
-/// earlier ping from counting); the round-trip time, or why there is none within `timeout`.
+/// Pings `target` once with echo `id`/`seq`; the round-trip time, or why there is none within
+/// `timeout`. A pass of one target; a fresh `seq` per call keeps a late reply to an earlier
+/// ping from counting.
 pub fn ping(target: IpAddr, id: u16, seq: u16, timeout: Duration) -> Result<Duration, PingError> {
-    let (sock, kind) = open(target)?;
-    let v6 = target.is_ipv6();
-    let started = Instant::now();
-    let deadline = started + timeout;
-    sock.send_to(
-        &echo_request(v6, id, seq),
-        &SockAddr::from(SocketAddr::new(target, 0)),
-    )
-    .map_err(|source| PingError::Send { target, source })?;
-    let no_reply = || PingError::NoReply {
-        target,
-        waited: timeout,
+    let opts = PassOptions {
+        count: 1,
+        timeout,
+        id,
+        seq_base: seq,
+        ..PassOptions::default()
     };
-    let mut buf = [0u8; 2048];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(no_reply());
-        }
-        sock.set_read_timeout(Some(left))
-            .map_err(|source| PingError::Recv { target, source })?;
-        match (&sock).read(&mut buf) {
-            Ok(n) if is_reply(kind, v6, buf.get(..n).unwrap_or_default(), id, seq) => {
-                return Ok(started.elapsed());
-            }
-            // Another host's reply, our own request on loopback, an older echo: keep waiting.
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(no_reply());
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(PingError::Recv { target, source }),
-        }
+    let r = ping_pass(
+        &[Target {
+            addr: target,
+            source: None,
+        }],
+        &opts,
+    )?;
+    let echoes = r.echoes.into_iter().next().unwrap_or_default();
+    if let Some(rtt) = echoes.max() {
+        return Ok(rtt);
+    }
+    match echoes.send_error {
+        Some(e) => Err(PingError::Send {
+            target,
+            source: io::Error::other(e),
+        }),
+        None => Err(PingError::NoReply {
+            target,
+            waited: timeout,
+        }),
     }
 }
 
