@@ -189,14 +189,15 @@ impl std::ops::Deref for Exporter {
     }
 }
 
-/// `--config.file` flags that keep `exporter`'s audit journal and state file in `dir` rather than
-/// the host's default paths under `/var/lib`, which no test may write (a later `make run` would
-/// read them; `make test` checks with `scripts/state-guard.sh`). Empty for exporters that write
-/// nothing.
-pub fn private_state_args(exporter: &str, dir: &Path) -> Vec<String> {
+/// `--config.file` flags that keep `exporter` to the test: its audit journal and state file in
+/// `dir` rather than the host's default paths under `/var/lib`, which no test may write (a later
+/// `make run` would read them; `make test` checks with `scripts/state-guard.sh`), and no pings
+/// of the host's real gateway and peers (os-exporter's `ping` collector). Empty for exporters
+/// that need neither.
+pub fn isolated_args(exporter: &str, dir: &Path) -> Vec<String> {
     let config = match exporter {
         "os-exporter" => format!(
-            "[audit]\npath = \"{}\"\n",
+            "[collectors]\ndisabled = [\"ping\"]\n\n[audit]\npath = \"{}\"\n",
             dir.join("audit.jsonl").display()
         ),
         "etcd-probe" => format!("state_file = \"{}\"\n", dir.join("state.json").display()),

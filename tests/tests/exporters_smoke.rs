@@ -3,7 +3,7 @@
 //! check metrics` with no findings. A built exporter whose binary is missing fails the test
 //! (planned ones are not started).
 
-use suite_tests::exporter::{Exporter, private_state_args};
+use suite_tests::exporter::{Exporter, isolated_args};
 use suite_tests::{TempDir, bin_dir, exporter_list, promtool};
 
 #[test]
@@ -12,7 +12,7 @@ fn every_exporter_serves_promtool_clean_metrics_on_defaults() {
     for listed in exporter_list::built() {
         let name = &listed.name;
         let dir = TempDir::new("smoke");
-        let args = private_state_args(name, dir.path());
+        let args = isolated_args(name, dir.path());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let e = Exporter::start(name, &args);
         let body = e.scrape();

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use suite_tests::exporter::{Exporter, private_state_args};
+use suite_tests::exporter::{Exporter, isolated_args};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{TempDir, dashboards, promtool, workspace_root};
 
 #[test]
 fn os_exporter_is_up_in_real_prometheus_and_its_output_passes_promtool() {
     let dir = TempDir::new("foundation");
-    let args = private_state_args("os-exporter", dir.path());
+    let args = isolated_args("os-exporter", dir.path());
     let os = Exporter::start("os-exporter", &[&args[0]]);
 
     let classic = os.get("/metrics", &[]);
@@ -65,7 +65,7 @@ fn os_exporter_is_up_in_real_prometheus_and_its_output_passes_promtool() {
 #[test]
 fn sigterm_stops_the_exporter_cleanly() {
     let dir = TempDir::new("foundation");
-    let args = private_state_args("os-exporter", dir.path());
+    let args = isolated_args("os-exporter", dir.path());
     let os = Exporter::start("os-exporter", &[&args[0]]);
     assert_eq!(os.terminate(), Some(0));
 }
