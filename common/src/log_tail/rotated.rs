@@ -77,22 +77,23 @@ fn classify(base: &str, candidate: &str) -> Option<(RotationName, bool)> {
         Some(s) => (s, true),
         None => (candidate, false),
     };
-    if let Some(suffix) = stem.strip_prefix(base).and_then(|s| s.strip_prefix('.')) {
-        if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) {
-            return if suffix.len() >= 8 {
-                Some((RotationName::Dated(suffix.to_owned()), gzip))
-            } else {
-                suffix
-                    .parse()
-                    .ok()
-                    .map(|n| (RotationName::Numbered(n), gzip))
-            };
-        }
+    if let Some(suffix) = stem.strip_prefix(base).and_then(|s| s.strip_prefix('.'))
+        && !suffix.is_empty()
+        && suffix.bytes().all(|b| b.is_ascii_digit())
+    {
+        return if suffix.len() >= 8 {
+            Some((RotationName::Dated(suffix.to_owned()), gzip))
+        } else {
+            suffix
+                .parse()
+                .ok()
+                .map(|n| (RotationName::Numbered(n), gzip))
+        };
     }
-    if let Some(suffix) = stem.strip_prefix(base).and_then(|s| s.strip_prefix('-')) {
-        if let Some(d) = date_digits(suffix) {
-            return Some((RotationName::Dated(d), gzip));
-        }
+    if let Some(suffix) = stem.strip_prefix(base).and_then(|s| s.strip_prefix('-'))
+        && let Some(d) = date_digits(suffix)
+    {
+        return Some((RotationName::Dated(d), gzip));
     }
     // logrotate's `extension .log`: the date goes before the extension (ha-2026-11-30.log).
     if let Some((base_stem, ext)) = base.rsplit_once('.').filter(|(s, _)| !s.is_empty()) {
