@@ -35,10 +35,10 @@ pub enum Shape {
 pub fn parse(line: &str) -> LogRecord {
     let line = line.trim_end_matches(['\r', '\n']);
     let trimmed = line.trim_start();
-    if trimmed.starts_with('{') {
-        if let Some(rec) = parse_json(trimmed) {
-            return rec;
-        }
+    if trimmed.starts_with('{')
+        && let Some(rec) = parse_json(trimmed)
+    {
+        return rec;
     }
     if let Some(rec) = parse_capnslog(line) {
         return rec;

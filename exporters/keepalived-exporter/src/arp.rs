@@ -129,10 +129,10 @@ pub fn probe(ifindex: u32, own: &Mac, vip: Ipv4Addr, wait: Duration) -> std::io:
         sock.set_read_timeout(Some(left))?;
         match (&sock).read(&mut buf) {
             Ok(n) => {
-                if let Some(p) = parse_frame(&buf[..n]).filter(|p| claims(p, vip, own)) {
-                    if !found.contains(&p.sender_mac) {
-                        found.push(p.sender_mac);
-                    }
+                if let Some(p) = parse_frame(&buf[..n]).filter(|p| claims(p, vip, own))
+                    && !found.contains(&p.sender_mac)
+                {
+                    found.push(p.sender_mac);
                 }
             }
             Err(e)

@@ -433,17 +433,15 @@ impl ClusterProbe {
                 obs.revision
             );
         }
-        if *state != before {
-            if let Some(path) = &self.state_file {
-                match data_loss::save(path, &state) {
-                    Err(e) if !self.save_failed.swap(true, Ordering::Relaxed) => {
-                        log::warn!(
-                            "{e} (data-loss evidence will not survive a restart of the probe)"
-                        );
-                    }
-                    Err(e) => log::debug!("{e}"),
-                    Ok(()) => self.save_failed.store(false, Ordering::Relaxed),
+        if *state != before
+            && let Some(path) = &self.state_file
+        {
+            match data_loss::save(path, &state) {
+                Err(e) if !self.save_failed.swap(true, Ordering::Relaxed) => {
+                    log::warn!("{e} (data-loss evidence will not survive a restart of the probe)");
                 }
+                Err(e) => log::debug!("{e}"),
+                Ok(()) => self.save_failed.store(false, Ordering::Relaxed),
             }
         }
     }

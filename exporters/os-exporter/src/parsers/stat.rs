@@ -81,10 +81,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Stat {
             "procs_running" => stat.procs_running = rest.trim().parse().ok(),
             "procs_blocked" => stat.procs_blocked = rest.trim().parse().ok(),
             _ => {
-                if let Some(cpu) = key.strip_prefix("cpu").and_then(|n| n.parse::<u32>().ok()) {
-                    if let Some(ticks) = parse_ticks(rest) {
-                        stat.cpus.push(CpuTimes { cpu, ticks });
-                    }
+                if let Some(cpu) = key.strip_prefix("cpu").and_then(|n| n.parse::<u32>().ok())
+                    && let Some(ticks) = parse_ticks(rest)
+                {
+                    stat.cpus.push(CpuTimes { cpu, ticks });
                 }
             }
         }
