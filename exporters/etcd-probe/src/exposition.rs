@@ -67,17 +67,30 @@ fn parse_line(line: &str) -> Option<Sample> {
     })
 }
 
-/// Parses `k="v",k2="v2"}` and returns the labels and the text after `}`.
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: a name the text format allows, so it can be written out again.
+fn is_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Parses `k="v",k2="v2"}` and returns the labels and the text after `}`. A label name the
+/// format does not allow, a name given twice or a missing comma rejects the line: re-exported
+/// as read, such labels would make Prometheus refuse the probe's whole scrape.
 fn parse_labels(s: &str) -> Option<(Vec<(String, String)>, &str)> {
-    let mut labels = Vec::new();
-    let mut rest = s;
+    let mut labels: Vec<(String, String)> = Vec::new();
+    let mut rest = s.trim_start();
     loop {
-        rest = rest.trim_start_matches([' ', ',']);
         if let Some(tail) = rest.strip_prefix('}') {
             return Some((labels, tail));
         }
         let eq = rest.find('=')?;
         let key = rest[..eq].trim().to_owned();
+        if !is_label_name(&key) || labels.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
         rest = rest[eq + 1..].trim_start().strip_prefix('"')?;
         let mut value = String::new();
         let mut chars = rest.char_indices();
@@ -92,8 +105,13 @@ fn parse_labels(s: &str) -> Option<(Vec<(String, String)>, &str)> {
                 c => value.push(c),
             }
         };
-        rest = &rest[end + 1..];
+        rest = rest[end + 1..].trim_start();
         labels.push((key, value));
+        if let Some(more) = rest.strip_prefix(',') {
+            rest = more.trim_start();
+        } else if !rest.starts_with('}') {
+            return None;
+        }
     }
 }
 
@@ -174,6 +192,24 @@ mod tests {
             h.buckets
                 .windows(2)
                 .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
+    }
+
+    #[test]
+    fn lines_whose_label_names_prometheus_would_refuse_are_skipped() {
+        // Found by the fuzz target etcd_metrics: `{le="4.096"bucket{le="0.256"}` gave a label
+        // named `bucket{le`, which broke the probe's own exposition.
+        let text = "h_bucket{le=\"4.096\"bucket{le=\"0.256\"} 31\n\
+                    h_bucket{a b=\"1\",le=\"2\"} 3\n\
+                    h_bucket{1x=\"1\",le=\"2\"} 3\n\
+                    h_bucket{le=\"1\",le=\"2\"} 3\n\
+                    h_bucket{=\"1\"} 3\n\
+                    ok{x=\"1\" , y=\"2\",} 4\n";
+        let s = parse_samples(text, &|_| true);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            s[0].labels,
+            vec![("x".into(), "1".into()), ("y".into(), "2".into())]
         );
     }
 
