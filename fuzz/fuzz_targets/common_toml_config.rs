@@ -11,11 +11,11 @@ fn check<E: Exporter>(text: &str) {
     let Ok(config) = common::config::parse_toml::<E::Config>(Path::new("fuzz.toml"), text) else {
         return;
     };
-    if config.validate().is_ok() {
-        if let Err(e) = common::registry::select(E::COLLECTORS, config.collectors()) {
-            // The span points into the text, so the error can name a line.
-            let _ = common::config::line_column(text, e.span.start);
-        }
+    if config.validate().is_ok()
+        && let Err(e) = common::registry::select(E::COLLECTORS, config.collectors())
+    {
+        // The span points into the text, so the error can name a line.
+        let _ = common::config::line_column(text, e.span.start);
     }
 }
 

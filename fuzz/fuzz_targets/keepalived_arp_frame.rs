@@ -12,10 +12,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = arp::claims(&p, Ipv4Addr::new(10, 0, 0, 100), &[2, 0, 0, 0, 0, 1]);
         let _ = arp::mac_string(&p.sender_mac);
     }
-    if let Ok(s) = std::str::from_utf8(data) {
-        if let Some(mac) = arp::parse_mac(s) {
-            // What is printed parses back to the same address.
-            assert_eq!(arp::parse_mac(&arp::mac_string(&mac)), Some(mac));
-        }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Some(mac) = arp::parse_mac(s)
+    {
+        // What is printed parses back to the same address.
+        assert_eq!(arp::parse_mac(&arp::mac_string(&mac)), Some(mac));
     }
 });
