@@ -139,7 +139,7 @@ pub fn histograms(samples: &[Sample], base: &str) -> BTreeMap<Vec<(String, Strin
                 continue;
             };
             let Ok(le) = le.parse::<f64>() else { continue };
-            if le.is_infinite() {
+            if !le.is_finite() {
                 continue;
             }
             out.entry(key)
@@ -152,8 +152,17 @@ pub fn histograms(samples: &[Sample], base: &str) -> BTreeMap<Vec<(String, Strin
             out.entry(key).or_default().count = non_negative_count(s.value);
         }
     }
+    // What `Histogram` promises whatever the member sent: one bucket per bound, ascending, and
+    // counts that never fall (a repeated bound keeps its highest count).
     for h in out.values_mut() {
-        h.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        h.buckets
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        h.buckets.dedup_by(|later, first| later.0 == first.0);
+        let mut highest = 0;
+        for (_, count) in &mut h.buckets {
+            highest = highest.max(*count);
+            *count = highest;
+        }
     }
     out
 }
@@ -210,6 +219,20 @@ mod tests {
         assert_eq!(
             s[0].labels,
             vec![("x".into(), "1".into()), ("y".into(), "2".into())]
+        );
+    }
+
+    #[test]
+    fn histograms_are_cumulative_whatever_the_member_sent() {
+        // Found by the fuzz target etcd_metrics: repeated, falling and huge bucket counts went
+        // out as they came, and the OpenMetrics encoder's per-bucket sums overflowed on them.
+        let text = "h_bucket{le=\"1\"} 5\nh_bucket{le=\"0.5\"} 7\nh_bucket{le=\"1\"} 3\n\
+                    h_bucket{le=\"2\"} 1e40\nh_bucket{le=\"4\"} 2\nh_bucket{le=\"NaN\"} 9\n\
+                    h_count 9\n";
+        let all = histograms(&parse_samples(text, &|_| true), "h");
+        assert_eq!(
+            all[&Vec::new()].buckets,
+            vec![(0.5, 7), (1.0, 7), (2.0, u64::MAX), (4.0, u64::MAX)]
         );
     }
 
