@@ -8,7 +8,7 @@ EXPORTERS = exporters.txt
 CARGO ?= cargo
 export GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build release run test deps lint fmt bench clean rules package package-tools
+.PHONY: all build release run test deps lint fmt bench fuzz clean rules package package-tools
 
 # Packages (`make package`): cargo profile of the packaged binaries, and where the packages go.
 PROFILE ?= release
@@ -74,6 +74,13 @@ fmt:
 ## bench: each exporter beside its anchor (node_exporter, blackbox_exporter) in one run; prints ratios.
 bench: deps release
 	@set -e; for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; "$$b" "$${CARGO_TARGET_DIR:-target}/release"; done
+
+## fuzz: coverage-guided fuzzing of every parser of untrusted bytes (cargo-fuzz, fuzz/), FUZZ_SECONDS per target;
+## stops at the first crash with its input's path. Not part of `make test`. One target: make fuzz FUZZ_TARGETS=etcd_metrics
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	@fuzz/scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	$(CARGO) clean

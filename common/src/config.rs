@@ -128,7 +128,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total += value * scale;
         rest = next;
     }
-    Ok(Duration::from_secs_f64(total))
+    // Digits alone can reach infinity; `from_secs_f64` would panic beyond `Duration::MAX`.
+    Duration::try_from_secs_f64(total).map_err(|_| format!("invalid duration {s:?}: too long"))
 }
 
 /// Serde helpers for duration fields written as strings (`"60s"`).
@@ -200,6 +201,23 @@ mod tests {
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn durations_too_long_for_a_duration_are_errors_not_panics() {
+        // Found by the fuzz target common_duration (fuzz/corpus/common_duration).
+        for s in [
+            "30s99303999999909999990s59s99309999990s51s1s90s51s1s",
+            "99999999999999999999w",
+            &format!("{}s", "9".repeat(400)),
+        ] {
+            let err = parse_duration(s).unwrap_err();
+            assert!(err.contains("too long"), "{s}: {err}");
+        }
+        assert_eq!(
+            parse_duration("1000000w").unwrap(),
+            Duration::from_secs(604_800_000_000)
+        );
     }
 
     #[test]

@@ -275,12 +275,15 @@ fn encode_value(
             },
             _,
         ) => {
-            // prometheus-client takes per-bucket counts and accumulates them itself.
+            // prometheus-client takes per-bucket counts and accumulates them itself. A
+            // cumulative count that falls (a broken source) must not count twice when it rises
+            // again: the running sum would pass the highest count and overflow (found by the
+            // etcd_metrics fuzz target).
             let mut per_bucket = Vec::with_capacity(buckets.len() + 1);
             let mut prev = 0u64;
             for (bound, cum) in buckets {
                 per_bucket.push((*bound, cum.saturating_sub(prev)));
-                prev = *cum;
+                prev = prev.max(*cum);
             }
             per_bucket.push((f64::INFINITY, count.saturating_sub(prev)));
             enc.encode_histogram::<NoLabelSet>(*sum, *count, &per_bucket, None)
@@ -380,6 +383,30 @@ h_seconds_bucket{endpoint=\"a\\\"b\",le=\"+Inf\"} 4\nh_seconds_sum{endpoint=\"a\
             Format::negotiate(Some("application/openmetrics-text;q=0")),
             Format::Classic
         );
+    }
+
+    #[test]
+    fn a_histogram_whose_cumulative_counts_fall_is_encoded_without_overflow() {
+        use crate::metrics::MetricSet;
+        for buckets in [
+            vec![(1.0, u64::MAX), (2.0, 0), (3.0, u64::MAX)],
+            vec![(1.0, 10), (2.0, 5), (3.0, 10)],
+        ] {
+            let mut set = MetricSet::new();
+            set.family("h", "H.", MetricType::Histogram).push_histogram(
+                vec![],
+                buckets.clone(),
+                0.0,
+                buckets[2].1,
+            );
+            let text = encode_openmetrics(set.into_families());
+            // Never more in a bucket than the highest cumulative count.
+            let top = buckets[2].1;
+            for line in text.lines().filter(|l| l.starts_with("h_bucket")) {
+                let v: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+                assert!(v <= top, "{line} in\n{text}");
+            }
+        }
     }
 
     #[test]

@@ -273,7 +273,7 @@ fn field_text(v: &Value) -> Option<String> {
 }
 
 /// One line of `journalctl -o json` output.
-pub(super) fn parse_json_entry(line: &[u8]) -> Result<JournalEntry, LogError> {
+pub fn parse_json_entry(line: &[u8]) -> Result<JournalEntry, LogError> {
     let value: Value = serde_json::from_slice(line).map_err(|e| {
         let start = &line[..line.len().min(200)];
         LogError::JournalParse(format!("{e} in {}", String::from_utf8_lossy(start)))

@@ -82,7 +82,7 @@ impl State {
                     #[allow(clippy::cast_precision_loss)]
                     let dropped = before > 0
                         && now < before
-                        && (before - now) as f64 >= before as f64 * key_drop_ratio;
+                        && before as f64 - now as f64 >= before as f64 * key_drop_ratio;
                     if dropped {
                         found.push(Kind::KeysDropped);
                     }
@@ -91,16 +91,20 @@ impl State {
             None => {}
         }
         for k in &found {
-            match k {
-                Kind::ClusterIdChanged => self.cluster_id_changed += 1,
-                Kind::RevisionBackwards => self.revision_backwards += 1,
-                Kind::KeysDropped => self.keys_dropped += 1,
-            }
+            // The counts come back from a file that may have been edited: saturate, never wrap.
+            let count = match k {
+                Kind::ClusterIdChanged => &mut self.cluster_id_changed,
+                Kind::RevisionBackwards => &mut self.revision_backwards,
+                Kind::KeysDropped => &mut self.keys_dropped,
+            };
+            *count = count.saturating_add(1);
             self.last_event_unix = now_unix;
         }
-        // The new situation becomes the baseline, so one loss is counted once.
-        let restart =
-            found.contains(&Kind::ClusterIdChanged) || found.contains(&Kind::RevisionBackwards);
+        // The new situation becomes the baseline, so one loss is counted once; without a
+        // cluster ID there was no baseline yet, whatever revision the state file held.
+        let restart = self.cluster_id.is_none()
+            || found.contains(&Kind::ClusterIdChanged)
+            || found.contains(&Kind::RevisionBackwards);
         self.revision = if restart {
             obs.revision
         } else {
@@ -183,6 +187,37 @@ mod tests {
             vec![Kind::ClusterIdChanged]
         );
         assert!(s.observe(obs(2, 3, 1), 0.1, 3.0).is_empty());
+    }
+
+    #[test]
+    fn the_first_observation_is_the_baseline_whatever_the_file_held() {
+        // Found by the fuzz target etcd_state_file: a state file without a cluster ID but with a
+        // revision (or a first answer below revision 0) made the same answer count as a loss
+        // the second time it was seen.
+        let mut s: State = serde_json::from_str(r#"{"revision":120,"keys":40}"#).unwrap();
+        assert!(s.observe(obs(1, 50, 10), 0.1, 1.0).is_empty());
+        assert!(s.observe(obs(1, 50, 10), 0.1, 2.0).is_empty());
+        let mut s = State::default();
+        assert!(s.observe(obs(1, -5, 10), 0.1, 1.0).is_empty());
+        assert!(s.observe(obs(1, -5, 10), 0.1, 2.0).is_empty());
+    }
+
+    #[test]
+    fn numbers_at_the_ends_of_their_range_neither_panic_nor_wrap() {
+        let mut s: State =
+            serde_json::from_str(r#"{"cluster_id":1,"cluster_id_changed":18446744073709551615}"#)
+                .unwrap();
+        assert_eq!(
+            s.observe(obs(2, 1, 1), 0.1, 1.0),
+            vec![Kind::ClusterIdChanged]
+        );
+        assert_eq!(s.cluster_id_changed, u64::MAX);
+        let mut s = State::default();
+        s.observe(obs(1, 1, 5), 0.1, 1.0);
+        assert_eq!(
+            s.observe(obs(1, 1, i64::MIN), 0.1, 2.0),
+            vec![Kind::KeysDropped]
+        );
     }
 
     #[test]

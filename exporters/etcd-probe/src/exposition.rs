@@ -67,17 +67,30 @@ fn parse_line(line: &str) -> Option<Sample> {
     })
 }
 
-/// Parses `k="v",k2="v2"}` and returns the labels and the text after `}`.
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: a name the text format allows, so it can be written out again.
+fn is_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Parses `k="v",k2="v2"}` and returns the labels and the text after `}`. A label name the
+/// format does not allow, a name given twice or a missing comma rejects the line: re-exported
+/// as read, such labels would make Prometheus refuse the probe's whole scrape.
 fn parse_labels(s: &str) -> Option<(Vec<(String, String)>, &str)> {
-    let mut labels = Vec::new();
-    let mut rest = s;
+    let mut labels: Vec<(String, String)> = Vec::new();
+    let mut rest = s.trim_start();
     loop {
-        rest = rest.trim_start_matches([' ', ',']);
         if let Some(tail) = rest.strip_prefix('}') {
             return Some((labels, tail));
         }
         let eq = rest.find('=')?;
         let key = rest[..eq].trim().to_owned();
+        if !is_label_name(&key) || labels.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
         rest = rest[eq + 1..].trim_start().strip_prefix('"')?;
         let mut value = String::new();
         let mut chars = rest.char_indices();
@@ -92,8 +105,13 @@ fn parse_labels(s: &str) -> Option<(Vec<(String, String)>, &str)> {
                 c => value.push(c),
             }
         };
-        rest = &rest[end + 1..];
+        rest = rest[end + 1..].trim_start();
         labels.push((key, value));
+        if let Some(more) = rest.strip_prefix(',') {
+            rest = more.trim_start();
+        } else if !rest.starts_with('}') {
+            return None;
+        }
     }
 }
 
@@ -121,7 +139,7 @@ pub fn histograms(samples: &[Sample], base: &str) -> BTreeMap<Vec<(String, Strin
                 continue;
             };
             let Ok(le) = le.parse::<f64>() else { continue };
-            if le.is_infinite() {
+            if !le.is_finite() {
                 continue;
             }
             out.entry(key)
@@ -134,8 +152,17 @@ pub fn histograms(samples: &[Sample], base: &str) -> BTreeMap<Vec<(String, Strin
             out.entry(key).or_default().count = non_negative_count(s.value);
         }
     }
+    // What `Histogram` promises whatever the member sent: one bucket per bound, ascending, and
+    // counts that never fall (a repeated bound keeps its highest count).
     for h in out.values_mut() {
-        h.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        h.buckets
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        h.buckets.dedup_by(|later, first| later.0 == first.0);
+        let mut highest = 0;
+        for (_, count) in &mut h.buckets {
+            highest = highest.max(*count);
+            *count = highest;
+        }
     }
     out
 }
@@ -174,6 +201,38 @@ mod tests {
             h.buckets
                 .windows(2)
                 .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
+    }
+
+    #[test]
+    fn lines_whose_label_names_prometheus_would_refuse_are_skipped() {
+        // Found by the fuzz target etcd_metrics: `{le="4.096"bucket{le="0.256"}` gave a label
+        // named `bucket{le`, which broke the probe's own exposition.
+        let text = "h_bucket{le=\"4.096\"bucket{le=\"0.256\"} 31\n\
+                    h_bucket{a b=\"1\",le=\"2\"} 3\n\
+                    h_bucket{1x=\"1\",le=\"2\"} 3\n\
+                    h_bucket{le=\"1\",le=\"2\"} 3\n\
+                    h_bucket{=\"1\"} 3\n\
+                    ok{x=\"1\" , y=\"2\",} 4\n";
+        let s = parse_samples(text, &|_| true);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            s[0].labels,
+            vec![("x".into(), "1".into()), ("y".into(), "2".into())]
+        );
+    }
+
+    #[test]
+    fn histograms_are_cumulative_whatever_the_member_sent() {
+        // Found by the fuzz target etcd_metrics: repeated, falling and huge bucket counts went
+        // out as they came, and the OpenMetrics encoder's per-bucket sums overflowed on them.
+        let text = "h_bucket{le=\"1\"} 5\nh_bucket{le=\"0.5\"} 7\nh_bucket{le=\"1\"} 3\n\
+                    h_bucket{le=\"2\"} 1e40\nh_bucket{le=\"4\"} 2\nh_bucket{le=\"NaN\"} 9\n\
+                    h_count 9\n";
+        let all = histograms(&parse_samples(text, &|_| true), "h");
+        assert_eq!(
+            all[&Vec::new()].buckets,
+            vec![(0.5, 7), (1.0, 7), (2.0, u64::MAX), (4.0, u64::MAX)]
         );
     }
 

@@ -162,7 +162,14 @@ pub fn reexport(text: &str, endpoint: &str, out: &mut MetricSet) {
     for desc in HISTOGRAMS {
         for (labels, h) in exposition::histograms(&samples, desc.name) {
             let mut l = vec![ep.clone()];
-            l.extend(labels);
+            for (mut k, v) in labels {
+                // A name already taken (the member's own `endpoint`) gets `exported_` in front
+                // until it is free, as Prometheus does with `honor_labels: false`.
+                while l.iter().any(|(taken, _)| *taken == k) {
+                    k.insert_str(0, "exported_");
+                }
+                l.push((k, v));
+            }
             out.of(desc).push_histogram(l, h.buckets, h.sum, h.count);
         }
     }
@@ -246,6 +253,43 @@ mod tests {
         );
         // Nothing else of etcd's ~1500 lines leaks through.
         assert!(!m.has("etcd_debugging_mvcc_keys_total") && !m.has("grpc_server_handled_total"));
+    }
+
+    #[test]
+    fn a_member_label_named_endpoint_does_not_repeat_ours() {
+        // Found by the fuzz target etcd_metrics: a second `endpoint` label on one sample makes
+        // Prometheus refuse the whole scrape.
+        let text = "etcd_disk_wal_fsync_duration_seconds_bucket{endpoint=\"x\",le=\"1\"} 2\n\
+                    etcd_disk_wal_fsync_duration_seconds_count{endpoint=\"x\"} 2\n";
+        let mut m = MetricSet::new();
+        reexport(text, "e", &mut m);
+        let fam = &m.families()[0];
+        let names: Vec<&str> = fam.samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(names, vec!["endpoint", "exported_endpoint"]);
+        assert_eq!(fam.samples[0].labels[0].1, "e");
+        let mut m = MetricSet::new();
+        reexport(
+            "etcd_disk_wal_fsync_duration_seconds_count{exported_endpoint=\"y\",endpoint=\"x\"} 2\n",
+            "e",
+            &mut m,
+        );
+        let names: Vec<&str> = m.families()[0].samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "endpoint",
+                "exported_endpoint",
+                "exported_exported_endpoint"
+            ]
+        );
     }
 
     #[test]

@@ -22,6 +22,10 @@ use common::{CollectorDef, Context, Exporter, SetupError, Spec, SysPaths};
 
 use crate::collectors::health::Prober;
 pub use crate::config::Config;
+// The pure parsers of untrusted text, public for the fuzz targets (`fuzz/`).
+pub use crate::collectors::process::is_match;
+pub use crate::collectors::server_log::ErrorMatcher;
+pub use crate::target::{Target, from_probe_param, health_url};
 
 /// The OCP node label when none is configured: the host name.
 fn default_ocp_address(paths: &SysPaths) -> String {

@@ -4,18 +4,18 @@ use crate::config::IP_PLACEHOLDER;
 
 /// One IC-Server to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub struct Target {
     /// The address as configured (the `ic_server_address` label).
-    pub(crate) address: String,
+    pub address: String,
     /// The health URL to GET.
-    pub(crate) url: String,
+    pub url: String,
 }
 
 /// Fills `<IP>` in `template` with `address`.
 ///
 /// IPv6 literals get the brackets URLs need; a `host:port` address also replaces the template's
 /// port, so `/probe?target=10.1.0.2:18088` does what a blackbox user expects.
-pub(crate) fn health_url(template: &str, address: &str) -> String {
+pub fn health_url(template: &str, address: &str) -> String {
     if address.parse::<std::net::Ipv6Addr>().is_ok() {
         return template.replace(IP_PLACEHOLDER, &format!("[{address}]"));
     }
@@ -65,7 +65,7 @@ pub(crate) fn targets(template: &str, addresses: &[String]) -> Vec<Target> {
 }
 
 /// A `/probe?target=` value: an address (the template is applied) or a full `http(s)://` URL.
-pub(crate) fn from_probe_param(template: &str, target: &str) -> Result<Target, String> {
+pub fn from_probe_param(template: &str, target: &str) -> Result<Target, String> {
     let target = target.trim();
     if target.is_empty() {
         return Err("target parameter is missing".to_owned());

@@ -120,6 +120,11 @@ fn splice(
             continue;
         }
         for file in files {
+            // The includes of an earlier file may have used up the bound meanwhile.
+            if stats.files >= MAX_FILES {
+                stats.errors += 1;
+                break;
+            }
             let Some(included) = source.read(&file) else {
                 stats.errors += 1;
                 continue;
@@ -240,6 +245,18 @@ mod tests {
             crate::conf_file::parse(&text).instances.len(),
             MAX_DEPTH + 1
         );
+    }
+
+    #[test]
+    fn the_file_bound_holds_across_nested_includes() {
+        // Found by the fuzz target keepalived_conf: the files one directive matched were all
+        // read after the first one's own includes had used up the bound (269 files read).
+        let names: Vec<String> = (0..10).map(|i| format!("/d/{i}.conf")).collect();
+        let mut files = vec![("/k.conf", "include /d/*.conf\n")];
+        files.extend(names.iter().map(|n| (n.as_str(), "include /d/*.conf\n")));
+        let mut m = mem(&files);
+        let (_, stats) = load(&mut m, "/k.conf").unwrap();
+        assert_eq!(stats.files, MAX_FILES, "{stats:?}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl DiskFilter {
 }
 
 /// Names of an ignore file: one per line, optional `/dev/` prefix, blank lines and `#` comments skipped.
-pub(crate) fn parse_ignore_file(text: &str) -> impl Iterator<Item = String> + '_ {
+pub fn parse_ignore_file(text: &str) -> impl Iterator<Item = String> + '_ {
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())

@@ -8,7 +8,8 @@ mod config;
 mod disk_filter;
 mod netlink;
 mod netstate;
-mod parsers;
+/// The pure parsers of kernel files, public so the fuzz targets (`fuzz/`) can reach them.
+pub mod parsers;
 mod partitions;
 mod reachability;
 mod sampler;
@@ -21,6 +22,8 @@ use common::statfs::Statfs;
 use common::{CollectorDef, Context, Exporter, Job, MutexExt as _, SetupError, Spec, SysPaths};
 
 pub use crate::config::Config;
+/// The parser of `/tmp/os_disk_io_ignore_devices`, public for the fuzz targets (`fuzz/`).
+pub use crate::disk_filter::parse_ignore_file;
 use crate::partitions::Partitions;
 
 /// Where the journal goes when `[audit] path` is not set.

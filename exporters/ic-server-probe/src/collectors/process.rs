@@ -25,7 +25,7 @@ const PROCESSES: Desc = Desc::gauge(
 /// Matches the kernel name, or a command-line word (or the value after `=`) whose file name is
 /// `name`, `name.<ext>`, `name_<x>` or `name-<digit>...` (`ic-server.jar`, `ic-server-1.2.jar`),
 /// but not a longer word such as `ic-server-probe`, which `grep` would wrongly count.
-pub(crate) fn is_match(name: &str, comm: &str, cmdline: &[u8]) -> bool {
+pub fn is_match(name: &str, comm: &str, cmdline: &[u8]) -> bool {
     if comm.trim_end() == name {
         return true;
     }

@@ -32,14 +32,14 @@ const ERROR_LINES: Desc = Desc::counter(
 
 /// Decides which log lines are error lines.
 #[derive(Debug, Clone)]
-pub(crate) struct ErrorMatcher {
+pub struct ErrorMatcher {
     keywords: Vec<String>,
     case_insensitive: bool,
 }
 
 impl ErrorMatcher {
     /// A matcher for any of `keywords`.
-    pub(crate) fn new(keywords: &[String], case_insensitive: bool) -> Self {
+    pub fn new(keywords: &[String], case_insensitive: bool) -> Self {
         let keywords = keywords
             .iter()
             .map(|k| {
@@ -57,7 +57,7 @@ impl ErrorMatcher {
     }
 
     /// Whether `line` contains one of the keywords.
-    pub(crate) fn is_error(&self, line: &str) -> bool {
+    pub fn is_error(&self, line: &str) -> bool {
         if self.case_insensitive {
             let lower = line.to_lowercase();
             self.keywords.iter().any(|k| lower.contains(k.as_str()))

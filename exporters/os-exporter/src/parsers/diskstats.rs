@@ -2,7 +2,7 @@
 
 /// The counters of one block device.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct DiskStats {
+pub struct DiskStats {
     /// Device name (`sda`, `nvme0n1`, `dm-0`).
     pub(crate) name: String,
     /// Reads completed.
@@ -40,7 +40,7 @@ fn parse_line(line: &str) -> Option<DiskStats> {
 }
 
 /// Parses diskstats; short or malformed lines are skipped, extra (discard/flush) columns ignored.
-pub(crate) fn parse(bytes: &[u8]) -> Vec<DiskStats> {
+pub fn parse(bytes: &[u8]) -> Vec<DiskStats> {
     common::parse::lines(bytes).filter_map(parse_line).collect()
 }
 

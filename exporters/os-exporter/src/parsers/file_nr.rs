@@ -2,7 +2,7 @@
 
 /// The three numbers of `file-nr`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) struct FileNr {
+pub struct FileNr {
     /// Allocated handles.
     pub(crate) allocated: f64,
     /// Allocated but unused (always 0 since Linux 2.6).
@@ -12,7 +12,7 @@ pub(crate) struct FileNr {
 }
 
 /// Parses `614\t0\t2466170`.
-pub(crate) fn parse(bytes: &[u8]) -> Option<FileNr> {
+pub fn parse(bytes: &[u8]) -> Option<FileNr> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut it = text.split_whitespace().map(|v| v.parse::<f64>().ok());
     Some(FileNr {

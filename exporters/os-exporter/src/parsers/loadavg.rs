@@ -2,7 +2,7 @@
 
 /// The three load averages and the scheduler's entity counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct LoadAvg {
+pub struct LoadAvg {
     /// 1-minute load average.
     pub(crate) one: f64,
     /// 5-minute load average.
@@ -12,7 +12,7 @@ pub(crate) struct LoadAvg {
 }
 
 /// Parses `/proc/loadavg`; `None` when the three averages are not all there.
-pub(crate) fn parse(bytes: &[u8]) -> Option<LoadAvg> {
+pub fn parse(bytes: &[u8]) -> Option<LoadAvg> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut it = text.split_whitespace().map(str::parse::<f64>);
     Some(LoadAvg {

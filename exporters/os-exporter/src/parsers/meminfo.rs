@@ -4,7 +4,7 @@ use common::parse::key_value_kb;
 
 /// The fields of `/proc/meminfo` the memory collector uses, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) struct MemInfo {
+pub struct MemInfo {
     /// `MemTotal`.
     pub(crate) mem_total: f64,
     /// `MemAvailable`, or `MemFree + Buffers + Cached` on kernels before 3.14 that lack it.
@@ -18,7 +18,7 @@ pub(crate) struct MemInfo {
 }
 
 /// Parses `/proc/meminfo`; `None` when `MemTotal` is missing (not a meminfo file).
-pub(crate) fn parse(bytes: &[u8]) -> Option<MemInfo> {
+pub fn parse(bytes: &[u8]) -> Option<MemInfo> {
     let kv = key_value_kb(bytes);
     let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
     let mem_total = get("MemTotal")?;

@@ -1,17 +1,17 @@
 //! Pure parsers, one per kernel source file: bytes in, typed struct out.
 
-pub(crate) mod diskstats;
-pub(crate) mod file_nr;
-pub(crate) mod loadavg;
-pub(crate) mod meminfo;
-pub(crate) mod mountinfo;
-pub(crate) mod net_dev;
-pub(crate) mod net_tcp;
-pub(crate) mod netclass;
-pub(crate) mod netstat;
-pub(crate) mod stat;
-pub(crate) mod uptime;
-pub(crate) mod vmstat;
+pub mod diskstats;
+pub mod file_nr;
+pub mod loadavg;
+pub mod meminfo;
+pub mod mountinfo;
+pub mod net_dev;
+pub mod net_tcp;
+pub mod netclass;
+pub mod netstat;
+pub mod stat;
+pub mod uptime;
+pub mod vmstat;
 
 /// Every parser against mutated real captures and random bytes: items may be skipped, nothing
 /// may panic (docs/architecture.md, Collecting: parsers are tolerant). A fixed-seed xorshift keeps it reproducible.

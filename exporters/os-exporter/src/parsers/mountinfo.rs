@@ -2,7 +2,7 @@
 
 /// One mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Mount {
+pub struct Mount {
     /// `major:minor` of the filesystem, which identifies bind mounts of one filesystem.
     pub(crate) dev: String,
     /// Where it is mounted, unescaped.
@@ -58,7 +58,7 @@ fn parse_line(line: &str) -> Option<Mount> {
 }
 
 /// Parses mountinfo; lines that do not parse are skipped.
-pub(crate) fn parse(bytes: &[u8]) -> Vec<Mount> {
+pub fn parse(bytes: &[u8]) -> Vec<Mount> {
     common::parse::lines(bytes).filter_map(parse_line).collect()
 }
 

@@ -2,7 +2,7 @@
 
 /// The counters of one interface.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct NetDev {
+pub struct NetDev {
     /// Interface name.
     pub(crate) name: String,
     /// Received bytes.
@@ -49,7 +49,7 @@ fn parse_line(line: &str) -> Option<NetDev> {
 }
 
 /// Parses `/proc/net/dev`; the two header lines and malformed lines are skipped.
-pub(crate) fn parse(bytes: &[u8]) -> Vec<NetDev> {
+pub fn parse(bytes: &[u8]) -> Vec<NetDev> {
     common::parse::lines(bytes).filter_map(parse_line).collect()
 }
 

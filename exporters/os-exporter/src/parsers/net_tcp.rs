@@ -9,7 +9,7 @@ const TCP_LISTEN: u64 = 0x0A;
 
 /// One socket line's fields the counter looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SocketQueues<'a> {
+pub struct SocketQueues<'a> {
     /// The raw line (`sl local rem st tx:rx ...`), for the audit evidence.
     pub(crate) line: &'a [u8],
     /// TCP state (hex code of the kernel's enum).
@@ -22,7 +22,7 @@ pub(crate) struct SocketQueues<'a> {
 
 /// Totals of one or more tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct QueueCounts {
+pub struct QueueCounts {
     /// Socket lines seen.
     pub(crate) sockets: u64,
     /// Non-listening sockets with `rx_queue` over the threshold.
@@ -32,7 +32,7 @@ pub(crate) struct QueueCounts {
 }
 
 /// Decodes `0100007F:0CEA` (IPv4) or the 32-hex-digit IPv6 form into `addr:port`.
-pub(crate) fn decode_addr(field: &str) -> Option<String> {
+pub fn decode_addr(field: &str) -> Option<String> {
     let (ip, port) = field.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
     // The kernel prints each 32-bit word in host (little-endian here) byte order.
@@ -73,7 +73,7 @@ fn hex(s: &[u8]) -> Option<u64> {
 }
 
 /// Parses one table line; `None` for the header and malformed lines.
-pub(crate) fn parse_line(line: &[u8]) -> Option<SocketQueues<'_>> {
+pub fn parse_line(line: &[u8]) -> Option<SocketQueues<'_>> {
     let mut fields = line.split(|b| *b == b' ').filter(|f| !f.is_empty());
     let sl = fields.next()?;
     if sl.last() != Some(&b':') {
@@ -93,7 +93,7 @@ pub(crate) fn parse_line(line: &[u8]) -> Option<SocketQueues<'_>> {
 }
 
 /// Streams one table from `reader`, adding to `counts`; `on_blocked` sees each blocked socket.
-pub(crate) fn count_blocked(
+pub fn count_blocked(
     mut reader: impl Read,
     threshold: u64,
     counts: &mut QueueCounts,

@@ -1,13 +1,13 @@
 //! `/sys/class/net/<if>/{flags,operstate,carrier}`: the link state of an interface.
 
 /// `IFF_UP`: administratively up.
-pub(crate) const IFF_UP: u64 = 0x1;
+pub const IFF_UP: u64 = 0x1;
 /// `IFF_LOOPBACK`.
-pub(crate) const IFF_LOOPBACK: u64 = 0x8;
+pub const IFF_LOOPBACK: u64 = 0x8;
 
 /// The link state of one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LinkState {
+pub struct LinkState {
     /// `flags` (hex `0x1003`).
     pub(crate) flags: u64,
     /// `operstate` (`up`, `down`, `unknown`, `dormant`...).
@@ -29,7 +29,7 @@ impl LinkState {
 }
 
 /// Parses the three files' contents (each may be missing).
-pub(crate) fn parse(
+pub fn parse(
     flags: Option<&[u8]>,
     operstate: Option<&[u8]>,
     carrier: Option<&[u8]>,

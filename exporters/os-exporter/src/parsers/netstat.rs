@@ -4,7 +4,7 @@ use common::parse::header_value_tables;
 
 /// TCP counters since boot.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) struct TcpCounters {
+pub struct TcpCounters {
     /// `TcpExt: TCPFastRetrans`: fast retransmits.
     pub(crate) fast_retrans: Option<f64>,
     /// `TcpExt: TCPTimeouts`: retransmission timeouts.
@@ -18,7 +18,7 @@ pub(crate) struct TcpCounters {
 }
 
 /// Fills the counters from the contents of `/proc/net/netstat` and `/proc/net/snmp`.
-pub(crate) fn parse(netstat: &[u8], snmp: &[u8]) -> TcpCounters {
+pub fn parse(netstat: &[u8], snmp: &[u8]) -> TcpCounters {
     let mut c = TcpCounters::default();
     for (section, field, v) in header_value_tables(netstat)
         .into_iter()

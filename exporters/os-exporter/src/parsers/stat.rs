@@ -3,7 +3,7 @@
 
 /// The mode columns of a `cpuN` line, in the kernel's order. Columns beyond these (a newer
 /// kernel's addition) are ignored rather than rejected.
-pub(crate) const MODES: [&str; 10] = [
+pub const MODES: [&str; 10] = [
     "user",
     "nice",
     "system",
@@ -18,7 +18,7 @@ pub(crate) const MODES: [&str; 10] = [
 
 /// One `cpuN` line: the CPU number and the ticks (USER_HZ) of each mode present.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CpuTimes {
+pub struct CpuTimes {
     /// The CPU number from the line's name (`cpu7` is 7).
     pub(crate) cpu: u32,
     /// Ticks per mode, in [`MODES`] order; shorter on old kernels with fewer columns.
@@ -44,7 +44,7 @@ impl CpuTimes {
 
 /// The parts of `/proc/stat` the exporter uses.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Stat {
+pub struct Stat {
     /// The aggregate `cpu` line (all online CPUs), when present.
     pub(crate) total: Option<CpuTimes>,
     /// One entry per online CPU, by real CPU number.
@@ -65,7 +65,7 @@ fn parse_ticks(rest: &str) -> Option<Vec<u64>> {
 }
 
 /// Parses `/proc/stat`; unknown or malformed lines are skipped.
-pub(crate) fn parse(bytes: &[u8]) -> Stat {
+pub fn parse(bytes: &[u8]) -> Stat {
     let mut stat = Stat::default();
     for line in common::parse::lines(bytes) {
         let Some((key, rest)) = line.split_once(char::is_whitespace) else {

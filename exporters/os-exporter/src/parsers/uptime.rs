@@ -1,7 +1,7 @@
 //! `/proc/uptime` (`439.65 674.60`); the `btime` line of `/proc/stat` is `common::proc_table::boot_time`.
 
 /// Seconds since boot, the first field of `/proc/uptime`.
-pub(crate) fn parse_uptime(bytes: &[u8]) -> Option<f64> {
+pub fn parse_uptime(bytes: &[u8]) -> Option<f64> {
     common::parse::first_number(bytes).filter(|v| v.is_finite() && *v >= 0.0)
 }
 

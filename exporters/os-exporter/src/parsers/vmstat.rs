@@ -3,7 +3,7 @@
 /// Swap activity in pages; a counter is `None` when its line is missing or not a number, so
 /// that it is left out rather than exported as a reset to 0.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) struct SwapActivity {
+pub struct SwapActivity {
     /// `pswpin`.
     pub(crate) pswpin: Option<f64>,
     /// `pswpout`.
@@ -11,7 +11,7 @@ pub(crate) struct SwapActivity {
 }
 
 /// Parses `/proc/vmstat`; `None` when neither counter is present with a number.
-pub(crate) fn parse(bytes: &[u8]) -> Option<SwapActivity> {
+pub fn parse(bytes: &[u8]) -> Option<SwapActivity> {
     let kv = common::parse::key_value_pairs(bytes);
     let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
     let (pswpin, pswpout) = (get("pswpin"), get("pswpout"));

@@ -1,0 +1,10 @@
+//! `/proc/diskstats`: `os_exporter::parsers::diskstats::parse`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let parsed = os_exporter::parsers::diskstats::parse(data);
+    // Formatting walks every field the parser filled.
+    let _ = format!("{parsed:?}");
+});

@@ -1,0 +1,10 @@
+//! `/proc/uptime`: `os_exporter::parsers::uptime::parse_uptime`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let parsed = os_exporter::parsers::uptime::parse_uptime(data);
+    // Formatting walks every field the parser filled.
+    let _ = format!("{parsed:?}");
+});

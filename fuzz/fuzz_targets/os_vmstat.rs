@@ -1,0 +1,10 @@
+//! `/proc/vmstat`: `os_exporter::parsers::vmstat::parse`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let parsed = os_exporter::parsers::vmstat::parse(data);
+    // Formatting walks every field the parser filled.
+    let _ = format!("{parsed:?}");
+});
