@@ -375,16 +375,6 @@ mod tests {
         assert_eq!(s.skipped, 0);
     }
 
-    /// Prints this namespace's state as JSON: how the os-exporter fixture trees'
-    /// `rtnetlink.json` were captured (`ip netns exec <ns> <test binary> --ignored
-    /// print_this_namespace_as_json --nocapture`).
-    #[test]
-    #[ignore = "a capture tool, run by hand inside a test namespace"]
-    fn print_this_namespace_as_json() {
-        let s = dump(Limits::default()).unwrap();
-        println!("{}", serde_json::to_string_pretty(&s).unwrap());
-    }
-
     #[test]
     fn an_undecodable_message_is_counted_not_fatal() {
         let mut s = NetState::default();
