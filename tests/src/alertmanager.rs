@@ -167,6 +167,29 @@ impl Alertmanager {
         Alertmanager::start(&text.replace("http://127.0.0.1:9095", &sink.url()))
     }
 
+    /// The alerts it holds (`GET /api/v2/alerts`: deduplicated, each with its `labels`).
+    pub fn alerts(&self) -> Vec<serde_json::Value> {
+        let r = crate::http::get(self.addr, "/api/v2/alerts", &[])
+            .unwrap_or_else(|e| panic!("GET /api/v2/alerts: {e}"));
+        serde_json::from_str::<Vec<serde_json::Value>>(&r.body)
+            .unwrap_or_else(|e| panic!("GET /api/v2/alerts: {e}: {}", r.body))
+    }
+
+    /// How many firing alerts it has received (`alertmanager_alerts_received_total`, every API
+    /// version), duplicates included.
+    pub fn firing_received(&self) -> f64 {
+        let r = crate::http::get(self.addr, "/metrics", &[])
+            .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+        r.body
+            .lines()
+            .filter(|l| {
+                l.starts_with("alertmanager_alerts_received_total{")
+                    && l.contains("status=\"firing\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// `host:port` for Prometheus' `alerting` section.
     pub fn target(&self) -> String {
         self.addr.to_string()

@@ -13,6 +13,7 @@ pub mod process;
 pub mod prometheus;
 pub mod promtool;
 pub mod rules;
+pub mod victoria;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -92,6 +93,21 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
             "timed out after {timeout:?} waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Calls `f` every 500 ms until it returns true (then true) or `timeout` passes (then false), for
+/// a caller that reports its own diagnosis of the last attempt.
+pub fn poll_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return true;
+        }
+        if start.elapsed() >= timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 

@@ -40,6 +40,18 @@ impl Job {
         }
     }
 
+    /// Its `scrape_configs` entry (1 s interval and timeout unless overridden).
+    pub fn scrape_config(&self) -> Value {
+        json!({
+            "job_name": self.name,
+            "scrape_interval": self.scrape_interval.clone().unwrap_or_else(|| "1s".into()),
+            "scrape_timeout": self.scrape_timeout.clone().unwrap_or_else(|| "1s".into()),
+            "metrics_path": self.metrics_path.clone().unwrap_or_else(|| "/metrics".into()),
+            "params": self.params,
+            "static_configs": [{"targets": self.targets, "labels": self.labels}],
+        })
+    }
+
     /// Adds a target label.
     pub fn label(mut self, k: &str, v: &str) -> Job {
         self.labels.insert(k.to_owned(), v.to_owned());
@@ -58,6 +70,13 @@ pub struct Setup {
     pub evaluation_interval: String,
     /// Alertmanagers (`host:port`) that firing alerts are sent to.
     pub alertmanagers: Vec<String>,
+    /// `global.external_labels` (e.g. `replica` of an HA pair).
+    pub external_labels: BTreeMap<String, String>,
+    /// Labels dropped from alerts before they are sent (`alert_relabel_configs` labeldrop), so
+    /// that the replicas of an HA pair send identical alerts.
+    pub alert_labeldrop: Vec<String>,
+    /// Remote-write URLs every sample is also sent to.
+    pub remote_write: Vec<String>,
 }
 
 impl Setup {
@@ -68,6 +87,9 @@ impl Setup {
             rule_files: crate::rules::rule_files(),
             evaluation_interval: "1s".to_owned(),
             alertmanagers: Vec::new(),
+            remote_write: Vec::new(),
+            external_labels: BTreeMap::new(),
+            alert_labeldrop: Vec::new(),
         }
     }
 }
@@ -100,7 +122,8 @@ pub struct Prometheus {
     dir: TempDir,
 }
 
-fn string_map(v: &Value) -> BTreeMap<String, String> {
+/// A JSON object of strings (labels, annotations) as a map; other values become empty strings.
+pub fn string_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .map(|o| {
             o.iter()
@@ -114,28 +137,31 @@ impl Prometheus {
     /// Writes the config, starts Prometheus on a free loopback port and waits until it is ready.
     pub fn start(setup: &Setup) -> Prometheus {
         let dir = TempDir::new("prometheus");
-        let scrape_configs: Vec<Value> = setup
-            .jobs
-            .iter()
-            .map(|j| {
-                json!({
-                    "job_name": j.name,
-                    "scrape_interval": j.scrape_interval.clone().unwrap_or_else(|| "1s".into()),
-                    "scrape_timeout": j.scrape_timeout.clone().unwrap_or_else(|| "1s".into()),
-                    "metrics_path": j.metrics_path.clone().unwrap_or_else(|| "/metrics".into()),
-                    "params": j.params,
-                    "static_configs": [{"targets": j.targets, "labels": j.labels}],
-                })
-            })
-            .collect();
+        let scrape_configs: Vec<Value> = setup.jobs.iter().map(Job::scrape_config).collect();
         let mut config = json!({
-            "global": {"scrape_interval": "1s", "evaluation_interval": setup.evaluation_interval},
+            "global": {
+                "scrape_interval": "1s",
+                "evaluation_interval": setup.evaluation_interval,
+                "external_labels": setup.external_labels,
+            },
             "rule_files": setup.rule_files,
+            "remote_write": setup
+                .remote_write
+                .iter()
+                .map(|url| json!({"url": url, "queue_config": {"batch_send_deadline": "1s"}}))
+                .collect::<Vec<_>>(),
             "scrape_configs": scrape_configs,
         });
         if !setup.alertmanagers.is_empty() {
-            config["alerting"] =
-                json!({"alertmanagers": [{"static_configs": [{"targets": setup.alertmanagers}]}]});
+            let drop: Vec<Value> = setup
+                .alert_labeldrop
+                .iter()
+                .map(|l| json!({"action": "labeldrop", "regex": l}))
+                .collect();
+            config["alerting"] = json!({
+                "alert_relabel_configs": drop,
+                "alertmanagers": [{"static_configs": [{"targets": setup.alertmanagers}]}],
+            });
         }
         // JSON is YAML, so the config needs no YAML writer.
         let config_path = dir.path().join("prometheus.yml");
@@ -176,8 +202,56 @@ impl Prometheus {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
 
-    fn api(&self, path: &str) -> Value {
-        let r = http::get(self.addr, path, &[]).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    /// Its HTTP API.
+    pub fn api(&self) -> QueryApi {
+        QueryApi(self.addr)
+    }
+
+    /// An instant query.
+    pub fn query(&self, q: &str) -> Vec<Series> {
+        self.api().query(q)
+    }
+
+    /// Polls `q` until `pred` holds for its result (at most `timeout`).
+    pub fn wait_for(
+        &self,
+        q: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Series]) -> bool,
+    ) -> Vec<Series> {
+        self.api().wait_for(q, timeout, pred)
+    }
+
+    /// Waits until `up` is 1 for every target of `job`.
+    pub fn wait_up(&self, job: &str, timeout: Duration) {
+        self.api().wait_up(job, timeout);
+    }
+
+    /// Active (pending or firing) alerts.
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.api().alerts()
+    }
+
+    /// Waits until an alert named `name` is firing and returns it.
+    pub fn wait_firing(&self, name: &str, timeout: Duration) -> Alert {
+        self.api().wait_firing(name, timeout)
+    }
+
+    /// The loaded rule groups, as `/api/v1/rules` reports them.
+    pub fn rules(&self) -> Value {
+        self.api().get("/api/v1/rules")
+    }
+}
+
+/// The Prometheus HTTP API (`/api/v1/query`, `/api/v1/alerts`) at an address: Prometheus itself,
+/// or what answers the same way (VictoriaMetrics for queries, vmalert for alerts).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryApi(pub SocketAddr);
+
+impl QueryApi {
+    /// `GET path`, its `data` (panics unless the answer is `status: success`).
+    pub fn get(&self, path: &str) -> Value {
+        let r = http::get(self.0, path, &[]).unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let v: Value =
             serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body));
         assert_eq!(v["status"], "success", "GET {path}: {}", r.body);
@@ -186,7 +260,19 @@ impl Prometheus {
 
     /// An instant query.
     pub fn query(&self, q: &str) -> Vec<Series> {
-        let data = self.api(&format!("/api/v1/query?query={}", http::encode_query(q)));
+        self.query_path(&format!("/api/v1/query?query={}", http::encode_query(q)))
+    }
+
+    /// An instant query at `time` (Unix seconds).
+    pub fn query_at(&self, q: &str, time: f64) -> Vec<Series> {
+        self.query_path(&format!(
+            "/api/v1/query?query={}&time={time:.3}",
+            http::encode_query(q)
+        ))
+    }
+
+    fn query_path(&self, path: &str) -> Vec<Series> {
+        let data = self.get(path);
         match data["resultType"].as_str() {
             Some("vector") => data["result"]
                 .as_array()
@@ -235,7 +321,7 @@ impl Prometheus {
 
     /// Active (pending or firing) alerts.
     pub fn alerts(&self) -> Vec<Alert> {
-        let data = self.api("/api/v1/alerts");
+        let data = self.get("/api/v1/alerts");
         data["alerts"]
             .as_array()
             .map(|a| {
@@ -257,10 +343,5 @@ impl Prometheus {
                 a.state == "firing" && a.labels.get("alertname").map(String::as_str) == Some(name)
             })
         })
-    }
-
-    /// The loaded rule groups, as `/api/v1/rules` reports them.
-    pub fn rules(&self) -> Value {
-        self.api("/api/v1/rules")
     }
 }

@@ -76,6 +76,23 @@ pub fn load_rules(files: &[PathBuf]) -> Result<(Vec<String>, Vec<AlertRule>), St
     Ok((records, alerts))
 }
 
+/// `(name, expr)` of every recording and alerting rule of the given files, in file order.
+pub fn rule_expressions(files: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for f in files {
+        let doc = read_yaml(f)?;
+        for group in doc["groups"].as_sequence().into_iter().flatten() {
+            for rule in group["rules"].as_sequence().into_iter().flatten() {
+                let name = rule["record"].as_str().or_else(|| rule["alert"].as_str());
+                if let (Some(n), Some(e)) = (name, rule["expr"].as_str()) {
+                    out.push((n.to_owned(), e.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// One YAML file, parsed; an error names the file.
 fn read_yaml(f: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
