@@ -14,6 +14,7 @@ pub mod prometheus;
 pub mod promtool;
 pub mod rules;
 pub mod victoria;
+pub mod vm;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
