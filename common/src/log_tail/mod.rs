@@ -71,5 +71,6 @@ pub use file::{DEFAULT_MAX_READ, LogTail, MAX_LINE, StartAt};
 pub use journal::{JournalEntry, JournalLocation, JournalMatch, JournalTail, parse_json_entry};
 pub use rotated::{
     DEFAULT_MAX_FILE_BYTES, LogFamily, Rotation, RotationName, ScanReport, list_rotations,
+    rotation_name,
 };
 pub use tail_lines::{DEFAULT_TAIL_MAX_BYTES, Tail, last_lines, tail_lines, tail_lines_of};

@@ -71,8 +71,9 @@ fn date_digits(s: &str) -> Option<String> {
     (first_is_digit && allowed && digits.len() >= 8).then_some(digits)
 }
 
-/// Whether `candidate` (a file name) is a rotation of `base` (the live file's name).
-fn classify(base: &str, candidate: &str) -> Option<(RotationName, bool)> {
+/// When `candidate` (a file name) is a rotation of `base` (the live file's name): its number or
+/// date, and whether it is gzipped.
+pub fn rotation_name(base: &str, candidate: &str) -> Option<(RotationName, bool)> {
     let (stem, gzip) = match candidate.strip_suffix(".gz") {
         Some(s) => (s, true),
         None => (candidate, false),
@@ -163,7 +164,7 @@ pub fn list_rotations(base: &Path) -> Result<Vec<Rotation>, LogError> {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        if let Some((rot_name, gzip)) = classify(name, candidate) {
+        if let Some((rot_name, gzip)) = rotation_name(name, candidate) {
             found.push(Rotation {
                 path: entry.path(),
                 name: rot_name,
@@ -553,7 +554,7 @@ mod tests {
 
     #[test]
     fn names_of_every_logrotate_style_are_recognised() {
-        let n = |s: &str| classify("ha.log", s);
+        let n = |s: &str| rotation_name("ha.log", s);
         assert_eq!(n("ha.log.1"), Some((RotationName::Numbered(1), false)));
         assert_eq!(n("ha.log.12.gz"), Some((RotationName::Numbered(12), true)));
         assert_eq!(

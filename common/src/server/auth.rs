@@ -120,10 +120,15 @@ impl Verifier {
     }
 }
 
-/// The `user` and `password` of a `Basic` `Authorization` header; the scheme is
-/// case-insensitive (RFC 9110 11.1).
+/// The `user` and `password` of a `Basic` `Authorization` header.
 fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    basic_credentials(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The `user` and `password` of an `Authorization` header's value when its scheme is `Basic`
+/// (case-insensitive, RFC 9110 11.1) and it decodes to UTF-8 `user:password`.
+pub fn basic_credentials(value: &str) -> Option<(String, String)> {
+    let value = value.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

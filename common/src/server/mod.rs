@@ -36,9 +36,11 @@ use crate::metrics::MetricSet;
 use crate::self_metrics::BuildInfo;
 use crate::web_config::WebSettings;
 
+pub use auth::basic_credentials;
 pub use encoding::{accepts_gzip, gzip};
 pub use listener::{ListenAddr, ListenError};
 pub use query::{parse_query, percent_decode};
+pub use routing::scrape_budget;
 
 /// A boxed future returned by [`ProbeHandler::probe`].
 pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Result<MetricSet, ProbeError>> + Send + 'a>>;

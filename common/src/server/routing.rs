@@ -119,19 +119,11 @@ impl State {
     }
 
     fn scrape_context(&self, req: &Request<Incoming>) -> ScrapeContext {
-        let timeout = req
+        let header = req
             .headers()
             .get("X-Prometheus-Scrape-Timeout-Seconds")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| *v > 0.0)
-            .map_or(self.opts.default_timeout, |v| {
-                // Any positive number is taken, clamped: `1e19` or `inf` must not overflow.
-                Duration::from_secs_f64(v.min(MAX_SCRAPE_TIMEOUT.as_secs_f64()))
-            });
-        let budget = timeout
-            .saturating_sub(self.opts.timeout_offset)
-            .max(Duration::from_millis(100));
+            .and_then(|v| v.to_str().ok());
+        let budget = scrape_budget(header, self.opts.default_timeout, self.opts.timeout_offset);
         ScrapeContext {
             deadline: Instant::now() + budget,
         }
@@ -187,4 +179,24 @@ impl State {
             ),
         }
     }
+}
+
+/// The collectors' time budget for a scrape: the scraper's `X-Prometheus-Scrape-Timeout-Seconds`
+/// (`header`; `default_timeout` when absent, not a number or not positive; clamped to an hour)
+/// minus `offset`, and never under 100 ms.
+pub fn scrape_budget(
+    header: Option<&str>,
+    default_timeout: Duration,
+    offset: Duration,
+) -> Duration {
+    let timeout = header
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+        .map_or(default_timeout, |v| {
+            // Any positive number is taken, clamped: `1e19` or `inf` must not overflow.
+            Duration::from_secs_f64(v.min(MAX_SCRAPE_TIMEOUT.as_secs_f64()))
+        });
+    timeout
+        .saturating_sub(offset)
+        .max(Duration::from_millis(100))
 }
