@@ -28,7 +28,9 @@ pub(super) fn wants_gzip(headers: &HeaderMap) -> bool {
 
 /// Whether an `Accept-Encoding` value (RFC 9110 12.5.3) accepts gzip: an explicit `gzip` (or the
 /// old `x-gzip`) entry decides, else `*`; `q=0` refuses; codings are case-insensitive. A `q`
-/// that does not parse counts as a refusal, since a plain body is never wrong.
+/// that does not parse counts as a refusal, since a plain body is never wrong. A coding listed
+/// twice (the RFC leaves that undefined) takes its highest weight, as Go's content negotiation
+/// in client_golang does, so the answer does not depend on the order of the entries.
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
     let mut gzip: Option<f32> = None;
     let mut any: Option<f32> = None;
