@@ -57,6 +57,16 @@ pub enum JournalMatch {
     Identifier(String),
 }
 
+impl std::fmt::Display for JournalMatch {
+    /// As journalctl's option: `--unit=etcd.service`, `--identifier=Keepalived_vrrp`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JournalMatch::Unit(u) => write!(f, "--unit={u}"),
+            JournalMatch::Identifier(i) => write!(f, "--identifier={i}"),
+        }
+    }
+}
+
 /// One journal entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
@@ -229,7 +239,7 @@ impl JournalTail {
             match parse_json_entry(line) {
                 Ok(entry) => entries.push(entry),
                 // One odd line must not stop the entries after it (nor stall the cursor).
-                Err(e) => log::warn!("journal of {:?}: skipping an entry: {e}", self.filter),
+                Err(e) => log::warn!("journal ({}): skipping an entry: {e}", self.filter),
             }
         }
         if let Some(last) = entries.last() {
@@ -301,6 +311,18 @@ pub fn parse_json_entry(line: &[u8]) -> Result<JournalEntry, LogError> {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn a_filter_reads_as_the_journalctl_option_in_log_lines() {
+        assert_eq!(
+            JournalMatch::Unit("etcd.service".into()).to_string(),
+            "--unit=etcd.service"
+        );
+        assert_eq!(
+            JournalMatch::Identifier("Keepalived_vrrp".into()).to_string(),
+            "--identifier=Keepalived_vrrp"
+        );
+    }
 
     /// Lines as `journalctl -o json --output-fields=...` printed them (systemd 252), one with a
     /// non-UTF-8 MESSAGE (a byte array) and one with a field logged twice.
