@@ -48,8 +48,9 @@ pub fn parse_ignore_file(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
         .flat_map(|l| l.split(|c: char| c == ',' || c.is_whitespace()))
+        .map(|l| l.trim_start_matches("/dev/"))
         .filter(|l| !l.is_empty())
-        .map(|l| l.trim_start_matches("/dev/").to_owned())
+        .map(str::to_owned)
 }
 
 /// The ignore rules resolved for one pass.
@@ -85,6 +86,13 @@ mod tests {
         let names: Vec<String> =
             parse_ignore_file("# fast disks\n/dev/sdb\nsdc, nvme1n1\n\n").collect();
         assert_eq!(names, vec!["sdb", "sdc", "nvme1n1"]);
+    }
+
+    #[test]
+    fn a_bare_dev_prefix_names_no_device() {
+        // Found by the fuzz target os_disk_ignore_file: `/dev/` alone gave an empty name.
+        let names: Vec<String> = parse_ignore_file("/dev/\n/dev/ sdd\n/dev/,/dev/sde\n").collect();
+        assert_eq!(names, vec!["sdd", "sde"]);
     }
 
     #[test]
