@@ -181,6 +181,7 @@ impl Sandbox {
 struct Unit {
     user: String,
     group: String,
+    supplementary_groups: Vec<String>,
     exec_start: Vec<String>,
     ambient: Vec<String>,
     bounding: Vec<String>,
@@ -198,6 +199,7 @@ impl Unit {
             match k {
                 "User" => u.user = v.to_owned(),
                 "Group" => u.group = v.to_owned(),
+                "SupplementaryGroups" => u.supplementary_groups = words(v),
                 "ExecStart" => u.exec_start = words(v),
                 "AmbientCapabilities" => u.ambient = words(v),
                 "CapabilityBoundingSet" => u.bounding = words(v),
@@ -291,11 +293,21 @@ fn run_as_unit(sandbox: &Sandbox, exporter: &Listed, log_dir: &Path) {
         let text = sandbox.run_ok(&["cat", config]);
         assert!(text.contains("disabled = [\"ping\"]"), "{config}:\n{text}");
     }
+    // systemd adds SupplementaryGroups= to the user's own groups.
+    let groups = if unit.supplementary_groups.is_empty() {
+        "--init-groups".to_owned()
+    } else {
+        format!(
+            "--groups={},{}",
+            unit.group,
+            unit.supplementary_groups.join(",")
+        )
+    };
     let mut argv: Vec<&str> = vec![
         "setpriv",
         &reuid,
         &regid,
-        "--init-groups",
+        &groups,
         &inh,
         &amb,
         &bnd,

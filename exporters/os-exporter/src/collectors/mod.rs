@@ -1,6 +1,7 @@
 //! One module per collector, each declaring its registry entry `DEF`; `ALL` is the table the
 //! skeleton reads. Adding a collector is one module plus one line here.
 
+mod accounts;
 mod addresses;
 mod audit;
 mod bonds;
@@ -28,6 +29,7 @@ use crate::OsExporter;
 
 /// Every collector of os-exporter, in the order they are run.
 pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
+    accounts::DEF,
     addresses::DEF,
     audit::DEF,
     bonds::DEF,

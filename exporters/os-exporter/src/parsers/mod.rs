@@ -9,6 +9,7 @@ pub mod net_dev;
 pub mod net_tcp;
 pub mod netclass;
 pub mod netstat;
+pub mod shadow;
 pub mod stat;
 pub mod uptime;
 pub mod vmstat;
