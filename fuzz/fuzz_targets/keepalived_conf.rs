@@ -3,34 +3,15 @@
 //! `/etc/keepalived/keepalived.conf`, the others sit in `/etc/keepalived/conf.d/`.
 #![no_main]
 
-use std::collections::BTreeMap;
-
-use keepalived_exporter::conf_include::{self, Source};
+use keepalived_exporter::conf_include::{self, MemoryFiles};
 use libfuzzer_sys::fuzz_target;
 use suite_fuzz::{parts, text};
-
-struct Files(BTreeMap<String, String>);
-
-impl Source for Files {
-    fn find(&mut self, pattern: &str, limit: usize) -> Vec<String> {
-        self.0
-            .keys()
-            .filter(|k| common::glob::matches(pattern, k))
-            .take(limit)
-            .cloned()
-            .collect()
-    }
-
-    fn read(&mut self, path: &str) -> Option<String> {
-        self.0.get(path).cloned()
-    }
-}
 
 const TOP: &str = "/etc/keepalived/keepalived.conf";
 
 fuzz_target!(|data: &[u8]| {
     let p = parts(data, 4);
-    let mut files = Files(BTreeMap::new());
+    let mut files = MemoryFiles::default();
     files.0.insert(TOP.to_owned(), text(p[0]));
     for (i, f) in p[1..].iter().enumerate() {
         files

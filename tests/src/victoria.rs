@@ -98,7 +98,11 @@ impl VictoriaMetrics {
 
 /// vmagent: scrapes like Prometheus, remote-writes everything to VictoriaMetrics.
 #[derive(Debug)]
-pub struct VmAgent(Daemon);
+pub struct VmAgent {
+    daemon: Daemon,
+    /// Its scrape config, kept while it runs (vmagent re-reads it on SIGHUP).
+    _config: TempDir,
+}
 
 impl VmAgent {
     /// Scrapes `jobs` (the same scrape config a [`crate::prometheus::Prometheus`] gets) into `vm`.
@@ -120,14 +124,15 @@ impl VmAgent {
                 "-remoteWrite.flushInterval=1s".to_owned(),
             ],
         );
-        // The config file is read at start; the directory may go.
-        drop(config_dir);
-        VmAgent(daemon)
+        VmAgent {
+            daemon,
+            _config: config_dir,
+        }
     }
 
     /// What it logged so far.
     pub fn log(&self) -> String {
-        self.0.log()
+        self.daemon.log()
     }
 }
 

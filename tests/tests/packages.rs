@@ -283,6 +283,7 @@ fn run_as_unit(sandbox: &Sandbox, exporter: &Listed, log_dir: &Path) {
     if name == "os-exporter" {
         // The installed config pings the host's default gateway and TCP peers (the ping
         // collector); a test keeps off the host's network, so that collector is left out here.
+        // The sandbox's /etc: an overlay whose writes land in the test's temporary directory.
         let config = "/etc/os-exporter/os-exporter.toml";
         sandbox.run_ok(&[
             "sed",
@@ -514,6 +515,7 @@ fn packages_install_run_as_their_users_and_purge_cleanly() {
             verified.is_ok(),
             "systemd-analyze verify {unit}: {verified:?}"
         );
+        // Checked inside the sandbox: where the package installed them in its overlays.
         for file in [
             format!("/usr/bin/{}", e.name),
             format!("/etc/{0}/{0}.toml", e.name),

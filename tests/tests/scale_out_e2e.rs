@@ -229,34 +229,6 @@ fn the_ic_server_alert_travels_vmagent_victoria_metrics_vmalert_to_alertmanager_
         .iter()
         .filter(|r| !series_labels(vm.api(), r).is_empty())
         .count();
-    // How far the values are apart (not asserted: the engines sample at different moments).
-    let mut widest = (0.0_f64, String::new());
-    for r in &records {
-        let vm_values: BTreeMap<_, _> = vm
-            .api()
-            .query(r)
-            .into_iter()
-            .map(|s| (s.labels, s.value))
-            .collect();
-        for s in prom.query(r) {
-            let Some(v) = vm_values.get(&s.labels) else {
-                continue;
-            };
-            let scale = s.value.abs().max(v.abs());
-            let rel = if scale > 0.0 {
-                (s.value - v).abs() / scale
-            } else {
-                0.0
-            };
-            if rel > widest.0 {
-                widest = (
-                    rel,
-                    format!("{r}: Prometheus {} VictoriaMetrics {v}", s.value),
-                );
-            }
-        }
-    }
-    eprintln!("widest relative difference {:.3}: {}", widest.0, widest.1);
     eprintln!(
         "agreed: {} active alerts {:?}; {produced} of {} recording rules produced series",
         last.0.len(),

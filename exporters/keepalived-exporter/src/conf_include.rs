@@ -163,39 +163,42 @@ pub fn read_conf(
     Ok((crate::conf_file::parse(&text), stats))
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
+/// Files held in memory, by absolute path (tests and fuzzing); `find` matches whole paths with
+/// the shell matcher, as the real filesystem does.
+#[derive(Debug, Default)]
+pub struct MemoryFiles(pub std::collections::BTreeMap<String, String>);
 
-    use super::*;
-
-    /// Files in memory; `find` matches whole paths with the shell matcher.
-    struct Mem(BTreeMap<String, String>);
-
-    impl Source for Mem {
-        fn find(&mut self, pattern: &str, limit: usize) -> Vec<String> {
-            self.0
-                .keys()
-                .filter(|k| common::glob::matches(pattern, k))
-                .take(limit)
-                .cloned()
-                .collect()
-        }
-        fn read(&mut self, path: &str) -> Option<String> {
-            self.0.get(path).cloned()
-        }
+impl Source for MemoryFiles {
+    fn find(&mut self, pattern: &str, limit: usize) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|k| common::glob::matches(pattern, k))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
-    fn load(m: &mut Mem, path: &str) -> Option<(String, IncludeStats)> {
+    fn read(&mut self, path: &str) -> Option<String> {
+        self.0.get(path).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(m: &mut MemoryFiles, path: &str) -> Option<(String, IncludeStats)> {
         let text = m.read(path)?;
         Some(expand(m, &text, path))
     }
 
-    fn mem(files: &[(&str, &str)]) -> Mem {
-        Mem(files
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect())
+    fn mem(files: &[(&str, &str)]) -> MemoryFiles {
+        MemoryFiles(
+            files
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     #[test]
