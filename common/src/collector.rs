@@ -386,6 +386,13 @@ impl CollectorSet {
 
     /// Runs every collector and returns all families plus the per-collector self-metrics.
     pub async fn gather(&self, ctx: ScrapeContext) -> Vec<MetricFamily> {
+        // Job status is read before the collectors that serve the jobs' results: a job publishes
+        // its result before it records success, so a scrape saying "last run succeeded" always
+        // carries that run's result (read after, a run ending mid-scrape gave success without it).
+        let mut jobs = MetricSet::new();
+        for j in &self.jobs {
+            j.status.collect(&self.prefix, j.name, &mut jobs);
+        }
         let outcomes = self.run(ctx).await;
         let mut all = MetricSet::new();
         let duration_name = format!("{}_scrape_collector_duration_seconds", self.prefix);
@@ -408,9 +415,7 @@ impl CollectorSet {
                 all.extend(set);
             }
         }
-        for j in &self.jobs {
-            j.status.collect(&self.prefix, j.name, &mut all);
-        }
+        all.extend(jobs);
         let mut families = all.into_families();
         families.push(durations);
         families.push(successes);
@@ -516,6 +521,34 @@ mod tests {
             slow.is_some_and(|d| d >= Duration::from_millis(400)),
             "{slow:?}"
         );
+    }
+
+    /// A job's run that ends while the scrape collects: its result was not there to serve yet.
+    struct JobEndsMidScrape(Arc<crate::job::JobStatus>);
+    impl Collector for JobEndsMidScrape {
+        fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+            self.0.record(true, Duration::from_millis(1));
+            Ok(MetricSet::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_ending_mid_scrape_is_not_reported_as_done_without_its_result() {
+        let mut set = CollectorSet::new("t");
+        set.add_job(Job::new("pass", Duration::from_secs(3600), || Ok(())));
+        let status = set.job_status("pass").unwrap();
+        set.add_inline("serve", JobEndsMidScrape(Arc::clone(&status)));
+        let first = set
+            .gather(ScrapeContext::with_timeout(Duration::from_secs(2)))
+            .await;
+        assert!(
+            !first.iter().any(|f| f.name == "t_pass_last_run_success"),
+            "the scrape served no result, so it must not say a run succeeded"
+        );
+        let second = set
+            .gather(ScrapeContext::with_timeout(Duration::from_secs(2)))
+            .await;
+        assert!(second.iter().any(|f| f.name == "t_pass_last_run_success"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,7 +94,7 @@ impl JobStatus {
         }
     }
 
-    fn record(&self, ok: bool, took: Duration) {
+    pub(crate) fn record(&self, ok: bool, took: Duration) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());

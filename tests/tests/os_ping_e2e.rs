@@ -428,14 +428,18 @@ fn gateway_tenant_and_client_pings_routes_and_addresses_in_namespaces() {
     });
     // A pass during a load spike (Prometheus starting beside a build on 2 cores) can see every
     // peer slow: softirq work deferred to ksoftirqd delays the veth path itself, which is real
-    // latency, not a user-space timing artefact. The record wanted names the slow peer alone.
+    // latency, not a user-space timing artefact. A pass between the sysctl and the responder's
+    // start records the peer as unanswered (the timeout). The record wanted names the slow peer
+    // alone, answered.
     let rec = wait_until(
-        "a ping_latency record naming only the slow peer",
+        "a ping_latency record naming only the slow peer, answered",
         Duration::from_secs(15),
         || {
             audit(dir.path(), "ping_latency").into_iter().find(|r| {
                 let p = &r["evidence"]["peers"];
-                p.as_array().is_some_and(|a| a.len() == 1) && p[0]["peer"] == INTERNAL[1]
+                p.as_array().is_some_and(|a| a.len() == 1)
+                    && p[0]["peer"] == INTERNAL[1]
+                    && p[0]["answered"] == true
             })
         },
     );
