@@ -191,13 +191,13 @@ impl std::ops::Deref for Exporter {
 
 /// `--config.file` flags that keep `exporter` to the test: its audit journal and state file in
 /// `dir` rather than the host's default paths under `/var/lib`, which no test may write (a later
-/// `make run` would read them; `make test` checks with `scripts/state-guard.sh`), and no pings
-/// of the host's real gateway and peers (os-exporter's `ping` collector). Empty for exporters
-/// that need neither.
+/// `make run` would read them; `make test` checks with `scripts/state-guard.sh`), and no
+/// packets to the host's real gateway, peers and NTP servers (os-exporter's `ping` and `ntp`
+/// collectors). Empty for exporters that need neither.
 pub fn isolated_args(exporter: &str, dir: &Path) -> Vec<String> {
     let config = match exporter {
         "os-exporter" => format!(
-            "[collectors]\ndisabled = [\"ping\"]\n\n[audit]\npath = \"{}\"\n",
+            "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\npath = \"{}\"\n",
             dir.join("audit.jsonl").display()
         ),
         "etcd-probe" => format!("state_file = \"{}\"\n", dir.join("state.json").display()),

@@ -2,6 +2,7 @@
 //! exporter's tests share (rules, dashboards, metric reference).
 
 pub mod alertmanager;
+pub mod chrony;
 pub mod dashboards;
 pub mod etcd_cluster;
 pub mod exporter;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use suite_tests::chrony::{Chronyd, Mode};
 use suite_tests::exporter::{Exporter, sample_value};
 use suite_tests::process::{Process, run};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
@@ -55,12 +56,18 @@ impl Drop for Mount {
 fn start(dir: &TempDir, extra_config: &str) -> Exporter {
     let cfg = dir.path().join("os.toml");
     let audit = dir.path().join("audit/audit.jsonl");
+    // No pings: they would leave loopback for this host's real gateway and peers
+    // (os_ping_e2e.rs tests them inside namespaces). No NTP questions unless the test names its
+    // own loopback server: the host's chrony.conf names servers on the Internet.
+    let disabled = if extra_config.contains("[ntp]") {
+        "[\"ping\"]"
+    } else {
+        "[\"ping\", \"ntp\"]"
+    };
     std::fs::write(
         &cfg,
         format!(
-            // No pings: they would leave loopback for this host's real gateway and peers
-            // (os_ping_e2e.rs tests them inside namespaces).
-            "[collectors]\ndisabled = [\"ping\"]\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
+            "[collectors]\ndisabled = {disabled}\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
             audit.to_str().unwrap()
         ),
     )
@@ -109,7 +116,15 @@ fn real_scrape_rules_reference_and_dashboard_against_prometheus() {
     let dir = TempDir::new("os-e2e");
     // A read-only tmpfs (counted via include_fs_types) makes the audit counter appear as well.
     let ro = Mount::tmpfs("os-e2e-ro", "os-e2e", "ro,size=64k");
-    let exp = start(&dir, "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n");
+    // A real NTP server on loopback for the time rows (os_ntp_e2e.rs tests their values).
+    let ntp = Chronyd::start(&dir.path().join("chrony"), Mode::Local);
+    let exp = start(
+        &dir,
+        &format!(
+            "[filesystem]\ninclude_fs_types = [\"tmpfs\"]\n\n[ntp]\nservers = [\"{}\"]\nlocal_daemon = \"\"\ninterval = \"1s\"\n",
+            ntp.addr
+        ),
+    );
     let scrape = exp.scrape();
     promtool::check_metrics(&scrape).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
     for c in [
@@ -509,7 +524,7 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     // No sampler and no statfs: the fixture's mount points do not exist on this host.
     std::fs::write(
         &cfg,
-        "[collectors]\ndisabled = [\"filesystem\"]\n[audit]\nenabled = false\n",
+        "[collectors]\ndisabled = [\"filesystem\", \"ping\", \"ntp\"]\n[audit]\nenabled = false\n",
     )
     .unwrap();
     let (procfs, sysfs) = (fx.join("proc"), fx.join("sys"));

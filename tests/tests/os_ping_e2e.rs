@@ -235,7 +235,7 @@ fn exporter_config(dir: &Path, ping: &str) -> std::path::PathBuf {
     std::fs::write(
         &cfg,
         format!(
-            "[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[ping]\ninterval = \"1s\"\n{ping}\n",
+            "[collectors]\ndisabled = [\"ntp\"]\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[ping]\ninterval = \"1s\"\n{ping}\n",
             dir.join("audit.jsonl").display().to_string()
         ),
     )

@@ -282,17 +282,21 @@ fn run_as_unit(sandbox: &Sandbox, exporter: &Listed, log_dir: &Path) {
     let listen = format!("--web.listen-address={addr}");
     if name == "os-exporter" {
         // The installed config pings the host's default gateway and TCP peers (the ping
-        // collector); a test keeps off the host's network, so that collector is left out here.
+        // collector) and asks the NTP servers of its chrony.conf (ntp); a test keeps off the
+        // host's network, so those collectors are left out here.
         // The sandbox's /etc: an overlay whose writes land in the test's temporary directory.
         let config = "/etc/os-exporter/os-exporter.toml";
         sandbox.run_ok(&[
             "sed",
             "-i",
-            r#"s/^disabled = \[\]/disabled = ["ping"]/"#,
+            r#"s/^disabled = \[\]/disabled = ["ping", "ntp"]/"#,
             config,
         ]);
         let text = sandbox.run_ok(&["cat", config]);
-        assert!(text.contains("disabled = [\"ping\"]"), "{config}:\n{text}");
+        assert!(
+            text.contains("disabled = [\"ping\", \"ntp\"]"),
+            "{config}:\n{text}"
+        );
     }
     // systemd adds SupplementaryGroups= to the user's own groups.
     let groups = if unit.supplementary_groups.is_empty() {

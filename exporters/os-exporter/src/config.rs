@@ -30,6 +30,128 @@ pub struct Config {
     pub(crate) ping: PingConfig,
     /// The resource-tenant interface and the interfaces that must hold an address (`[network]`).
     pub(crate) network: NetworkConfig,
+    /// The clock's offset from NTP servers and its sync state (`[ntp]`).
+    pub(crate) ntp: NtpConfig,
+}
+
+/// `[ntp]`: the document's os_ntp_offset (`ntpdate -q <server>`) and os_ntp_sync_abnormal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NtpConfig {
+    /// Servers to query (`host`, `host:port`, `[v6]:port`); empty: the sources the host's NTP
+    /// daemon is configured with, read from `conf_files`.
+    pub(crate) servers: Vec<NtpServer>,
+    /// Daemon configurations the default servers are read from (under `--path.rootfs`); the
+    /// `server`, `pool` and `peer` lines, and chrony's `sourcedir`, `confdir` and `include`.
+    pub(crate) conf_files: Vec<PathBuf>,
+    /// The local time daemon asked whether it is synchronised (LI 3 or stratum 0/16 in its
+    /// answer means not); empty to skip. No answer there is not counted as unsynchronised.
+    pub(crate) local_daemon: String,
+    /// How often the servers are queried (in the background, never at scrape time).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// Wait for one server's answer (ntpdate's default is 2 s).
+    #[serde(with = "common::config::duration")]
+    pub(crate) timeout: Duration,
+    /// Addresses queried per server name (a pool name resolves to several).
+    pub(crate) addresses_per_server: usize,
+    /// Most addresses queried per pass, over all servers.
+    pub(crate) max_addresses: usize,
+}
+
+impl Default for NtpConfig {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            conf_files: [
+                "/etc/chrony/chrony.conf",
+                "/etc/chrony.conf",
+                "/etc/ntp.conf",
+                "/etc/ntpsec/ntp.conf",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            local_daemon: "127.0.0.1:123".to_owned(),
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+            addresses_per_server: 4,
+            max_addresses: 16,
+        }
+    }
+}
+
+/// One `[ntp] servers` entry: a host (name or address) and a port (default 123).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NtpServer {
+    /// Name or address, without brackets.
+    pub(crate) host: String,
+    /// UDP port.
+    pub(crate) port: u16,
+}
+
+impl std::str::FromStr for NtpServer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("NTP server {s:?}: {why}");
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(bad("empty"));
+        }
+        if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+            return Ok(Self {
+                host: ip.to_string(),
+                port: 123,
+            });
+        }
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            let (h, after) = rest.split_once(']').ok_or_else(|| bad("no closing ']'"))?;
+            match after.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None if after.is_empty() => (h, None),
+                None => return Err(bad("expected ':port' after ']'")),
+            }
+        } else {
+            match s.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (s, None),
+            }
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(bad("no host"));
+        }
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
+            None => 123,
+        };
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for NtpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NtpServer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// `[ping]`: the document's os_ping_gateway / os_ping_internal / os_ping_external.
@@ -264,6 +386,26 @@ impl common::ExporterConfig for Config {
         if self.network.resource_tenant_interface.is_empty() {
             return Err("network.resource_tenant_interface: must not be empty".to_owned());
         }
+        if self.ntp.interval.is_zero() || self.ntp.timeout.is_zero() {
+            return Err("ntp.interval and ntp.timeout: must be positive".to_owned());
+        }
+        if self.ntp.addresses_per_server == 0 || self.ntp.max_addresses == 0 {
+            return Err(
+                "ntp.addresses_per_server and ntp.max_addresses: must be positive".to_owned(),
+            );
+        }
+        if !self.ntp.local_daemon.is_empty()
+            && self
+                .ntp
+                .local_daemon
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return Err(format!(
+                "ntp.local_daemon: {:?} is not an address:port (e.g. \"127.0.0.1:123\")",
+                self.ntp.local_daemon
+            ));
+        }
         Ok(())
     }
 }
@@ -285,6 +427,35 @@ mod tests {
         assert_eq!(c.audit_checks.interval, d.audit_checks.interval);
         assert_eq!(c.sockets.source, SocketSource::Auto);
         assert_eq!(c.audit.max_file_bytes, d.audit.max_file_bytes);
+    }
+
+    #[test]
+    fn ntp_servers_take_names_addresses_and_ports_and_reject_the_rest() {
+        let ok = |s: &str| s.parse::<NtpServer>().map(|n| (n.host, n.port));
+        assert_eq!(
+            ok("ntp.example.com"),
+            Ok(("ntp.example.com".to_owned(), 123))
+        );
+        assert_eq!(ok("10.0.0.1:11123"), Ok(("10.0.0.1".to_owned(), 11123)));
+        assert_eq!(ok("fd00::1"), Ok(("fd00::1".to_owned(), 123)));
+        assert_eq!(ok("[::1]:11123"), Ok(("::1".to_owned(), 11123)));
+        for bad in [
+            "",
+            "host:0",
+            "host:70000",
+            "host:x",
+            "[::1",
+            "[::1]x",
+            ":123",
+        ] {
+            let e = bad.parse::<NtpServer>().unwrap_err();
+            assert!(e.contains("NTP server"), "{bad}: {e}");
+        }
+        let parsed: Result<Config, _> = common::config::parse_toml(
+            std::path::Path::new("t.toml"),
+            "[ntp]\nservers = [\"host:99999\"]\n",
+        );
+        assert!(parsed.unwrap_err().to_string().contains("host:99999"));
     }
 
     #[test]

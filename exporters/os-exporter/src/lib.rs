@@ -13,6 +13,7 @@ pub mod parsers;
 mod partitions;
 mod reachability;
 mod sampler;
+mod time_sync;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -54,7 +55,7 @@ impl Exporter for OsExporter {
             Path::new(DEFAULT_AUDIT_PATH),
         ));
         journal.declare_checks(sampler::CHECKS);
-        journal.declare_checks(&[reachability::AUDIT_CHECK]);
+        journal.declare_checks(&[reachability::AUDIT_CHECK, time_sync::AUDIT_CHECK]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         let sampler = config.audit.enabled.then(|| {

@@ -30,6 +30,12 @@ const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
     "os_ping_external_seconds",
     "os_ping_last_run_timestamp_seconds",
     "os_ping_last_run_duration_seconds",
+    // A real chronyd on loopback: its offset and round trip, and this host's kernel clock flag.
+    "os_ntp_offset_seconds",
+    "os_ntp_server_offset_seconds",
+    "os_ntp_server_rtt_seconds",
+    "os_ntp_sync_abnormal",
+    "os_ntp_sync_abnormal_cause",
 ];
 
 /// One golden case: a fixture tree and the config sections besides `[collectors]`.
@@ -105,7 +111,8 @@ enabled = false
         jobs: &[],
     },
     // One ping pass over loopback: a gateway, an internal and an external peer from the tree's
-    // /proc/net/tcp (the job pings the real loopback, so RTT values are masked).
+    // /proc/net/tcp (the job pings the real loopback, so RTT values are masked). One ntp pass
+    // asking a real chronyd on loopback (`{ntp}`) and a closed port (their ports masked).
     Case {
         tree: "ping",
         config: r#"
@@ -117,10 +124,15 @@ resource_tenant_subnets = ["127.0.0.0/30"]
 include_loopback = true
 timeout = "2s"
 
+[ntp]
+servers = ["{ntp}", "127.0.0.1:{closed}"]
+local_daemon = ""
+timeout = "2s"
+
 [audit]
 enabled = false
 "#,
-        jobs: &["ping"],
+        jobs: &["ping", "ntp"],
     },
 ];
 
@@ -137,25 +149,62 @@ fn case(tree: &str) -> &'static Case {
         .unwrap_or_else(|| panic!("no case {tree}"))
 }
 
-/// The case's config, with `collectors` as its `[collectors]` table.
-fn config(case: &Case, tmp: &TempDir, collectors: &str) -> String {
+/// The case's config, with `collectors` as its `[collectors]` table and `ports` (NTP server,
+/// closed port) for `{ntp}` and `{closed}`.
+fn config(case: &Case, tmp: &TempDir, collectors: &str, ports: (u16, u16)) -> String {
     let audit = tmp.path().join("audit.jsonl");
     format!(
         "{collectors}\n{}",
-        case.config.replace("{audit}", &audit.display().to_string())
+        case.config
+            .replace("{audit}", &audit.display().to_string())
+            .replace("{ntp}", &format!("127.0.0.1:{}", ports.0))
+            .replace("{closed}", &ports.1.to_string())
     )
 }
 
-/// One scrape of `case` with `collectors` as the `[collectors]` table.
+/// Label values of the ntp families naming `port` name `token` instead, so the golden file does
+/// not depend on it.
+fn mask_port(families: &mut [MetricFamily], port: u16, token: &str) {
+    let needle = format!(":{port}");
+    for f in families
+        .iter_mut()
+        .filter(|f| f.name.starts_with("os_ntp_"))
+    {
+        for s in &mut f.samples {
+            for (_, v) in &mut s.labels {
+                if v.contains(&needle) {
+                    *v = v.replace(&needle, token);
+                }
+            }
+        }
+    }
+}
+
+/// One scrape of `case` with `collectors` as the `[collectors]` table; a case asking an NTP
+/// server gets a real chronyd for the scrape's duration when its ntp collector runs.
 async fn scrape(case: &Case, collectors: &str) -> Vec<MetricFamily> {
     let tmp = TempDir::new("os-golden");
-    let families = golden::scrape_after_jobs::<OsExporter>(
-        &config(case, &tmp, collectors),
+    let ntp_runs = case.config.contains("{ntp}") && !collectors.contains("\"ntp\"");
+    // Its own directory: the case's must stay empty (a scrape writes no audit record).
+    let chrony_dir = TempDir::new("os-golden-chrony");
+    let chronyd = ntp_runs.then(|| {
+        suite_tests::chrony::Chronyd::start(chrony_dir.path(), suite_tests::chrony::Mode::Local)
+    });
+    let closed = suite_tests::chrony::free_udp_port();
+    // Without the ntp collector the placeholder still needs a valid port.
+    let ntp_port = chronyd.as_ref().map_or(closed, |c| c.addr.port());
+    let mut families = golden::scrape_after_jobs::<OsExporter>(
+        &config(case, &tmp, collectors, (ntp_port, closed)),
         SysPaths::fixture(fixture(case.tree)),
         case.jobs,
     )
     .await
     .unwrap_or_else(|e| panic!("case {}: {e}", case.tree));
+    drop(chronyd);
+    if ntp_runs {
+        mask_port(&mut families, ntp_port, ":<chronyd-port>");
+        mask_port(&mut families, closed, ":<closed-port>");
+    }
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();

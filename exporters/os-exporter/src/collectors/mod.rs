@@ -15,6 +15,7 @@ mod interfaces;
 mod loadavg;
 mod memory;
 mod netdev;
+mod ntp;
 mod ping;
 mod processes;
 mod readonly;
@@ -43,6 +44,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     loadavg::DEF,
     memory::DEF,
     netdev::DEF,
+    ntp::DEF,
     ping::DEF,
     processes::DEF,
     readonly::DEF,

@@ -9,6 +9,7 @@ pub mod net_dev;
 pub mod net_tcp;
 pub mod netclass;
 pub mod netstat;
+pub mod ntp_conf;
 pub mod shadow;
 pub mod stat;
 pub mod uptime;
@@ -63,6 +64,7 @@ mod robustness {
         let _ = super::mountinfo::parse(b);
         let _ = super::net_dev::parse(b);
         let _ = super::netstat::parse(b, b);
+        let _ = std::str::from_utf8(b).map(super::ntp_conf::parse);
         let _ = std::str::from_utf8(b).map(common::proc_table::parse_pid_stat);
         let _ = common::proc_table::state_letter(b);
         let _ = super::stat::parse(b);
