@@ -3,6 +3,7 @@
 
 pub mod alertmanager;
 pub mod chrony;
+pub mod daemons;
 pub mod dashboards;
 pub mod etcd_cluster;
 pub mod exporter;

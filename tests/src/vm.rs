@@ -17,6 +17,15 @@ pub fn run_script(modules: &[&str], timeout: Duration, script: &str) -> Result<S
     crate::process::output("tests/vm/run-in-vm.sh", &mut cmd)
 }
 
+/// Runs `script` with bash as a oneshot unit of a VM that booted systemd as PID 1 (`-s`); as
+/// [`run_script`] otherwise.
+pub fn run_script_systemd(timeout: Duration, script: &str) -> Result<String, String> {
+    let mut cmd = Command::new(crate::workspace_root().join("tests/vm/run-in-vm.sh"));
+    cmd.arg("-t").arg(timeout.as_secs().to_string()).arg("-s");
+    cmd.args(["bash", "-c", script]);
+    crate::process::output("tests/vm/run-in-vm.sh -s", &mut cmd)
+}
+
 /// The sections of `out` that the script opened with a line `=== <name>`, by name.
 pub fn sections(out: &str) -> std::collections::BTreeMap<String, String> {
     let mut map = std::collections::BTreeMap::new();

@@ -5,10 +5,13 @@
 # host-built binaries and a test's files run there unchanged; /proc, /sys, /dev and /run are the
 # VM's own. It has no network beyond its own loopback.
 #
-#   tests/vm/run-in-vm.sh [-t SECONDS] [-m MODULE]... COMMAND [ARG...]
+#   tests/vm/run-in-vm.sh [-t SECONDS] [-m MODULE]... [-s] COMMAND [ARG...]
 #
 #   -t  hard timeout of the whole VM (default 120 s)
 #   -m  a kernel module to load in the VM before COMMAND runs, dependencies first (repeatable)
+#   -s  boot the host's systemd as PID 1 (this host's own PID 1 is not systemd) and run COMMAND
+#       as the oneshot unit suite-vm.service, the only unit the boot asks for besides what it
+#       depends on (basic.target): the host's enabled services do not start
 #
 # COMMAND's stdout and stderr reach ours; its exit status is ours (124 on timeout). When the VM
 # itself fails, the end of its console log is printed.
@@ -22,15 +25,21 @@ set -euo pipefail
 
 timeout_s=120
 modules=()
-while getopts "t:m:" opt; do
+systemd=
+usage="usage: $0 [-t SECONDS] [-m MODULE]... [-s] COMMAND [ARG...]"
+while getopts "t:m:s" opt; do
   case "$opt" in
     t) timeout_s=$OPTARG ;;
     m) modules+=("$OPTARG") ;;
-    *) echo "usage: $0 [-t SECONDS] [-m MODULE]... COMMAND [ARG...]" >&2; exit 2 ;;
+    s) systemd=1 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ "$#" -gt 0 ] || { echo "usage: $0 [-t SECONDS] [-m MODULE]... COMMAND [ARG...]" >&2; exit 2; }
+[ "$#" -gt 0 ] || { echo "$usage" >&2; exit 2; }
+if [ -n "$systemd" ] && [ ! -x /lib/systemd/systemd ]; then
+  echo "$0: -s needs systemd installed on the host (make deps installs it)" >&2; exit 2
+fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${SUITE_VM_CACHE:-${CARGO_TARGET_DIR:-$root/target}/vm}
@@ -104,6 +113,7 @@ done
   printf ' %q' "$@"
   printf '\n'
 } > "$initrd/cmd"
+[ -n "$systemd" ] && touch "$initrd/systemd"
 cat > "$initrd/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -116,8 +126,32 @@ mount -t tmpfs tmpfs /upper
 mkdir -p /upper/u /upper/w
 mount -t overlay overlay -o lowerdir=/host,upperdir=/upper/u,workdir=/upper/w /root
 for d in proc sys dev; do mount --move /$d /root/$d; done
-mount -t tmpfs tmpfs /root/run
+mount -t tmpfs -o mode=755 tmpfs /root/run
 cp /cmd /root/run/vm-cmd
+if [ -f /systemd ]; then
+  # The command as a oneshot unit in the overlay's /etc (gone with the VM); it powers off.
+  mkdir -p /root/etc/systemd/system
+  cat > /root/run/vm-wrap <<'WRAP'
+#!/bin/sh
+ip link set lo up
+stty -opost < /dev/ttyS1 2>/dev/null
+bash /run/vm-cmd > /dev/ttyS1 2>&1 < /dev/null
+echo "SUITE_VM_EXIT=$?" > /dev/ttyS0
+systemctl poweroff --force --force
+WRAP
+  chmod +x /root/run/vm-wrap
+  printf '%s\n' '[Unit]' 'Description=The suite test command' 'Wants=dbus.socket' 'After=basic.target dbus.socket' \
+    '[Service]' 'Type=oneshot' 'ExecStart=/run/vm-wrap' > /root/etc/systemd/system/suite-vm.service
+  printf '%s\n' '[Unit]' 'Description=The suite test command and what it needs' 'Requires=suite-vm.service' \
+    'After=suite-vm.service' 'AllowIsolate=yes' > /root/etc/systemd/system/suite-vm.target
+  # The host's /.dockerenv would make systemd think it runs in a container (and read its options
+  # from its own argv rather than the kernel's command line): the VM is a machine.
+  rm -f /root/.dockerenv
+  # Debian's tmpfiles.d/tmp.conf empties /tmp at boot, where the test's files are.
+  mkdir -p /root/etc/tmpfiles.d
+  : > /root/etc/tmpfiles.d/tmp.conf
+  exec switch_root /root /lib/systemd/systemd systemd.unit=suite-vm.target
+fi
 chroot /root /bin/sh -c 'ip link set lo up; stty -opost < /dev/ttyS1 2>/dev/null; bash /run/vm-cmd > /dev/ttyS1 2>&1 < /dev/null'
 echo "SUITE_VM_EXIT=$?"
 poweroff -f
@@ -129,7 +163,7 @@ console=$run/console.log
 timeout "$timeout_s" qemu-system-x86_64 \
   -accel tcg -m 768 -nographic -no-reboot -nodefaults \
   -kernel "$cache/vmlinux" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 panic=-1 no_timer_check quiet rdinit=/init" \
+  -append "console=ttyS0 panic=-1 no_timer_check quiet rdinit=/init${systemd:+ systemd.unit=suite-vm.target}" \
   -serial "file:$console" -serial stdio \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -nic none < /dev/null &

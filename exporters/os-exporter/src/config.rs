@@ -32,6 +32,73 @@ pub struct Config {
     pub(crate) network: NetworkConfig,
     /// The clock's offset from NTP servers and its sync state (`[ntp]`).
     pub(crate) ntp: NtpConfig,
+    /// The document's four daemons (`[services]`, `[services.<name>]`).
+    pub(crate) services: ServicesConfig,
+}
+
+/// `[services]`: os_crond_abnormal, os_syslogd_abnormal, os_sshd_abnormal, os_ntpd_abnormal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServicesConfig {
+    /// Where a service's state comes from.
+    pub(crate) source: ServiceSource,
+    /// The D-Bus address of systemd's bus; empty: the system bus (`DBUS_SYSTEM_BUS_ADDRESS`,
+    /// else `/run/dbus/system_bus_socket`).
+    pub(crate) dbus_address: String,
+    /// Bound of every D-Bus call (and of connecting).
+    #[serde(with = "common::config::duration")]
+    pub(crate) dbus_timeout: Duration,
+    /// `[services.crond]`: overrides of the built-in candidates.
+    pub(crate) crond: ServiceOverride,
+    /// `[services.syslogd]`.
+    pub(crate) syslogd: ServiceOverride,
+    /// `[services.sshd]`.
+    pub(crate) sshd: ServiceOverride,
+    /// `[services.ntpd]`.
+    pub(crate) ntpd: ServiceOverride,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        Self {
+            source: ServiceSource::Auto,
+            dbus_address: String::new(),
+            dbus_timeout: Duration::from_secs(2),
+            crond: ServiceOverride::default(),
+            syslogd: ServiceOverride::default(),
+            sshd: ServiceOverride::default(),
+            ntpd: ServiceOverride::default(),
+        }
+    }
+}
+
+/// Where the service rows look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ServiceSource {
+    /// systemd when it runs the host (`/run/systemd/system` under the root), else the process table.
+    Auto,
+    /// systemd's units over D-Bus.
+    Systemd,
+    /// The process table and pid files (containers, SysV init).
+    Process,
+}
+
+/// `[services.<name>]`: what is not set keeps the built-in candidates of that service.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServiceOverride {
+    /// `false` leaves the service out (no series).
+    pub(crate) enabled: Option<bool>,
+    /// systemd units, the first that exists counts (any active one among them does).
+    pub(crate) units: Option<Vec<String>>,
+    /// Process names (`comm`) without systemd.
+    pub(crate) processes: Option<Vec<String>>,
+    /// Pid files (under `--path.rootfs`) without systemd.
+    pub(crate) pid_files: Option<Vec<PathBuf>>,
+    /// Regular expressions over the command line (NULs as spaces) of same-named processes that
+    /// are not the daemon (sshd's per-connection processes).
+    pub(crate) ignore_cmdline: Option<Vec<String>>,
 }
 
 /// `[ntp]`: the document's os_ntp_offset (`ntpdate -q <server>`) and os_ntp_sync_abnormal.
@@ -386,6 +453,10 @@ impl common::ExporterConfig for Config {
         if self.network.resource_tenant_interface.is_empty() {
             return Err("network.resource_tenant_interface: must not be empty".to_owned());
         }
+        if self.services.dbus_timeout.is_zero() {
+            return Err("services.dbus_timeout: must be positive".to_owned());
+        }
+        crate::services::specs(&self.services)?;
         if self.ntp.interval.is_zero() || self.ntp.timeout.is_zero() {
             return Err("ntp.interval and ntp.timeout: must be positive".to_owned());
         }

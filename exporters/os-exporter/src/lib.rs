@@ -13,6 +13,7 @@ pub mod parsers;
 mod partitions;
 mod reachability;
 mod sampler;
+mod services;
 mod time_sync;
 
 use std::path::Path;
@@ -38,6 +39,8 @@ pub struct OsExporter {
     /// The hang-safe statfs: one stuck-mount memory for scrapes and the sampler.
     statfs: Statfs,
     partitions: Partitions,
+    /// The document's daemons: one D-Bus connection for the scrape and the sampler.
+    services: Arc<services::Watcher>,
     /// The audit sampler, until the skeleton takes it as a job.
     sampler: Mutex<Option<sampler::Sampler>>,
 }
@@ -58,12 +61,17 @@ impl Exporter for OsExporter {
         journal.declare_checks(&[reachability::AUDIT_CHECK, time_sync::AUDIT_CHECK]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
+        let services = Arc::new(services::Watcher::new(
+            paths.clone(),
+            config.services.clone(),
+        ));
         let sampler = config.audit.enabled.then(|| {
             sampler::Sampler::new(
                 paths.clone(),
                 config.clone(),
                 statfs.clone(),
                 Arc::clone(&journal),
+                Arc::clone(&services),
             )
         });
         Ok(Self {
@@ -72,6 +80,7 @@ impl Exporter for OsExporter {
             journal,
             statfs,
             partitions,
+            services,
             sampler: Mutex::new(sampler),
         })
     }

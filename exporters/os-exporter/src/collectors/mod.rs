@@ -19,6 +19,7 @@ mod ntp;
 mod ping;
 mod processes;
 mod readonly;
+mod services;
 pub(crate) mod sockets;
 mod tcp;
 mod uptime;
@@ -48,6 +49,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     ping::DEF,
     processes::DEF,
     readonly::DEF,
+    services::DEF,
     sockets::DEF,
     tcp::DEF,
     uptime::DEF,

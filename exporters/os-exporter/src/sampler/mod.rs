@@ -7,6 +7,7 @@ mod disks;
 mod filesystems;
 mod nics;
 mod route;
+mod services;
 mod sockets;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use common::statfs::Statfs;
 use crate::config::Config;
 use crate::disk_filter::DiskFilter;
 use crate::partitions::Partitions;
+use crate::services::Watcher;
 
 /// Every `check` the sampler writes.
 pub(crate) const CHECKS: &[&str] = &[
@@ -28,6 +30,7 @@ pub(crate) const CHECKS: &[&str] = &[
     "eth1_route",
     "filesystem_readonly",
     "network_errors",
+    "service_abnormal",
     "tcp_queue_blocked",
 ];
 
@@ -43,6 +46,9 @@ pub(crate) struct Sampler {
     nics: nics::State,
     cpu: cpu::State,
     route: route::State,
+    /// `None` when the `services` collector is left out.
+    services: Option<Arc<Watcher>>,
+    service_state: services::State,
 }
 
 impl Sampler {
@@ -52,7 +58,14 @@ impl Sampler {
         config: Config,
         statfs: Statfs,
         journal: Arc<AuditJournal>,
+        watcher: Arc<Watcher>,
     ) -> Self {
+        let services = (!config
+            .collectors
+            .disabled
+            .iter()
+            .any(|c| c.get_ref() == "services"))
+        .then_some(watcher);
         let filter = DiskFilter::new(&paths, &config.diskstats);
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         Self {
@@ -66,6 +79,8 @@ impl Sampler {
             nics: nics::State::default(),
             cpu: cpu::State::default(),
             route: route::State::default(),
+            services,
+            service_state: services::State::default(),
         }
     }
 
@@ -115,6 +130,12 @@ impl Sampler {
             Ok(r) => records.extend(r),
             Err(e) => log::debug!("audit eth1 route: {e}"),
         }
+        if let Some(w) = &self.services {
+            match services::check(w, &mut self.service_state) {
+                Ok(r) => records.extend(r),
+                Err(e) => log::debug!("audit services: {e}"),
+            }
+        }
         self.write_all(records)
     }
 }
@@ -146,11 +167,13 @@ mod tests {
             &blocker.join("audit.jsonl"),
         ));
         let paths = SysPaths::fixture(&dir);
+        let watcher = Arc::new(Watcher::new(paths.clone(), Default::default()));
         let sampler = Sampler::new(
             paths,
             Config::default(),
             Statfs::new(),
             Arc::clone(&journal),
+            watcher,
         );
         let first = sampler.write_all(vec![record()]).unwrap_err();
         assert!(first.contains("audit.jsonl"), "{first}");
