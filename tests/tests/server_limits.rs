@@ -61,9 +61,16 @@ fn idle_connections_beyond_a_1024_fd_limit_do_not_keep_a_scrape_out() {
     let dir = TempDir::new("fdlimit");
     let log = dir.path().join("exporter.log");
     // os-exporter, whose collectors need descriptors of their own, with its audit journal off
-    // so nothing is written outside the test's directory.
+    // and its directory baseline in the test's directory, so nothing is written outside it.
     let config = dir.path().join("os.toml");
-    std::fs::write(&config, "[audit]\nenabled = false\n").unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\nenabled = false\n[directories]\nstate_file = {:?}\n",
+            dir.path().join("directories.json").display().to_string()
+        ),
+    )
+    .unwrap();
     let config_arg = format!("--config.file={}", config.display());
     let os = Exporter::start_under(
         &["prlimit", "--nofile=1024:1024", "--"],

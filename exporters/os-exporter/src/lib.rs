@@ -5,6 +5,8 @@ mod bonds;
 mod cidr;
 mod collectors;
 mod config;
+/// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
+pub mod directories;
 mod disk_filter;
 mod netlink;
 mod netstate;
@@ -55,6 +57,7 @@ impl Exporter for OsExporter {
         ));
         journal.declare_checks(sampler::CHECKS);
         journal.declare_checks(&[reachability::AUDIT_CHECK]);
+        journal.declare_checks(&[directories::AUDIT_CHECK]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         let sampler = config.audit.enabled.then(|| {

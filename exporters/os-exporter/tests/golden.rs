@@ -30,13 +30,17 @@ const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
     "os_ping_external_seconds",
     "os_ping_last_run_timestamp_seconds",
     "os_ping_last_run_duration_seconds",
+    // The directories job's clock.
+    "os_directories_last_run_timestamp_seconds",
+    "os_directories_last_run_duration_seconds",
 ];
 
 /// One golden case: a fixture tree and the config sections besides `[collectors]`.
 struct Case {
     /// The fixture tree under `tests/fixtures` and the golden file's name.
     tree: &'static str,
-    /// Config sections; `{audit}` becomes a journal path in the case's temp dir.
+    /// Config sections; `{audit}` becomes a journal path in the case's temp dir, `{state}` a
+    /// state file in another one (the case's temp dir must stay empty).
     config: &'static str,
     /// Background jobs run once before the scrape (their collectors serve nothing before).
     jobs: &'static [&'static str],
@@ -46,18 +50,23 @@ struct Case {
 /// the audit journal, when on, goes to a temp dir (its sampler job is not started).
 const CASES: &[Case] = &[
     // 16 GB RAM with 1 GB of 4 GB swap used, conntrack at 25 %, one process and one socket; the
-    // audit journal is on.
+    // audit journal is on. One directories pass records the baseline of the tree's /etc (one
+    // entry) and finds no /etc/ssh.
     Case {
         tree: "swap",
         config: r#"
 [sockets]
 source = "procfs"
 
+[directories]
+paths = ["/etc", "/etc/ssh"]
+state_file = "{state}"
+
 [audit]
 enabled = true
 path = "{audit}"
 "#,
-        jobs: &[],
+        jobs: &["directories"],
     },
     // The bare capture: no swap, no conntrack module, and only loadavg, meminfo, stat and
     // uptime, so the collectors reading other files fail (success 0) and the audit is off.
@@ -138,19 +147,23 @@ fn case(tree: &str) -> &'static Case {
 }
 
 /// The case's config, with `collectors` as its `[collectors]` table.
-fn config(case: &Case, tmp: &TempDir, collectors: &str) -> String {
+fn config(case: &Case, tmp: &TempDir, state: &TempDir, collectors: &str) -> String {
     let audit = tmp.path().join("audit.jsonl");
+    let state = state.path().join("directories.json");
     format!(
         "{collectors}\n{}",
-        case.config.replace("{audit}", &audit.display().to_string())
+        case.config
+            .replace("{audit}", &audit.display().to_string())
+            .replace("{state}", &state.display().to_string())
     )
 }
 
 /// One scrape of `case` with `collectors` as the `[collectors]` table.
 async fn scrape(case: &Case, collectors: &str) -> Vec<MetricFamily> {
     let tmp = TempDir::new("os-golden");
+    let state = TempDir::new("os-golden-state");
     let families = golden::scrape_after_jobs::<OsExporter>(
-        &config(case, &tmp, collectors),
+        &config(case, &tmp, &state, collectors),
         SysPaths::fixture(fixture(case.tree)),
         case.jobs,
     )
