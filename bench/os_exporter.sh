@@ -46,6 +46,8 @@ cat > "$WORK/os.toml" <<EOF
 disabled = ["ping"]
 [audit]
 path = "$WORK/audit.jsonl"
+[directories]
+state_file = "$WORK/directories.json"
 EOF
 "$OS_BIN" --web.listen-address="127.0.0.1:$OS_PORT" --config.file="$WORK/os.toml" --log.level=warn 2>"$WORK/os.log" &
 PIDS+=($!); OS_PID=$!
@@ -184,6 +186,8 @@ cat > "$WORK/procfs.toml" <<EOF
 disabled = ["audit"]
 [audit]
 enabled = false
+[directories]
+state_file = "$WORK/procfs-directories.json"
 [sockets]
 source = "procfs"
 EOF

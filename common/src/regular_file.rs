@@ -46,9 +46,13 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// What a file that is not a regular file is, with its article.
-fn what(kind: FileType) -> &'static str {
-    if kind.is_dir() {
+/// What a file of type `kind` is, with its article, for an error ("is a FIFO, not ...").
+pub fn what(kind: FileType) -> &'static str {
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
         "a directory"
     } else if kind.is_char_device() {
         "a character device"

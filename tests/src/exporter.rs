@@ -197,8 +197,9 @@ impl std::ops::Deref for Exporter {
 pub fn isolated_args(exporter: &str, dir: &Path) -> Vec<String> {
     let config = match exporter {
         "os-exporter" => format!(
-            "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\npath = \"{}\"\n",
-            dir.join("audit.jsonl").display()
+            "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\npath = \"{}\"\n\n[directories]\nstate_file = \"{}\"\n",
+            dir.join("audit.jsonl").display(),
+            dir.join("directories.json").display()
         ),
         "etcd-probe" => format!("state_file = \"{}\"\n", dir.join("state.json").display()),
         _ => return Vec::new(),

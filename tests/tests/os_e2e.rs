@@ -64,11 +64,18 @@ fn start(dir: &TempDir, extra_config: &str) -> Exporter {
     } else {
         "[\"ping\", \"ntp\"]"
     };
+    // The directory watch looks at a directory of the test (the dashboard's panel needs its
+    // series), its baseline kept in the test's directory.
+    let watched = dir.path().join("watched");
+    std::fs::create_dir_all(&watched).unwrap();
+    std::fs::write(watched.join("app.conf"), "x\n").unwrap();
     std::fs::write(
         &cfg,
         format!(
-            "[collectors]\ndisabled = {disabled}\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n{extra_config}",
-            audit.to_str().unwrap()
+            "[collectors]\ndisabled = {disabled}\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[directories]\npaths = [{:?}]\nstate_file = {:?}\ninterval = \"1s\"\n\n{extra_config}",
+            audit.to_str().unwrap(),
+            watched.to_str().unwrap(),
+            dir.path().join("directories.json").to_str().unwrap()
         ),
     )
     .unwrap();
@@ -521,10 +528,14 @@ fn the_binary_on_the_ugly_fixture_tree_pins_exact_values() {
     let fx = workspace_root().join("exporters/os-exporter/tests/fixtures/ugly");
     let dir = TempDir::new("os-fixture");
     let cfg = dir.path().join("os.toml");
-    // No sampler and no statfs: the fixture's mount points do not exist on this host.
+    // No sampler and no statfs: the fixture's mount points do not exist on this host. The
+    // directory watch's baseline stays in the test's directory.
     std::fs::write(
         &cfg,
-        "[collectors]\ndisabled = [\"filesystem\", \"ping\", \"ntp\"]\n[audit]\nenabled = false\n",
+        format!(
+            "[collectors]\ndisabled = [\"filesystem\", \"ping\", \"ntp\"]\n[audit]\nenabled = false\n[directories]\nstate_file = {:?}\n",
+            dir.path().join("directories.json").to_str().unwrap()
+        ),
     )
     .unwrap();
     let (procfs, sysfs) = (fx.join("proc"), fx.join("sys"));

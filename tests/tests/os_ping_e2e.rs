@@ -235,8 +235,9 @@ fn exporter_config(dir: &Path, ping: &str) -> std::path::PathBuf {
     std::fs::write(
         &cfg,
         format!(
-            "[collectors]\ndisabled = [\"ntp\"]\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[ping]\ninterval = \"1s\"\n{ping}\n",
-            dir.join("audit.jsonl").display().to_string()
+            "[collectors]\ndisabled = [\"ntp\"]\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[directories]\nstate_file = {:?}\n\n[ping]\ninterval = \"1s\"\n{ping}\n",
+            dir.join("audit.jsonl").display().to_string(),
+            dir.join("directories.json").display().to_string()
         ),
     )
     .unwrap();

@@ -61,12 +61,15 @@ fn idle_connections_beyond_a_1024_fd_limit_do_not_keep_a_scrape_out() {
     let dir = TempDir::new("fdlimit");
     let log = dir.path().join("exporter.log");
     // os-exporter, whose collectors need descriptors of their own, with its audit journal off
-    // so nothing is written outside the test's directory, and no packets to the host's gateway,
-    // peers or NTP servers.
+    // so nothing is written outside the test's directory (its directory baseline there too),
+    // and no packets to the host's gateway, peers or NTP servers.
     let config = dir.path().join("os.toml");
     std::fs::write(
         &config,
-        "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\nenabled = false\n",
+        format!(
+            "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\nenabled = false\n[directories]\nstate_file = {:?}\n",
+            dir.path().join("directories.json").display().to_string()
+        ),
     )
     .unwrap();
     let config_arg = format!("--config.file={}", config.display());

@@ -34,6 +34,8 @@ pub struct Config {
     pub(crate) ntp: NtpConfig,
     /// The document's four daemons (`[services]`, `[services.<name>]`).
     pub(crate) services: ServicesConfig,
+    /// Watched directories and their persisted baseline (`[directories]`).
+    pub(crate) directories: DirectoriesConfig,
 }
 
 /// `[services]`: os_crond_abnormal, os_syslogd_abnormal, os_sshd_abnormal, os_ntpd_abnormal.
@@ -218,6 +220,48 @@ impl<'de> Deserialize<'de> for NtpServer {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[directories]`: the document's os_directory_file_changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DirectoriesConfig {
+    /// Directories watched, read under `--path.rootfs`; only their direct entries (a
+    /// subdirectory is one entry: list it too to watch what it holds).
+    pub(crate) paths: Vec<String>,
+    /// How often the manifest pass runs (in the background, never at scrape time).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// The baseline manifests and change counters, kept across restarts (mode 0600).
+    pub(crate) state_file: PathBuf,
+    /// Regular files up to this size get a SHA-256 of their content; larger ones are compared
+    /// by their metadata only.
+    pub(crate) hash_max_bytes: u64,
+    /// Most entries watched per directory (the first ones by name); the rest are counted.
+    pub(crate) max_entries: usize,
+    /// Most paths one audit record lists (the counts are always complete).
+    pub(crate) max_audit_paths: usize,
+}
+
+impl Default for DirectoriesConfig {
+    fn default() -> Self {
+        Self {
+            // Where a change means who may log in, what runs as root, or who may become root.
+            paths: [
+                "/etc/ssh",
+                "/etc/ssh/sshd_config.d",
+                "/etc/cron.d",
+                "/etc/sudoers.d",
+            ]
+            .map(String::from)
+            .to_vec(),
+            interval: Duration::from_secs(60),
+            state_file: PathBuf::from("/var/lib/os-exporter/directories.json"),
+            hash_max_bytes: 1 << 20,
+            max_entries: 10_000,
+            max_audit_paths: 100,
+        }
     }
 }
 
@@ -477,6 +521,35 @@ impl common::ExporterConfig for Config {
                 self.ntp.local_daemon
             ));
         }
+        self.directories.validate()
+    }
+}
+
+impl DirectoriesConfig {
+    /// Paths are absolute and listed once; the interval and the entry cap are positive.
+    fn validate(&self) -> Result<(), String> {
+        if let Some(p) = self.paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(format!("directories.paths: {p:?} is not an absolute path"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(p) = self
+            .paths
+            .iter()
+            .find(|p| !seen.insert(p.trim_end_matches('/')))
+        {
+            return Err(format!("directories.paths: {p:?} is listed twice"));
+        }
+        if self.interval.is_zero() || self.max_entries == 0 {
+            return Err(
+                "directories.interval and directories.max_entries: must be positive".to_owned(),
+            );
+        }
+        if self.state_file.file_name().is_none() {
+            return Err(format!(
+                "directories.state_file: {} names no file",
+                self.state_file.display()
+            ));
+        }
         Ok(())
     }
 }
@@ -498,6 +571,8 @@ mod tests {
         assert_eq!(c.audit_checks.interval, d.audit_checks.interval);
         assert_eq!(c.sockets.source, SocketSource::Auto);
         assert_eq!(c.audit.max_file_bytes, d.audit.max_file_bytes);
+        assert_eq!(c.directories.paths, d.directories.paths);
+        assert_eq!(c.directories.state_file, d.directories.state_file);
     }
 
     #[test]
@@ -547,5 +622,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn directories_must_be_absolute_and_listed_once() {
+        let mut c = Config::default();
+        c.directories.paths = vec!["etc/ssh".to_owned()];
+        assert!(c.validate().unwrap_err().contains("not an absolute path"));
+        c.directories.paths = vec!["/etc/ssh".to_owned(), "/etc/ssh/".to_owned()];
+        assert!(c.validate().unwrap_err().contains("listed twice"));
+        let err = common::config::parse_toml::<Config>(
+            std::path::Path::new("x.toml"),
+            "[directories]\npath = [\"/etc\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("path"), "{err}");
     }
 }

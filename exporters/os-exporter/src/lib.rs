@@ -5,6 +5,8 @@ mod bonds;
 mod cidr;
 mod collectors;
 mod config;
+/// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
+pub mod directories;
 mod disk_filter;
 mod netlink;
 mod netstate;
@@ -58,7 +60,11 @@ impl Exporter for OsExporter {
             Path::new(DEFAULT_AUDIT_PATH),
         ));
         journal.declare_checks(sampler::CHECKS);
-        journal.declare_checks(&[reachability::AUDIT_CHECK, time_sync::AUDIT_CHECK]);
+        journal.declare_checks(&[
+            reachability::AUDIT_CHECK,
+            time_sync::AUDIT_CHECK,
+            directories::AUDIT_CHECK,
+        ]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
         let services = Arc::new(services::Watcher::new(

@@ -36,13 +36,17 @@ const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
     "os_ntp_server_rtt_seconds",
     "os_ntp_sync_abnormal",
     "os_ntp_sync_abnormal_cause",
+    // The directories job's clock.
+    "os_directories_last_run_timestamp_seconds",
+    "os_directories_last_run_duration_seconds",
 ];
 
 /// One golden case: a fixture tree and the config sections besides `[collectors]`.
 struct Case {
     /// The fixture tree under `tests/fixtures` and the golden file's name.
     tree: &'static str,
-    /// Config sections; `{audit}` becomes a journal path in the case's temp dir.
+    /// Config sections; `{audit}` becomes a journal path in the case's temp dir, `{state}` a
+    /// state file in another one (the case's temp dir must stay empty).
     config: &'static str,
     /// Background jobs run once before the scrape (their collectors serve nothing before).
     jobs: &'static [&'static str],
@@ -52,18 +56,23 @@ struct Case {
 /// the audit journal, when on, goes to a temp dir (its sampler job is not started).
 const CASES: &[Case] = &[
     // 16 GB RAM with 1 GB of 4 GB swap used, conntrack at 25 %, one process and one socket; the
-    // audit journal is on.
+    // audit journal is on. One directories pass records the baseline of the tree's /etc (one
+    // entry) and finds no /etc/ssh.
     Case {
         tree: "swap",
         config: r#"
 [sockets]
 source = "procfs"
 
+[directories]
+paths = ["/etc", "/etc/ssh"]
+state_file = "{state}"
+
 [audit]
 enabled = true
 path = "{audit}"
 "#,
-        jobs: &[],
+        jobs: &["directories"],
     },
     // The bare capture: no swap, no conntrack module, and only loadavg, meminfo, stat and
     // uptime, so the collectors reading other files fail (success 0) and the audit is off.
@@ -149,16 +158,24 @@ fn case(tree: &str) -> &'static Case {
         .unwrap_or_else(|| panic!("no case {tree}"))
 }
 
-/// The case's config, with `collectors` as its `[collectors]` table and `ports` (NTP server,
-/// closed port) for `{ntp}` and `{closed}`.
-fn config(case: &Case, tmp: &TempDir, collectors: &str, ports: (u16, u16)) -> String {
+/// The case's config, with `collectors` as its `[collectors]` table, `state` for `{state}` and
+/// `ports` (NTP server, closed port) for `{ntp}` and `{closed}`.
+fn config(
+    case: &Case,
+    tmp: &TempDir,
+    state: &TempDir,
+    collectors: &str,
+    ports: (u16, u16),
+) -> String {
     let audit = tmp.path().join("audit.jsonl");
+    let state = state.path().join("directories.json");
     format!(
         "{collectors}\n{}",
         case.config
             .replace("{audit}", &audit.display().to_string())
             .replace("{ntp}", &format!("127.0.0.1:{}", ports.0))
             .replace("{closed}", &ports.1.to_string())
+            .replace("{state}", &state.display().to_string())
     )
 }
 
@@ -193,8 +210,9 @@ async fn scrape(case: &Case, collectors: &str) -> Vec<MetricFamily> {
     let closed = suite_tests::chrony::free_udp_port();
     // Without the ntp collector the placeholder still needs a valid port.
     let ntp_port = chronyd.as_ref().map_or(closed, |c| c.addr.port());
+    let state = TempDir::new("os-golden-state");
     let mut families = golden::scrape_after_jobs::<OsExporter>(
-        &config(case, &tmp, collectors, (ntp_port, closed)),
+        &config(case, &tmp, &state, collectors, (ntp_port, closed)),
         SysPaths::fixture(fixture(case.tree)),
         case.jobs,
     )

@@ -7,6 +7,7 @@ mod audit;
 mod bonds;
 mod conntrack;
 mod cpu;
+mod directories;
 mod diskstats;
 mod eth1_route;
 mod filehandles;
@@ -37,6 +38,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     bonds::DEF,
     conntrack::DEF,
     cpu::DEF,
+    directories::DEF,
     diskstats::DEF,
     eth1_route::DEF,
     filehandles::DEF,
