@@ -61,7 +61,8 @@ fn wait_file(p: &mut Process, path: &Path) {
 /// `/etc/crontab` is empty, `/etc/cron.d` holds `cron_d` (name, content) and the spool is
 /// empty, and `/run` is `<dir>/run` (its pid file: [`cron_pid_file`]). Logs go to syslog: the
 /// `/dev/log` of the namespace's `/dev` is the host's, so pass `syslog_socket` to point it at a
-/// test's rsyslogd instead (bound over `/dev/log` inside the namespace only).
+/// test's rsyslogd instead (the namespace then has a private `/dev` with `null`, `zero`,
+/// `random`, `urandom` and that socket as `log`).
 pub fn start_cron(dir: &Path, cron_d: &[(&str, &str)], syslog_socket: Option<&Path>) -> Process {
     let root = dir.join("cron-ns");
     for d in ["run", "cron.d", "spool", "dev"] {
@@ -84,7 +85,11 @@ pub fn start_cron(dir: &Path, cron_d: &[(&str, &str)], syslog_socket: Option<&Pa
     );
     if let Some(sock) = syslog_socket {
         script.push_str(&format!(
-            "touch {r}/dev/log; mount --bind {} /dev/log; ",
+            // The host has no /dev/log to bind over, and files made in /dev would be the host's:
+            // a private /dev of the devices cron uses, plus the socket.
+            "mount --bind /dev {r}/dev; mount -t tmpfs -o mode=755 tmpfs /dev; \
+             for n in null zero random urandom; do touch /dev/$n; mount --bind {r}/dev/$n /dev/$n; done; \
+             touch /dev/log; mount --bind {} /dev/log; ",
             sock.display()
         ));
     }

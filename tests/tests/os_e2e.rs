@@ -69,13 +69,25 @@ fn start(dir: &TempDir, extra_config: &str) -> Exporter {
     let watched = dir.path().join("watched");
     std::fs::create_dir_all(&watched).unwrap();
     std::fs::write(watched.join("app.conf"), "x\n").unwrap();
+    // The log rows read files of the test (this host runs no syslog daemon): a messages file
+    // whose last lines span a minute, and an empty cron log.
+    let messages = dir.path().join("messages");
+    std::fs::write(
+        &messages,
+        "Dec  1 10:00:00 h myd: started\nDec  1 10:00:30 h myd: warning: slow\nDec  1 10:01:00 h myd: error: gone\n",
+    )
+    .unwrap();
+    let cron_log = dir.path().join("cron.log");
+    std::fs::write(&cron_log, "").unwrap();
     std::fs::write(
         &cfg,
         format!(
-            "[collectors]\ndisabled = {disabled}\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[directories]\npaths = [{:?}]\nstate_file = {:?}\ninterval = \"1s\"\n\n{extra_config}",
+            "[collectors]\ndisabled = {disabled}\n\n[audit]\npath = {:?}\n\n[audit_checks]\ninterval = \"1s\"\n\n[directories]\npaths = [{:?}]\nstate_file = {:?}\ninterval = \"1s\"\n\n[messages]\nfiles = [{:?}]\ninterval = \"1s\"\n\n[cron]\nfiles = [{:?}]\ninterval = \"1s\"\n\n{extra_config}",
             audit.to_str().unwrap(),
             watched.to_str().unwrap(),
-            dir.path().join("directories.json").to_str().unwrap()
+            dir.path().join("directories.json").to_str().unwrap(),
+            messages.to_str().unwrap(),
+            cron_log.to_str().unwrap()
         ),
     )
     .unwrap();

@@ -36,6 +36,76 @@ pub struct Config {
     pub(crate) services: ServicesConfig,
     /// Watched directories and their persisted baseline (`[directories]`).
     pub(crate) directories: DirectoriesConfig,
+    /// The messages file's last lines (`[messages]`).
+    pub(crate) messages: MessagesConfig,
+    /// cron's failure lines (`[cron]`).
+    pub(crate) cron: CronConfig,
+}
+
+/// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MessagesConfig {
+    /// Candidate files, the first that exists is read (under `--path.rootfs`).
+    pub(crate) files: Vec<PathBuf>,
+    /// Lines of the window (the document: the last 1,000).
+    pub(crate) lines: usize,
+    /// How often the window is read (in the background, never at scrape time).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// A line whose text matches this is an error (a messages file carries no severity).
+    pub(crate) error_pattern: String,
+    /// A line whose text matches this (and not the error pattern) is a warning.
+    pub(crate) warn_pattern: String,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        Self {
+            files: vec![
+                PathBuf::from("/var/log/messages"),
+                PathBuf::from("/var/log/syslog"),
+            ],
+            lines: 1000,
+            interval: Duration::from_secs(30),
+            error_pattern: r"(?i)\b(error|err|crit|critical|alert|emerg|emergency|fatal|panic|failed|failure)\b"
+                .to_owned(),
+            warn_pattern: r"(?i)\bwarn(ing)?\b".to_owned(),
+        }
+    }
+}
+
+/// `[cron]`: os_cron_has_failed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct CronConfig {
+    /// Candidate cron logs, the first that exists is read (RHEL/EulerOS `/var/log/cron`, Debian
+    /// `/var/log/cron.log` when configured, else syslog).
+    pub(crate) files: Vec<PathBuf>,
+    /// os_cron_has_failed is 1 while the last failure line is younger than this.
+    #[serde(with = "common::config::duration")]
+    pub(crate) window: Duration,
+    /// How often the log is read.
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+}
+
+impl Default for CronConfig {
+    fn default() -> Self {
+        Self {
+            files: [
+                "/var/log/cron",
+                "/var/log/cron.log",
+                "/var/log/syslog",
+                "/var/log/messages",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            window: Duration::from_secs(3600),
+            interval: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `[services]`: os_crond_abnormal, os_syslogd_abnormal, os_sshd_abnormal, os_ntpd_abnormal.
@@ -501,6 +571,13 @@ impl common::ExporterConfig for Config {
             return Err("services.dbus_timeout: must be positive".to_owned());
         }
         crate::services::specs(&self.services)?;
+        if self.messages.lines == 0 || self.messages.interval.is_zero() {
+            return Err("messages.lines and messages.interval: must be positive".to_owned());
+        }
+        crate::messages::Classifier::new(&self.messages)?;
+        if self.cron.window.is_zero() || self.cron.interval.is_zero() {
+            return Err("cron.window and cron.interval: must be positive".to_owned());
+        }
         if self.ntp.interval.is_zero() || self.ntp.timeout.is_zero() {
             return Err("ntp.interval and ntp.timeout: must be positive".to_owned());
         }

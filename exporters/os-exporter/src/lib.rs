@@ -5,9 +5,11 @@ mod bonds;
 mod cidr;
 mod collectors;
 mod config;
+mod cron_watch;
 /// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
 pub mod directories;
 mod disk_filter;
+mod messages;
 mod netlink;
 mod netstate;
 /// The pure parsers of kernel files, public so the fuzz targets (`fuzz/`) can reach them.
@@ -64,6 +66,7 @@ impl Exporter for OsExporter {
             reachability::AUDIT_CHECK,
             time_sync::AUDIT_CHECK,
             directories::AUDIT_CHECK,
+            cron_watch::AUDIT_CHECK,
         ]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());

@@ -119,6 +119,8 @@ enabled = false
 "#,
         jobs: &[],
     },
+    // One messages pass over the tree's var/log/messages and one cron pass over var/log/cron
+    // (history only: nothing appended after the pass started).
     // One ping pass over loopback: a gateway, an internal and an external peer from the tree's
     // /proc/net/tcp (the job pings the real loopback, so RTT values are masked). One ntp pass
     // asking a real chronyd on loopback (`{ntp}`) and a closed port (their ports masked).
@@ -141,7 +143,7 @@ timeout = "2s"
 [audit]
 enabled = false
 "#,
-        jobs: &["ping", "ntp"],
+        jobs: &["ping", "ntp", "messages", "cron"],
     },
 ];
 

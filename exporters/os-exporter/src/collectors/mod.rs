@@ -7,6 +7,7 @@ mod audit;
 mod bonds;
 mod conntrack;
 mod cpu;
+mod cron;
 mod directories;
 mod diskstats;
 mod eth1_route;
@@ -15,6 +16,7 @@ mod filesystem;
 mod interfaces;
 mod loadavg;
 mod memory;
+mod messages;
 mod netdev;
 mod ntp;
 mod ping;
@@ -38,6 +40,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     bonds::DEF,
     conntrack::DEF,
     cpu::DEF,
+    cron::DEF,
     directories::DEF,
     diskstats::DEF,
     eth1_route::DEF,
@@ -46,6 +49,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     interfaces::DEF,
     loadavg::DEF,
     memory::DEF,
+    messages::DEF,
     netdev::DEF,
     ntp::DEF,
     ping::DEF,

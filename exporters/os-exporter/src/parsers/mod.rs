@@ -1,5 +1,6 @@
 //! Pure parsers, one per kernel source file: bytes in, typed struct out.
 
+pub mod cron_log;
 pub mod diskstats;
 pub mod file_nr;
 pub mod loadavg;
@@ -12,6 +13,7 @@ pub mod netstat;
 pub mod ntp_conf;
 pub mod shadow;
 pub mod stat;
+pub mod syslog_line;
 pub mod uptime;
 pub mod vmstat;
 
@@ -64,6 +66,11 @@ mod robustness {
         let _ = super::mountinfo::parse(b);
         let _ = super::net_dev::parse(b);
         let _ = super::netstat::parse(b, b);
+        if let Ok(t) = std::str::from_utf8(b) {
+            for l in t.lines().filter_map(super::syslog_line::parse) {
+                let _ = super::cron_log::reason(l.program, l.message);
+            }
+        }
         let _ = std::str::from_utf8(b).map(super::ntp_conf::parse);
         let _ = std::str::from_utf8(b).map(common::proc_table::parse_pid_stat);
         let _ = common::proc_table::state_letter(b);
