@@ -40,10 +40,11 @@ fi
 
 OS_PORT=$(free_port)
 NODE_PORT=$(free_port)
-# No pings (node_exporter has none, and they would leave loopback): bench/os_ping.sh measures them.
+# No pings or NTP questions (node_exporter has neither, and they would leave loopback):
+# bench/os_ping.sh measures the pings.
 cat > "$WORK/os.toml" <<EOF
 [collectors]
-disabled = ["ping"]
+disabled = ["ping", "ntp"]
 [audit]
 path = "$WORK/audit.jsonl"
 [directories]
