@@ -39,7 +39,7 @@ PY
 HASH=$(cat "$WORK/hash")
 case "$HASH" in '$2'*) ;; *) echo "could not make a bcrypt hash (got '$HASH')" >&2; exit 1 ;; esac
 printf 'basic_auth_users:\n  alice: %s\n' "$HASH" > "$WORK/web.yml"
-printf '[audit]\npath = "%s/audit.jsonl"\n[directories]\nstate_file = "%s/directories.json"\n' "$WORK" "$WORK" > "$WORK/os.toml"
+printf '[collectors]\ndisabled = ["ping", "ntp"]\n[audit]\npath = "%s/audit.jsonl"\n[directories]\nstate_file = "%s/directories.json"\n' "$WORK" "$WORK" > "$WORK/os.toml"
 
 OS_PORT=$(free_port)
 NODE_PORT=$(free_port)

@@ -51,7 +51,7 @@ grep -q ready "$WORK/hold.out" || { echo "the helper could not open $PEERS conne
 
 cat > "$WORK/ping.toml" <<EOF
 [collectors]
-disabled = ["audit", "directories"]
+disabled = ["audit", "directories", "ntp"]
 [audit]
 enabled = false
 [ping]
@@ -61,7 +61,7 @@ max_peers = 100000
 EOF
 cat > "$WORK/idle.toml" <<EOF
 [collectors]
-disabled = ["audit", "ping", "directories"]
+disabled = ["audit", "ping", "directories", "ntp"]
 [audit]
 enabled = false
 EOF
