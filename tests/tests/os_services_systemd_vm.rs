@@ -2,7 +2,8 @@
 //! Debian's kernel with the host's systemd as PID 1 (`tests/vm/run-in-vm.sh -s`) and the
 //! packages' real units: a running unit (cron.service), a stopped one (rsyslog.service), a
 //! disabled one (ssh.service) and one that does not exist, then each turned the other way. The
-//! exporter runs as `nobody`, as the packaged unit runs unprivileged, over the system bus.
+//! exporter runs as `nobody`, as the packaged unit runs unprivileged, over the system bus. The
+//! same VM has journald: the messages rows' fallback to the journal when no messages file exists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -27,7 +28,15 @@ interval = "1s"
 
 [services.ntpd]
 units = ["no-such-timed.service"]
+
+[messages]
+files = ["/nonexistent/messages"]
+# journalctl takes about a second under emulation: the run's bound is the interval.
+interval = "5s"
 CFG
+# The journal fallback of the messages rows: entries journald stores with their priority.
+logger -p user.err -t osx "vm: something went wrong"
+logger -p user.warning -t osx "vm: running low"
 systemctl start cron.service
 systemctl start rsyslog.service
 systemctl stop rsyslog.service syslog.socket
@@ -36,11 +45,11 @@ echo "=== states"
 for u in cron.service rsyslog.service ssh.service sshd.service no-such-timed.service; do
   echo "$u $(systemctl is-active $u || true) $(systemctl is-enabled $u 2>/dev/null || echo not-found)"
 done
-setpriv --reuid=nobody --regid=nogroup --clear-groups {exporter} --config.file=/run/osx/os.toml \
+setpriv --reuid=nobody --regid=nogroup --groups=systemd-journal {exporter} --config.file=/run/osx/os.toml \
   --web.listen-address=127.0.0.1:9910 > /run/osx/exporter.log 2>&1 &
 scrape() {{
   for _ in $(seq 100); do curl -sf http://127.0.0.1:9910/metrics -o /run/osx/scrape && break; sleep 0.2; done
-  echo "=== $1"; grep -E '^os_(crond|syslogd|sshd|ntpd)_abnormal|^os_service_info|^os_scrape_collector_success.*services' /run/osx/scrape || true
+  echo "=== $1"; grep -E '^os_(crond|syslogd|sshd|ntpd)_abnormal|^os_service_info|^os_scrape_collector_success.*services|^os_message|^os_messages_last_run_success' /run/osx/scrape || true
 }}
 scrape initial
 systemctl stop cron.service
@@ -158,5 +167,26 @@ fn running_stopped_disabled_and_missing_units_of_a_real_systemd() {
     assert_eq!(
         of("ntpd")["evidence"]["status"]["not_found"][0],
         "no-such-timed.service"
+    );
+
+    // No messages file: the journal's last entries, by PRIORITY, read as the unit's user in
+    // the systemd-journal group.
+    let later = section("rsyslog-started");
+    assert_eq!(
+        sample_value(&later, "os_messages_last_run_success", &[]),
+        Some(1.0),
+        "{later}"
+    );
+    assert!(
+        sample_value(&later, "os_message_error", &[]).unwrap() >= 1.0,
+        "{later}"
+    );
+    assert!(
+        sample_value(&later, "os_message_warn", &[]).unwrap() >= 1.0,
+        "{later}"
+    );
+    assert!(
+        sample_value(&later, "os_message_log_lines", &[]).unwrap() >= 2.0,
+        "{later}"
     );
 }

@@ -265,6 +265,56 @@ impl JournalTail {
     }
 }
 
+/// The last `n` entries of every unit in `location` (`journalctl --lines=n`), oldest first, for
+/// windows over the whole journal (document 001's last 1,000 lines of the messages file on a
+/// host that has only the journal). Bounded by `timeout` and `max_output` bytes; an entry that
+/// cannot be parsed is skipped (logged).
+pub fn last_entries(
+    program: &std::path::Path,
+    location: &JournalLocation,
+    n: usize,
+    timeout: Duration,
+    max_output: usize,
+) -> Result<Vec<JournalEntry>, LogError> {
+    let program = program.to_string_lossy().into_owned();
+    let mut args = vec![
+        program,
+        "--no-pager".to_owned(),
+        "--quiet".to_owned(),
+        "--output=json".to_owned(),
+        "--output-fields=MESSAGE,PRIORITY,SYSLOG_IDENTIFIER".to_owned(),
+        format!("--lines={n}"),
+    ];
+    match location {
+        JournalLocation::System => {}
+        JournalLocation::Directory(d) => args.push(format!("--directory={}", d.display())),
+        JournalLocation::File(f) => args.push(format!("--file={}", f.display())),
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = command::run(&argv, timeout, max_output)?;
+    if !out.success() {
+        return Err(LogError::JournalExit {
+            code: out.code,
+            stderr: String::from_utf8_lossy(&out.stderr[..out.stderr.len().min(STDERR_KEPT)])
+                .trim()
+                .to_owned(),
+        });
+    }
+    let mut entries = Vec::new();
+    // A cut last line (the output cap) is left out rather than misread.
+    let complete = match out.stdout.iter().rposition(|b| *b == b'\n') {
+        Some(last) => &out.stdout[..=last],
+        None => &[][..],
+    };
+    for line in complete.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_json_entry(line) {
+            Ok(e) => entries.push(e),
+            Err(e) => log::warn!("journal (last {n} entries): skipping an entry: {e}"),
+        }
+    }
+    Ok(entries)
+}
+
 /// A field's value as text: a string, a byte array (binary or non-UTF-8 data), or, for a field
 /// present several times, the first of them.
 fn field_text(v: &Value) -> Option<String> {
@@ -527,6 +577,66 @@ mod tests {
         // A reader resumed from a saved cursor sees only what came after it.
         let mut resumed = flink(JournalLocation::File(file), StartAt::End).with_cursor(saved);
         assert_eq!(resumed.read_lines().unwrap().len(), 2);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_last_entries_of_every_unit_carry_their_priority_and_time() {
+        let d = journal_dir("last");
+        let file = d.join("remote.journal");
+        let mut export = Vec::new();
+        for (seq, prio) in [(1u64, 6u8), (2, 3), (3, 4), (4, 6)] {
+            export.extend_from_slice(
+                format!(
+                    "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={seq}\n\
+                     _BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=app{seq}\n\
+                     PRIORITY={prio}\nMESSAGE=entry {seq}\n\n",
+                    1_764_590_000_000_000 + seq * 1_000_000
+                )
+                .as_bytes(),
+            );
+        }
+        let input = d.join("in.export");
+        std::fs::write(&input, export).unwrap();
+        let out = command::run(
+            &[
+                journal_remote(),
+                "--split-mode=none",
+                &format!("--output={}", file.display()),
+                &input.display().to_string(),
+            ],
+            Duration::from_secs(20),
+            64 * 1024,
+        )
+        .unwrap();
+        assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let e = last_entries(
+            Path::new("journalctl"),
+            &JournalLocation::File(file),
+            3,
+            Duration::from_secs(10),
+            1 << 20,
+        )
+        .unwrap();
+        let got: Vec<(Option<u8>, &str)> =
+            e.iter().map(|e| (e.priority, e.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(3), "entry 2"),
+                (Some(4), "entry 3"),
+                (Some(6), "entry 4")
+            ]
+        );
+        assert_eq!(e[2].realtime_us, Some(1_764_590_004_000_000));
+        let missing = last_entries(
+            Path::new("/nonexistent/journalctl"),
+            &JournalLocation::System,
+            3,
+            Duration::from_secs(5),
+            1024,
+        );
+        assert!(missing.is_err());
         std::fs::remove_dir_all(&d).unwrap();
     }
 

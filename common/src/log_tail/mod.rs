@@ -68,7 +68,9 @@ fn within_10s<T: Send + 'static>(
 pub use error::LogError;
 pub use family_tail::FamilyTail;
 pub use file::{DEFAULT_MAX_READ, LogTail, MAX_LINE, StartAt};
-pub use journal::{JournalEntry, JournalLocation, JournalMatch, JournalTail, parse_json_entry};
+pub use journal::{
+    JournalEntry, JournalLocation, JournalMatch, JournalTail, last_entries, parse_json_entry,
+};
 pub use rotated::{
     DEFAULT_MAX_FILE_BYTES, LogFamily, Rotation, RotationName, ScanReport, list_rotations,
     rotation_name,

@@ -57,6 +57,12 @@ pub(crate) struct MessagesConfig {
     pub(crate) error_pattern: String,
     /// A line whose text matches this (and not the error pattern) is a warning.
     pub(crate) warn_pattern: String,
+    /// Without any of `files` (journald-only Debian and Ubuntu), the last `lines` entries of the
+    /// systemd journal instead, their PRIORITY deciding (3 or less error, 4 warning).
+    pub(crate) journal: bool,
+    /// The journal directory read then; empty: the host's journal (`journalctl` without
+    /// `--directory`), or `<rootfs>/var/log/journal` under a `--path.rootfs` other than `/`.
+    pub(crate) journal_directory: String,
 }
 
 impl Default for MessagesConfig {
@@ -71,6 +77,8 @@ impl Default for MessagesConfig {
             error_pattern: r"(?i)\b(error|err|crit|critical|alert|emerg|emergency|fatal|panic|failed|failure)\b"
                 .to_owned(),
             warn_pattern: r"(?i)\bwarn(ing)?\b".to_owned(),
+            journal: true,
+            journal_directory: String::new(),
         }
     }
 }

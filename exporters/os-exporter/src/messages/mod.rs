@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use common::SysPaths;
-use common::log_tail::tail_lines;
+use common::log_tail::{JournalEntry, JournalLocation, last_entries, tail_lines};
 use regex::Regex;
 
 use crate::config::MessagesConfig;
@@ -16,6 +16,10 @@ use crate::parsers::syslog_line::{self, Stamp};
 
 /// Most bytes read back from the end of the file for the window (1,000 lines of up to 4 KiB).
 const MAX_TAIL_BYTES: u64 = 4 << 20;
+/// Bound of one `journalctl` run.
+const JOURNAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most bytes of `journalctl` output read (1,000 entries of up to 16 KiB as JSON).
+const JOURNAL_MAX_OUTPUT: usize = 16 << 20;
 
 /// What one pass found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,6 +47,16 @@ pub(crate) enum MessagesError {
     /// The file could not be read.
     #[error(transparent)]
     Read(#[from] common::log_tail::LogError),
+    /// No file, and the journal could not be read either.
+    #[error(
+        "none of the messages files {files:?} exists, and the journal could not be read: {source}"
+    )]
+    Journal {
+        /// The files looked for.
+        files: Vec<PathBuf>,
+        /// journalctl's failure.
+        source: common::log_tail::LogError,
+    },
     /// Lines, but not one with a syslog timestamp: not a syslog file.
     #[error(
         "{file}: none of the last {lines} lines starts with a syslog timestamp (Mmm dd HH:MM:SS or RFC 3339): not a syslog file"
@@ -129,14 +143,65 @@ pub(crate) fn first_existing(paths: &SysPaths, files: &[PathBuf]) -> Option<(Str
     })
 }
 
-/// One pass: the window of the first existing messages file.
+/// The window of the journal's last entries: PRIORITY 3 or less is an error, 4 a warning.
+pub(crate) fn journal_window(entries: &[JournalEntry]) -> Window {
+    let mut w = Window {
+        file: "journal".to_owned(),
+        lines: entries.len(),
+        ..Window::default()
+    };
+    let stamps: Vec<u64> = entries.iter().filter_map(|e| e.realtime_us).collect();
+    w.unparsed = entries.len() - stamps.len();
+    if let (Some(a), Some(b)) = (stamps.first(), stamps.last()) {
+        #[allow(clippy::cast_precision_loss)]
+        {
+            w.log_time = b.saturating_sub(*a) as f64 / 1e6;
+        }
+    }
+    for e in entries {
+        match e.priority {
+            Some(p) if p <= 3 => w.error += 1,
+            Some(4) => w.warn += 1,
+            _ => {}
+        }
+    }
+    w
+}
+
+/// Where the journal is read when no messages file exists.
+fn journal_location(paths: &SysPaths, cfg: &MessagesConfig) -> JournalLocation {
+    if !cfg.journal_directory.is_empty() {
+        JournalLocation::Directory(PathBuf::from(&cfg.journal_directory))
+    } else if paths.rootfs == Path::new("/") {
+        JournalLocation::System
+    } else {
+        JournalLocation::Directory(paths.root("var/log/journal"))
+    }
+}
+
+/// One pass: the window of the first existing messages file, else of the journal.
 pub(crate) fn pass(
     paths: &SysPaths,
     cfg: &MessagesConfig,
     classifier: &Classifier,
 ) -> Result<Window, MessagesError> {
-    let (shown, path) = first_existing(paths, &cfg.files)
-        .ok_or_else(|| MessagesError::NoFile(cfg.files.clone()))?;
+    let Some((shown, path)) = first_existing(paths, &cfg.files) else {
+        if !cfg.journal {
+            return Err(MessagesError::NoFile(cfg.files.clone()));
+        }
+        let entries = last_entries(
+            Path::new("journalctl"),
+            &journal_location(paths, cfg),
+            cfg.lines,
+            JOURNAL_TIMEOUT,
+            JOURNAL_MAX_OUTPUT,
+        )
+        .map_err(|e| MessagesError::Journal {
+            files: cfg.files.clone(),
+            source: e,
+        })?;
+        return Ok(journal_window(&entries));
+    };
     let tail = tail_lines(Path::new(&path), cfg.lines, MAX_TAIL_BYTES)?;
     window(&shown, &tail.lines, classifier)
 }
@@ -169,6 +234,27 @@ mod tests {
         .unwrap();
         assert_eq!((w.lines, w.unparsed, w.error, w.warn), (5, 1, 2, 1));
         assert!((w.log_time - 120.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn journal_entries_count_by_priority_over_their_time_span() {
+        let e = |us: Option<u64>, p: Option<u8>| JournalEntry {
+            cursor: String::new(),
+            realtime_us: us,
+            message: String::new(),
+            unit: None,
+            identifier: None,
+            priority: p,
+            pid: None,
+        };
+        let w = journal_window(&[
+            e(Some(1_000_000), Some(6)),
+            e(Some(2_000_000), Some(3)),
+            e(None, Some(4)),
+            e(Some(4_500_000), Some(0)),
+        ]);
+        assert_eq!((w.lines, w.unparsed, w.error, w.warn), (4, 1, 2, 1));
+        assert!((w.log_time - 3.5).abs() < 1e-9);
     }
 
     #[test]
