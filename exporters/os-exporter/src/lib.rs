@@ -8,6 +8,7 @@ mod config;
 /// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
 pub mod directories;
 mod disk_filter;
+mod kernel_log;
 mod netlink;
 mod netstate;
 /// The pure parsers of kernel files, public so the fuzz targets (`fuzz/`) can reach them.
@@ -64,6 +65,8 @@ impl Exporter for OsExporter {
             reachability::AUDIT_CHECK,
             time_sync::AUDIT_CHECK,
             directories::AUDIT_CHECK,
+            kernel_log::AUDIT_KERNEL_ERROR,
+            kernel_log::AUDIT_MEMORY_ERROR,
         ]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
