@@ -93,6 +93,8 @@ pub(crate) struct KernelLog {
     last_seq: Option<u64>,
     /// Whether the buffer's existing records have been read (as history, or counted).
     started: bool,
+    /// Kernel error records found in the buffer at start, for the log line.
+    history_errors: u64,
     messages: Option<FamilyTail>,
     report: Report,
     window: VecDeque<Seen>,
@@ -121,6 +123,7 @@ impl KernelLog {
             kmsg: None,
             last_seq: None,
             started: false,
+            history_errors: 0,
             messages,
             report: Report::default(),
             window: VecDeque::new(),
@@ -198,7 +201,7 @@ impl KernelLog {
             Some(s) => s,
             None => KmsgSource::open(&self.cfg.kmsg_path)?,
         };
-        let mut history_errors = 0u64;
+        let mut reached_end = false;
         for _ in 0..MAX_RECORDS_PER_PASS {
             // On an error the device is reopened at the next pass; the sequence number skips
             // what was read.
@@ -206,7 +209,10 @@ impl KernelLog {
                 Step::Record(b) => b,
                 // The gap in sequence numbers counts what was overwritten.
                 Step::Overwritten => continue,
-                Step::End => break,
+                Step::End => {
+                    reached_end = true;
+                    break;
+                }
             };
             let Some(r) = kmsg::parse(&bytes) else {
                 log::debug!("kernel_log: skipping a malformed /dev/kmsg record");
@@ -224,7 +230,7 @@ impl KernelLog {
                 continue;
             }
             if history {
-                history_errors += u64::from(r.is_kernel_error());
+                self.history_errors += u64::from(r.is_kernel_error());
                 continue;
             }
             if let Some(n) = self.report.records_by_level.get_mut(usize::from(r.level)) {
@@ -241,14 +247,16 @@ impl KernelLog {
                 errors.push(r);
             }
         }
-        if history {
+        if history && reached_end {
             log::info!(
-                "kernel_log: {history_errors} kernel record(s) at level err or worse were already in the buffer at start (up to sequence number {}); history, not counted",
+                "kernel_log: {} kernel record(s) at level err or worse were already in the buffer at start (up to sequence number {}); history, not counted",
+                self.history_errors,
                 self.last_seq
                     .map_or_else(|| "none".to_owned(), |s| s.to_string())
             );
         }
-        self.started = true;
+        // A huge buffer read only in part stays history until its end is reached.
+        self.started |= reached_end || !history;
         self.kmsg = Some(src);
         Ok(())
     }
