@@ -218,6 +218,7 @@ fn cap_number(name: &str) -> u32 {
         "CAP_KILL" => 5,
         "CAP_NET_RAW" => 13,
         "CAP_SYS_PTRACE" => 19,
+        "CAP_SYSLOG" => 34,
         other => panic!("capability {other} is not in this test's table: add it"),
     }
 }
@@ -361,8 +362,17 @@ fn run_as_unit(sandbox: &Sandbox, exporter: &Listed, log_dir: &Path) {
         "{name} scraped as its unit's user serves {build_info}:\n{scrape}"
     );
     if name == "os-exporter" {
-        // Nothing os-exporter reads needs a privilege: every collector succeeds, and the audit
-        // journal is written to the state directory the package made for its user.
+        // With the unit's groups and capabilities (CAP_SYSLOG for /dev/kmsg) every collector
+        // succeeds, and the audit journal is written to the state directory the package made
+        // for its user. The kernel_log job's first pass must have read /dev/kmsg.
+        endpoint.wait_sample(
+            "os-exporter's kernel_log job to read /dev/kmsg as its user",
+            Duration::from_secs(20),
+            "os_kernel_log_last_run_success",
+            &[],
+            |v| v == 1.0,
+        );
+        let scrape = endpoint.scrape();
         let success = format!("{}_scrape_collector_success", exporter.prefix);
         for line in scrape.lines().filter(|l| l.starts_with(&success)) {
             assert!(line.ends_with(" 1"), "{name} as its user: {line}");

@@ -40,6 +40,10 @@ pub struct Config {
     pub(crate) messages: MessagesConfig,
     /// cron's failure lines (`[cron]`).
     pub(crate) cron: CronConfig,
+    /// Kernel errors and memory-error lines from /dev/kmsg and the messages file (`[kernel_log]`).
+    pub(crate) kernel_log: KernelLogConfig,
+    /// Kernel live patches (`[livepatch]`).
+    pub(crate) livepatch: LivepatchConfig,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -606,7 +610,87 @@ impl common::ExporterConfig for Config {
                 self.ntp.local_daemon
             ));
         }
-        self.directories.validate()
+        self.directories.validate()?;
+        self.kernel_log.validate()?;
+        if self.livepatch.transition_grace.is_zero() {
+            return Err("livepatch.transition_grace: must be positive".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// `[kernel_log]`: os_msg_has_kernel_error and os_msg_memory_abnormal.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KernelLogConfig {
+    /// The kernel's record device (not under `--path.rootfs`: every path to it reads the same
+    /// kernel); empty to skip it. A regular file here is read once as a captured buffer.
+    pub(crate) kmsg_path: PathBuf,
+    /// The syslog file searched for memory-error lines too (under `--path.rootfs`); empty to
+    /// skip. A missing file has no lines.
+    pub(crate) messages_file: PathBuf,
+    /// How long a kernel error or memory-error line keeps its 0/1 row at 1.
+    #[serde(with = "common::config::duration")]
+    pub(crate) window: Duration,
+    /// How often the sources are read (in the background, never at scrape time).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
+    /// Count the records (and messages lines) already there at start; by default they are
+    /// history, since hosts often carry a few error records from boot.
+    pub(crate) count_existing: bool,
+}
+
+impl Default for KernelLogConfig {
+    fn default() -> Self {
+        Self {
+            kmsg_path: PathBuf::from("/dev/kmsg"),
+            messages_file: PathBuf::from("/var/log/messages"),
+            window: Duration::from_secs(600),
+            interval: Duration::from_secs(10),
+            count_existing: false,
+        }
+    }
+}
+
+impl KernelLogConfig {
+    /// The interval is positive and shorter than the window; paths are absolute.
+    fn validate(&self) -> Result<(), String> {
+        if self.interval.is_zero() || self.window < self.interval {
+            return Err(
+                "kernel_log.interval and kernel_log.window: the interval must be positive and at most the window"
+                    .to_owned(),
+            );
+        }
+        for (name, p) in [
+            ("kmsg_path", &self.kmsg_path),
+            ("messages_file", &self.messages_file),
+        ] {
+            if !p.as_os_str().is_empty() && !p.is_absolute() {
+                return Err(format!(
+                    "kernel_log.{name}: {} is not an absolute path",
+                    p.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[livepatch]`: os_hotpatch_abnormal.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LivepatchConfig {
+    /// How long a patch may stay in transition before it counts as abnormal (the kernel
+    /// signals the remaining tasks after about 15 s; kpatch gives up waiting after 15 s).
+    #[serde(with = "common::config::duration")]
+    pub(crate) transition_grace: Duration,
+}
+
+impl Default for LivepatchConfig {
+    fn default() -> Self {
+        Self {
+            transition_grace: Duration::from_secs(60),
+        }
     }
 }
 
@@ -658,6 +742,21 @@ mod tests {
         assert_eq!(c.audit.max_file_bytes, d.audit.max_file_bytes);
         assert_eq!(c.directories.paths, d.directories.paths);
         assert_eq!(c.directories.state_file, d.directories.state_file);
+        assert_eq!(c.kernel_log, d.kernel_log);
+        assert_eq!(c.livepatch, d.livepatch);
+    }
+
+    #[test]
+    fn kernel_log_needs_an_interval_within_the_window_and_absolute_paths() {
+        let parse = |t: &str| {
+            common::config::parse_toml::<Config>(std::path::Path::new("x.toml"), t)
+                .unwrap()
+                .validate()
+        };
+        assert!(parse("[kernel_log]\nwindow = \"5s\"\ninterval = \"10s\"\n").is_err());
+        let e = parse("[kernel_log]\nmessages_file = \"var/log/messages\"\n").unwrap_err();
+        assert!(e.contains("kernel_log.messages_file"), "{e}");
+        assert!(parse("[kernel_log]\nkmsg_path = \"\"\nmessages_file = \"\"\n").is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cron_watch;
 /// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
 pub mod directories;
 mod disk_filter;
+mod kernel_log;
 mod messages;
 mod netlink;
 mod netstate;
@@ -67,6 +68,8 @@ impl Exporter for OsExporter {
             time_sync::AUDIT_CHECK,
             directories::AUDIT_CHECK,
             cron_watch::AUDIT_CHECK,
+            kernel_log::AUDIT_KERNEL_ERROR,
+            kernel_log::AUDIT_MEMORY_ERROR,
         ]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());

@@ -39,6 +39,9 @@ const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
     // The directories job's clock.
     "os_directories_last_run_timestamp_seconds",
     "os_directories_last_run_duration_seconds",
+    // The kernel_log job's clock.
+    "os_kernel_log_last_run_timestamp_seconds",
+    "os_kernel_log_last_run_duration_seconds",
 ];
 
 /// One golden case: a fixture tree and the config sections besides `[collectors]`.
@@ -88,7 +91,9 @@ enabled = false
         jobs: &[],
     },
     // Offline CPUs, escaped and read-only mounts (tmpfs counted as partitions), ignored disks,
-    // an interface without carrier, blocked socket queues, a D-state process, a fresh boot.
+    // an interface without carrier, blocked socket queues, a D-state process, a fresh boot. One
+    // kernel_log pass counting a captured /dev/kmsg buffer and messages file (kernel errors,
+    // bad pmd); a disabled live patch.
     Case {
         tree: "ugly",
         config: r#"
@@ -101,10 +106,14 @@ ignore_devices = ["sdc"]
 [sockets]
 source = "procfs"
 
+[kernel_log]
+kmsg_path = "{tree}/kmsg"
+count_existing = true
+
 [audit]
 enabled = false
 "#,
-        jobs: &[],
+        jobs: &["kernel_log"],
     },
     // Routing state captured in a test namespace: eth0 up without an address, eth1 with its
     // policy route in table 100; two bonds, one with a slave down, one with none up.
@@ -178,6 +187,7 @@ fn config(
             .replace("{ntp}", &format!("127.0.0.1:{}", ports.0))
             .replace("{closed}", &ports.1.to_string())
             .replace("{state}", &state.display().to_string())
+            .replace("{tree}", &fixture(case.tree).display().to_string())
     )
 }
 

@@ -14,6 +14,8 @@ mod eth1_route;
 mod filehandles;
 mod filesystem;
 mod interfaces;
+mod kernel_log;
+mod livepatch;
 mod loadavg;
 mod memory;
 mod messages;
@@ -47,6 +49,8 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     filehandles::DEF,
     filesystem::DEF,
     interfaces::DEF,
+    kernel_log::DEF,
+    livepatch::DEF,
     loadavg::DEF,
     memory::DEF,
     messages::DEF,

@@ -3,8 +3,10 @@
 pub mod cron_log;
 pub mod diskstats;
 pub mod file_nr;
+pub mod kmsg;
 pub mod loadavg;
 pub mod meminfo;
+pub mod memory_errors;
 pub mod mountinfo;
 pub mod net_dev;
 pub mod net_tcp;
@@ -78,6 +80,8 @@ mod robustness {
         let _ = super::uptime::parse_uptime(b);
         let _ = common::proc_table::boot_time(b);
         let _ = super::vmstat::parse(b);
+        let _ = super::kmsg::parse(b).map(|r| r.is_kernel_error());
+        let _ = super::memory_errors::classify(&String::from_utf8_lossy(b));
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));
         let mut c = super::net_tcp::QueueCounts::default();
         let _ = super::net_tcp::count_blocked(b, 1, &mut c, |_| {});
