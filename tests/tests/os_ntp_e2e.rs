@@ -20,8 +20,10 @@ fn exporter(dir: &Path, name: &str, servers: &[String], local: &str) -> Exporter
         &cfg,
         format!(
             "[collectors]\ndisabled = [\"ping\"]\n\n[audit]\npath = {:?}\n\n\
+             [directories]\nstate_file = {:?}\n\n\
              [ntp]\nservers = [{}]\nlocal_daemon = {local:?}\ninterval = \"1s\"\ntimeout = \"1s\"\n",
             dir.join(format!("{name}-audit.jsonl")).display().to_string(),
+            dir.join(format!("{name}-directories.json")).display().to_string(),
             list.join(", ")
         ),
     )

@@ -61,10 +61,12 @@ fn each_row_is_0_while_its_daemon_runs_and_1_at_the_next_scrape_after_it_is_kill
         &cfg,
         format!(
             "[collectors]\ndisabled = [\"ping\", \"ntp\"]\n\n[audit]\npath = {:?}\n\n\
+             [directories]\nstate_file = {:?}\n\n\
              [audit_checks]\ninterval = \"1s\"\n\n[services]\nsource = \"process\"\n\n\
              [services.crond]\npid_files = [{:?}]\n\n[services.syslogd]\npid_files = [{:?}]\n\n\
              [services.sshd]\npid_files = [{:?}]\n\n[services.ntpd]\npid_files = [{:?}]\n",
             d.join("audit.jsonl").display().to_string(),
+            d.join("directories.json").display().to_string(),
             cron_pid_file.display().to_string(),
             d.join("rsyslog/rsyslogd.pid").display().to_string(),
             d.join("sshd/sshd.pid").display().to_string(),
