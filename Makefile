@@ -30,12 +30,18 @@ release:
 run: release
 	@scripts/run-all.sh "$${CARGO_TARGET_DIR:-target}/release" $(EXPORTERS)
 
-## deps: install the Debian packages the tests need, when missing (needs root).
+## deps: install the Debian packages the tests need, when missing (needs root). Their daemons
+## (cron, sshd, chronyd, etcd, keepalived...) are not started: the tests start their own, and a
+## host copy would answer in their place. A policy-rc.d that refuses every start is put in place
+## for the install when the host has none (Docker images ship one), and removed after.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1; fi; \
+		rc=0; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || rc=$$?; \
+		if [ -n "$$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$rc; \
 	else echo "test dependencies present"; fi
 
 ## test: install what the tests need, build, run every test (unit, integration, end to end),
