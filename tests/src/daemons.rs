@@ -72,10 +72,10 @@ pub fn start_cron(dir: &Path, cron_d: &[(&str, &str)], syslog_socket: Option<&Pa
         &root.join("crontab"),
         "# empty: the host's jobs never run here\n",
     );
+    // Written with the test's umask (022): cron refuses group- or other-writable crontabs
+    // (INSECURE MODE).
     for (name, text) in cron_d {
-        let path = root.join("cron.d").join(name);
-        write(&path, text);
-        // cron ignores group- or other-writable files (INSECURE MODE) unless a test wants that.
+        write(&root.join("cron.d").join(name), text);
     }
     let r = root.display().to_string();
     let mut script = format!(
