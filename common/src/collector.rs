@@ -19,19 +19,36 @@ use crate::job::{Job, JobSlot};
 use crate::lock::MutexExt as _;
 use crate::metrics::{MetricFamily, MetricSet, MetricType};
 
-/// What one scrape gives every collector: the instant by which it must be done.
+/// What one scrape gives every collector: the instant by which it must be done, and the
+/// scrape's identity, under which collectors share what they read ([`crate::PerScrape`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ScrapeContext {
     /// Results after this instant are discarded.
     pub deadline: Instant,
+    id: u64,
 }
 
+/// Source of scrape identities: distinct for every context made in this process.
+static NEXT_SCRAPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl ScrapeContext {
+    /// The context of a new scrape that must be done by `deadline`.
+    pub fn new(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            id: NEXT_SCRAPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
     /// A context whose deadline is `timeout` from now.
     pub fn with_timeout(timeout: Duration) -> Self {
-        Self {
-            deadline: Instant::now() + timeout,
-        }
+        Self::new(Instant::now() + timeout)
+    }
+
+    /// This scrape's identity: the same for every collector of one scrape, different for the
+    /// next one (and for concurrent ones).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Time left until the deadline (zero once passed).

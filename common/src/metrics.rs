@@ -230,12 +230,14 @@ impl MetricSet {
         self.family(name, help, MetricType::Info).push(labels, 1.0);
     }
 
-    /// Moves every family of `other` into this set.
+    /// Moves every family of `other` into this set (a family new to this set is moved whole,
+    /// not copied).
     pub fn extend(&mut self, other: MetricSet) {
         for fam in other.families {
-            let kind = fam.kind;
-            let target = self.family(&fam.name, &fam.help, kind);
-            target.samples.extend(fam.samples);
+            match self.families.iter_mut().find(|f| f.name == fam.name) {
+                Some(target) => target.samples.extend(fam.samples),
+                None => self.families.push(fam),
+            }
         }
     }
 

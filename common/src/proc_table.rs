@@ -272,6 +272,77 @@ pub fn for_each_process(
     Ok(())
 }
 
+/// One process as a [`Snapshot`] saw it: the owned fields of its `stat` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// The process id.
+    pub pid: u32,
+    /// Kernel command name; bytes that are not UTF-8 are replaced.
+    pub comm: String,
+    /// State letter, see [`PidStat::state`].
+    pub state: char,
+    /// Parent pid.
+    pub ppid: u32,
+    /// `utime + stime` in clock ticks, when present.
+    pub cpu_ticks: Option<u64>,
+    /// Start time after boot in clock ticks, when present.
+    pub start_ticks: Option<u64>,
+    /// Resident set size in pages, when present.
+    pub rss_pages: Option<u64>,
+}
+
+impl ProcessInfo {
+    /// Whether the process still runs (not a zombie or dead task).
+    pub fn is_alive(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// The process table as one walk saw it: every process whose `stat` could be read and parsed,
+/// in directory order. Collectors of one scrape share it through [`crate::PerScrape`], so the
+/// table is walked once per scrape however many of them read it.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The processes.
+    pub processes: Vec<ProcessInfo>,
+}
+
+impl Snapshot {
+    /// Walks `paths`' procfs once, reading each process's `stat` only.
+    pub fn take(paths: &SysPaths) -> Result<Self, CollectError> {
+        let mut processes = Vec::new();
+        for_each_process(paths, |p| {
+            let Some(bytes) = p.stat_bytes() else {
+                return;
+            };
+            // Borrowed when valid UTF-8, as a real stat line is unless the name is not.
+            let text = String::from_utf8_lossy(bytes);
+            if let Some(s) = parse_pid_stat(&text) {
+                processes.push(ProcessInfo {
+                    pid: p.pid(),
+                    comm: s.comm.to_owned(),
+                    state: s.state,
+                    ppid: s.ppid,
+                    cpu_ticks: s.cpu_ticks,
+                    start_ticks: s.start_ticks,
+                    rss_pages: s.rss_pages,
+                });
+            }
+        })?;
+        Ok(Self { processes })
+    }
+}
+
+/// `/proc/<pid>/cmdline` of one process (NUL-separated words, cut at [`CMDLINE_MAX`] bytes);
+/// `None` when the process has exited or the file cannot be read.
+pub fn read_cmdline(paths: &SysPaths, pid: u32) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(paths.proc(&format!("{pid}/cmdline"))).ok()?;
+    let mut out = Vec::new();
+    file.take(CMDLINE_MAX as u64).read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
 /// Every pid of procfs (the entries [`for_each_process`] visits).
 pub fn pids(paths: &SysPaths) -> Result<Vec<u32>, CollectError> {
     let mut out = Vec::new();
@@ -435,6 +506,44 @@ mod tests {
             vec![(7, Some(CMDLINE_MAX), None), (8, Some(3), Some('R'))]
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_each_parsable_stat_with_names_not_utf8_replaced() {
+        let dir = tree("snapshot");
+        write(
+            &dir,
+            "1/stat",
+            b"1 (init) S 0 1 1 0 -1 4 0 0 0 0 7 3 0 0 20 0 1 0 9 100 25",
+        );
+        write(&dir, "2/stat", b"2 (caf\xe9) Z 1");
+        write(&dir, "3/stat", b"garbage");
+        std::fs::create_dir_all(dir.join("proc/4")).unwrap();
+        write(&dir, "1/cmdline", b"/sbin/init\0splash\0");
+        let paths = SysPaths::fixture(&dir);
+        let mut snap = Snapshot::take(&paths).unwrap().processes;
+        snap.sort_by_key(|p| p.pid);
+        assert_eq!(snap.len(), 2, "{snap:?}");
+        assert_eq!(
+            (
+                snap[0].comm.as_str(),
+                snap[0].cpu_ticks,
+                snap[0].start_ticks
+            ),
+            ("init", Some(10), Some(9))
+        );
+        assert!(snap[0].is_alive());
+        assert_eq!(
+            (snap[1].comm.as_str(), snap[1].is_alive()),
+            ("caf\u{fffd}", false)
+        );
+        assert_eq!(
+            read_cmdline(&paths, 1).as_deref(),
+            Some(&b"/sbin/init\0splash\0"[..])
+        );
+        assert_eq!(read_cmdline(&paths, 4), None);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(Snapshot::take(&paths).is_err());
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Hang-safe `statvfs`: a hung NFS or FUSE mount must not hang the scrape.
 //!
-//! Each call runs on its own short-lived thread and is waited for at most a timeout. A mount whose
-//! call timed out is remembered as stuck and skipped (no new thread) until a call on it returns,
-//! so a mount that never answers costs the threads that were already waiting on it when it hung
-//! (at most one per concurrent caller), never a pile that grows with every scrape. Concurrent
-//! callers on a healthy mount are not affected by each other.
+//! Each call runs on a worker thread and is waited for at most a timeout. Workers whose call
+//! returned are kept for the next calls (a few of them): a scrape makes one call per mount, and a
+//! new thread for each cost more than the call itself. A worker whose call timed out is let go: it
+//! ends once the call returns. A mount whose call timed out is remembered as stuck and skipped
+//! until a call on it returns, so a mount that never answers costs the workers that were already
+//! waiting on it when it hung (at most one per concurrent caller), never a pile that grows with
+//! every scrape. Concurrent callers on a healthy mount are not affected by each other: each has
+//! a worker of its own.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,6 +112,7 @@ pub enum StatfsError {
 #[derive(Debug, Clone, Default)]
 pub struct Statfs {
     mounts: Arc<Mutex<HashMap<PathBuf, Calls>>>,
+    workers: Arc<Workers>,
 }
 
 /// The calls in flight on one mount point.
@@ -118,38 +123,70 @@ struct Calls {
     stuck: bool,
 }
 
-/// The raw syscall. The statvfs field types differ between targets (u32 on some 32-bit ones),
-/// hence the conversions that are no-ops on x86_64.
-#[allow(unsafe_code, clippy::useless_conversion)]
-fn statvfs_raw(path: &Path) -> std::io::Result<FsStats> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte")
-    })?;
-    // SAFETY: `c` is a valid NUL-terminated string that outlives the call, and `buf` is a
-    // zero-initialised `statvfs` (a plain C struct for which all-zero bytes are valid) that the
-    // kernel only writes into; we read it only after the call reported success.
-    let buf = unsafe {
-        let mut buf: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut buf) != 0 {
-            return Err(std::io::Error::last_os_error());
+/// Work for a worker thread.
+type Task = Box<dyn FnOnce() + Send>;
+
+/// Most idle workers kept: the callers that run at once (the filesystem and read-only collectors,
+/// the audit sampler), with room to spare.
+const MAX_IDLE: usize = 4;
+
+/// Worker threads waiting for a call, each behind the sender of its task queue.
+#[derive(Debug, Default)]
+struct Workers {
+    idle: Mutex<Vec<mpsc::Sender<Task>>>,
+    /// Threads started so far.
+    started: AtomicUsize,
+}
+
+impl Workers {
+    /// Hands `task` to an idle worker, or to a new one; the worker's sender comes back.
+    fn run(&self, mut task: Task) -> std::io::Result<mpsc::Sender<Task>> {
+        while let Some(worker) = self.idle.lock_or_recover().pop() {
+            // A worker that has gone away hands the task back.
+            match worker.send(task) {
+                Ok(()) => return Ok(worker),
+                Err(mpsc::SendError(back)) => task = back,
+            }
         }
-        buf
-    };
+        let (tx, rx) = mpsc::channel::<Task>();
+        std::thread::Builder::new()
+            .name("statfs".into())
+            .spawn(move || {
+                // Ends when its sender is dropped: let go after a timeout, or more than MAX_IDLE.
+                while let Ok(task) = rx.recv() {
+                    task();
+                }
+            })?;
+        self.started.fetch_add(1, Ordering::Relaxed);
+        tx.send(task)
+            .map_err(|_| std::io::Error::other("statfs worker ended at start"))?;
+        Ok(tx)
+    }
+
+    /// Keeps a worker whose call returned, while fewer than [`MAX_IDLE`] wait.
+    fn keep(&self, worker: mpsc::Sender<Task>) {
+        let mut idle = self.idle.lock_or_recover();
+        if idle.len() < MAX_IDLE {
+            idle.push(worker);
+        }
+    }
+}
+
+/// The syscall, through rustix.
+fn statvfs_raw(path: &Path) -> std::io::Result<FsStats> {
+    let buf = rustix::fs::statvfs(path)?;
     let frsize = if buf.f_frsize > 0 {
         buf.f_frsize
     } else {
         buf.f_bsize
     };
-    let frsize = u64::try_from(frsize).unwrap_or(0);
-    let to_u64 = |v| u64::try_from(v).unwrap_or(0);
     Ok(FsStats {
-        size_bytes: to_u64(buf.f_blocks).saturating_mul(frsize),
-        free_bytes: to_u64(buf.f_bfree).saturating_mul(frsize),
-        avail_bytes: to_u64(buf.f_bavail).saturating_mul(frsize),
-        files: to_u64(buf.f_files),
-        files_free: to_u64(buf.f_ffree),
-        readonly: to_u64(buf.f_flag) & to_u64(libc::ST_RDONLY) != 0,
+        size_bytes: buf.f_blocks.saturating_mul(frsize),
+        free_bytes: buf.f_bfree.saturating_mul(frsize),
+        avail_bytes: buf.f_bavail.saturating_mul(frsize),
+        files: buf.f_files,
+        files_free: buf.f_ffree,
+        readonly: buf.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
     })
 }
 
@@ -184,22 +221,27 @@ impl Statfs {
         let (tx, rx) = mpsc::sync_channel(1);
         let owned = path.to_path_buf();
         let mounts = Arc::clone(&self.mounts);
-        let spawned = std::thread::Builder::new()
-            .name("statfs".into())
-            .spawn(move || {
-                let result = statvfs_raw(&owned);
-                // The mount answered: it is not stuck (any more); forget it once nobody waits on it.
-                finish(&mounts, &owned);
-                let _ = tx.send(result);
-            });
-        if let Err(e) = spawned {
-            finish(&self.mounts, path);
-            return Err(StatfsError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            });
+        let worker = self.workers.run(Box::new(move || {
+            let result = statvfs_raw(&owned);
+            // The mount answered: it is not stuck (any more); forget it once nobody waits on it.
+            finish(&mounts, &owned);
+            let _ = tx.send(result);
+        }));
+        let worker = match worker {
+            Ok(w) => w,
+            Err(e) => {
+                finish(&self.mounts, path);
+                return Err(StatfsError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        };
+        let answer = rx.recv_timeout(timeout);
+        if answer.is_ok() {
+            self.workers.keep(worker);
         }
-        match rx.recv_timeout(timeout) {
+        match answer {
             Ok(Ok(stats)) => Ok(stats),
             Ok(Err(source)) => Err(StatfsError::Io {
                 path: path.to_path_buf(),
@@ -313,6 +355,40 @@ mod tests {
         s.mounts.lock().unwrap().clear();
         assert!(s.stat(Path::new("/"), Duration::from_secs(5)).is_ok());
         assert!(s.stuck().is_empty());
+    }
+
+    #[test]
+    fn sequential_calls_reuse_one_worker() {
+        let s = Statfs::new();
+        for _ in 0..10 {
+            s.stat(Path::new("/"), Duration::from_secs(5)).unwrap();
+        }
+        assert!(
+            s.stat(Path::new("/no/such"), Duration::from_secs(5))
+                .is_err()
+        );
+        assert_eq!(s.workers.started.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_call_past_its_timeout_lets_its_worker_go_and_the_next_call_gets_another() {
+        let s = Statfs::new();
+        // A task standing in for a hung statvfs, on the worker the next call would reuse.
+        let (release, hold) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::sync_channel(1);
+        let worker = s
+            .workers
+            .run(Box::new(move || {
+                let _ = hold.recv();
+                let _ = tx.send(());
+            }))
+            .unwrap();
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+        drop(worker);
+        assert!(s.stat(Path::new("/"), Duration::from_secs(5)).is_ok());
+        assert_eq!(s.workers.started.load(Ordering::Relaxed), 2);
+        release.send(()).unwrap();
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
     }
 
     #[test]

@@ -124,9 +124,7 @@ impl State {
             .get("X-Prometheus-Scrape-Timeout-Seconds")
             .and_then(|v| v.to_str().ok());
         let budget = scrape_budget(header, self.opts.default_timeout, self.opts.timeout_offset);
-        ScrapeContext {
-            deadline: Instant::now() + budget,
-        }
+        ScrapeContext::new(Instant::now() + budget)
     }
 
     fn landing(&self) -> Resp {

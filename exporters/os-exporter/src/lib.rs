@@ -16,6 +16,7 @@ mod netstate;
 /// The pure parsers of kernel files, public so the fuzz targets (`fuzz/`) can reach them.
 pub mod parsers;
 mod partitions;
+mod process_table;
 mod reachability;
 mod sampler;
 mod services;
@@ -44,6 +45,8 @@ pub struct OsExporter {
     /// The hang-safe statfs: one stuck-mount memory for scrapes and the sampler.
     statfs: Statfs,
     partitions: Partitions,
+    /// The process table, walked once per scrape by the collectors that read it.
+    process_table: Arc<process_table::ProcessTable>,
     /// The document's daemons: one D-Bus connection for the scrape and the sampler.
     services: Arc<services::Watcher>,
     /// The audit sampler, until the skeleton takes it as a job.
@@ -73,9 +76,11 @@ impl Exporter for OsExporter {
         ]);
         let statfs = Statfs::new();
         let partitions = Partitions::new(paths.clone(), config.filesystem.clone());
+        let process_table = Arc::new(process_table::ProcessTable::new(paths.clone()));
         let services = Arc::new(services::Watcher::new(
             paths.clone(),
             config.services.clone(),
+            Arc::clone(&process_table),
         ));
         let sampler = config.audit.enabled.then(|| {
             sampler::Sampler::new(
@@ -92,6 +97,7 @@ impl Exporter for OsExporter {
             journal,
             statfs,
             partitions,
+            process_table,
             services,
             sampler: Mutex::new(sampler),
         })

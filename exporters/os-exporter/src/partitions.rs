@@ -2,10 +2,11 @@
 //! filesystem collectors and the audit sampler, and the statfs seam that tests replace.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::statfs::{FsStats, Statfs, StatfsError};
-use common::{CollectError, SysPaths};
+use common::{CollectError, PerScrape, ScrapeContext, SysPaths};
 
 use crate::config::FilesystemConfig;
 use crate::parsers::mountinfo::{self, Mount};
@@ -15,24 +16,38 @@ use crate::parsers::mountinfo::{self, Mount};
 pub(crate) struct Partitions {
     paths: SysPaths,
     config: FilesystemConfig,
+    /// The table of the current scrape, read once for the filesystem and read-only collectors.
+    table: Arc<PerScrape<Vec<Mount>>>,
 }
 
 impl Partitions {
     /// Mounts under `paths` selected by `config`.
     pub(crate) fn new(paths: SysPaths, config: FilesystemConfig) -> Self {
-        Self { paths, config }
+        Self {
+            paths,
+            config,
+            table: Arc::new(PerScrape::new()),
+        }
     }
 
     /// All mounts of the host's mount table, `/proc/1/mountinfo` (as node_exporter reads it),
     /// else of our own, `/proc/self/mountinfo`. Ours is not the host's under systemd's
     /// sandboxing: ProtectSystem=strict remounts every mount read-only (every partition would
     /// read as remounted `ro`) and ReadWritePaths= and PrivateTmp= add bind mounts.
-    pub(crate) fn all(&self) -> Result<Vec<Mount>, CollectError> {
+    fn read(&self) -> Result<Vec<Mount>, CollectError> {
         let table = match self.paths.read_proc("1/mountinfo") {
             Ok(t) => t,
             Err(_) => self.paths.read_proc("self/mountinfo")?,
         };
         Ok(mountinfo::parse(&table))
+    }
+
+    /// The mount table of `scrape` (read once for all its collectors), or a fresh read.
+    fn all(&self, scrape: Option<&ScrapeContext>) -> Result<Arc<Vec<Mount>>, CollectError> {
+        match scrape {
+            Some(ctx) => self.table.get_or_try_init(ctx, || self.read()),
+            None => self.read().map(Arc::new),
+        }
     }
 
     /// Whether `m` counts: a `/dev` block device or an included type, not an excluded path.
@@ -41,12 +56,16 @@ impl Partitions {
             && !self.config.exclude_mount_points.contains(&m.mount_point)
     }
 
-    /// The counted mounts, one per mount point (the last mount on a path hides earlier ones).
-    pub(crate) fn selected(&self) -> Result<Vec<Mount>, CollectError> {
+    /// The counted mounts, one per mount point (the last mount on a path hides earlier ones),
+    /// from `scrape`'s mount table when there is one.
+    pub(crate) fn selected(
+        &self,
+        scrape: Option<&ScrapeContext>,
+    ) -> Result<Vec<Mount>, CollectError> {
         let mut out: Vec<Mount> = Vec::new();
-        for m in self.all()?.into_iter().filter(|m| self.counts(m)) {
+        for m in self.all(scrape)?.iter().filter(|m| self.counts(m)) {
             out.retain(|o| o.mount_point != m.mount_point);
-            out.push(m);
+            out.push(m.clone());
         }
         Ok(out)
     }
@@ -107,7 +126,7 @@ mod tests {
     fn the_host_mount_table_is_read_not_the_service_sandbox() {
         let root = sandboxed_tree("host", true);
         let p = Partitions::new(SysPaths::fixture(&root), FilesystemConfig::default());
-        let mounts = p.selected().unwrap();
+        let mounts = p.selected(None).unwrap();
         let _ = std::fs::remove_dir_all(&root);
         let points: Vec<(&str, bool)> = mounts
             .iter()
@@ -124,7 +143,7 @@ mod tests {
     fn without_a_readable_host_table_our_own_is_read() {
         let root = sandboxed_tree("self", false);
         let p = Partitions::new(SysPaths::fixture(&root), FilesystemConfig::default());
-        let mounts = p.selected().unwrap();
+        let mounts = p.selected(None).unwrap();
         let _ = std::fs::remove_dir_all(&root);
         assert_eq!(mounts.len(), 2);
     }

@@ -85,7 +85,7 @@ impl FilesystemCollector {
 
 impl Collector for FilesystemCollector {
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mounts = self.partitions.selected()?;
+        let mounts = self.partitions.selected(Some(ctx))?;
         let mut set = MetricSet::new();
         let mut max_usage: f64 = 0.0;
         let mut max_inodes: f64 = 0.0;

@@ -1,12 +1,12 @@
 //! `os_process_number` and `os_has_uninterruptible_procs`: processes of `/proc` and those in
 //! uninterruptible sleep (state `D`).
 
-use common::proc_table::for_each_process;
-use common::{
-    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
-};
+use std::sync::Arc;
+
+use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext};
 
 use crate::OsExporter;
+use crate::process_table::ProcessTable;
 
 const PROCESS_NUMBER: Desc = Desc::gauge(
     "os_process_number",
@@ -24,30 +24,28 @@ const HAS_UNINTERRUPTIBLE: Desc = Desc::gauge(
     "1 when at least one process is in uninterruptible sleep (state D), else 0.",
 );
 
-/// Counts the processes of `/proc` by the state letter of their `stat`.
+/// Counts the processes of the scrape's process table by their state letter.
 pub(crate) struct ProcessesCollector {
-    paths: SysPaths,
+    table: Arc<ProcessTable>,
 }
 
 impl ProcessesCollector {
-    /// A collector reading under `paths`.
-    pub(crate) fn new(paths: SysPaths) -> Self {
-        Self { paths }
+    /// A collector reading `table`.
+    pub(crate) fn new(table: Arc<ProcessTable>) -> Self {
+        Self { table }
     }
 }
 
 impl Collector for ProcessesCollector {
-    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let table = self.table.get(Some(ctx))?;
         let (mut total, mut blocked) = (0.0, 0.0);
-        // Only the state letter: one read of `stat` per process, nothing decoded or allocated.
-        for_each_process(&self.paths, |p| {
-            if let Some(state) = p.state() {
-                total += 1.0;
-                if state == 'D' {
-                    blocked += 1.0;
-                }
+        for p in &table.processes {
+            total += 1.0;
+            if p.state == 'D' {
+                blocked += 1.0;
             }
-        })?;
+        }
         let mut set = MetricSet::new();
         set.add(&PROCESS_NUMBER, &[], total);
         set.add(&UNINTERRUPTIBLE, &[], blocked);
@@ -66,7 +64,11 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
     enabled_by_default: true,
     file: file!(),
     metrics: &[PROCESS_NUMBER, UNINTERRUPTIBLE, HAS_UNINTERRUPTIBLE],
-    build: Build::Inline(|e| Ok(Some(Box::new(ProcessesCollector::new(e.paths.clone()))))),
+    build: Build::Inline(|e| {
+        Ok(Some(Box::new(ProcessesCollector::new(Arc::clone(
+            &e.process_table,
+        )))))
+    }),
 };
 
 #[cfg(test)]
@@ -76,7 +78,7 @@ mod tests {
 
     #[test]
     fn counts_processes_and_d_state() {
-        let set = ProcessesCollector::new(fixture("ugly"))
+        let set = ProcessesCollector::new(Arc::new(ProcessTable::new(fixture("ugly"))))
             .collect(&ctx())
             .unwrap();
         assert_eq!(set.value("os_process_number", &[]), Some(3.0));
@@ -86,7 +88,7 @@ mod tests {
 
     #[test]
     fn no_d_state_is_zero() {
-        let set = ProcessesCollector::new(fixture("swap"))
+        let set = ProcessesCollector::new(Arc::new(ProcessTable::new(fixture("swap"))))
             .collect(&ctx())
             .unwrap();
         assert_eq!(set.value("os_process_number", &[]), Some(1.0));

@@ -31,8 +31,8 @@ impl ReadonlyCollector {
 }
 
 impl Collector for ReadonlyCollector {
-    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let mounts = self.partitions.selected()?;
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let mounts = self.partitions.selected(Some(ctx))?;
         let mut set = MetricSet::new();
         let fam = set.of(&MOUNT_READONLY);
         let mut any = 0.0;

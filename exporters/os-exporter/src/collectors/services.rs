@@ -39,10 +39,10 @@ const INFO: Desc = Desc::gauge(
 struct ServicesCollector(Arc<Watcher>);
 
 impl Collector for ServicesCollector {
-    fn collect(&self, _: &ScrapeContext) -> Result<MetricSet, CollectError> {
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let statuses = self
             .0
-            .check()
+            .check(Some(ctx))
             .map_err(|e| CollectError::parse("services", e.to_string()))?;
         let mut set = MetricSet::new();
         for s in &statuses {

@@ -14,7 +14,7 @@ pub(super) fn check(
     statfs: &Statfs,
     cfg: &AuditChecksConfig,
 ) -> Result<Vec<AuditRecord>, CollectError> {
-    let mounts = partitions.selected()?;
+    let mounts = partitions.selected(None)?;
     let mut full = Vec::new();
     let mut inodes = Vec::new();
     let (mut max_full, mut max_inodes): (f64, f64) = (0.0, 0.0);

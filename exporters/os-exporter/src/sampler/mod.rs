@@ -167,7 +167,11 @@ mod tests {
             &blocker.join("audit.jsonl"),
         ));
         let paths = SysPaths::fixture(&dir);
-        let watcher = Arc::new(Watcher::new(paths.clone(), Default::default()));
+        let watcher = Arc::new(Watcher::new(
+            paths.clone(),
+            Default::default(),
+            Arc::new(crate::process_table::ProcessTable::new(paths.clone())),
+        ));
         let sampler = Sampler::new(
             paths,
             Config::default(),

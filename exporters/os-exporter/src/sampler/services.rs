@@ -15,7 +15,7 @@ pub(crate) struct State {
 
 /// One record per service that is abnormal now and was not at the last pass.
 pub(crate) fn check(watcher: &Watcher, state: &mut State) -> Result<Vec<AuditRecord>, String> {
-    let statuses = watcher.check().map_err(|e| e.to_string())?;
+    let statuses = watcher.check(None).map_err(|e| e.to_string())?;
     let mut records = Vec::new();
     let mut now = BTreeSet::new();
     for s in statuses.iter().filter(|s| s.abnormal) {

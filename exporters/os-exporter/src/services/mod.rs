@@ -9,12 +9,13 @@ pub(crate) mod process;
 pub(crate) mod systemd;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use common::{MutexExt as _, SysPaths};
+use common::{MutexExt as _, ScrapeContext, SysPaths};
 use serde_json::json;
 
 use crate::config::{ServiceOverride, ServiceSource, ServicesConfig};
+use crate::process_table::ProcessTable;
 
 /// One watched service: its row's name and where to look for it.
 #[derive(Debug, Clone)]
@@ -174,11 +175,13 @@ pub(crate) struct Watcher {
     cfg: ServicesConfig,
     specs: Vec<Spec>,
     bus: Mutex<Option<systemd::Bus>>,
+    /// Without systemd: the process table the scrape's `processes` collector reads too.
+    table: Arc<ProcessTable>,
 }
 
 impl Watcher {
-    /// A watcher of `cfg`'s services on the host of `paths`.
-    pub(crate) fn new(paths: SysPaths, cfg: ServicesConfig) -> Self {
+    /// A watcher of `cfg`'s services on the host of `paths`, whose processes are in `table`.
+    pub(crate) fn new(paths: SysPaths, cfg: ServicesConfig, table: Arc<ProcessTable>) -> Self {
         // Config::validate has compiled the same patterns, so this cannot fail after start-up.
         let specs = specs(&cfg).unwrap_or_default();
         Self {
@@ -186,6 +189,7 @@ impl Watcher {
             cfg,
             specs,
             bus: Mutex::new(None),
+            table,
         }
     }
 
@@ -199,14 +203,19 @@ impl Watcher {
         }
     }
 
-    /// Every watched service's status; fails as a whole when its source cannot be read (a
-    /// service must never read as running because systemd did not answer).
-    pub(crate) fn check(&self) -> Result<Vec<Status>, ServicesError> {
+    /// Every watched service's status, from `scrape`'s process table when there is one;
+    /// fails as a whole when its source cannot be read (a service must never read as running
+    /// because systemd did not answer).
+    pub(crate) fn check(
+        &self,
+        scrape: Option<&ScrapeContext>,
+    ) -> Result<Vec<Status>, ServicesError> {
         if self.specs.is_empty() {
             return Ok(Vec::new());
         }
         if !self.uses_systemd() {
-            return Ok(process::check(&self.paths, &self.specs)?);
+            let table = self.table.get(scrape)?;
+            return Ok(process::check(self.table.paths(), &self.specs, &table));
         }
         let mut guard = self.bus.lock_or_recover();
         let bus = match guard.take() {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use common::SysPaths;
-use common::proc_table::{PidStat, for_each_process};
+use common::proc_table::{Snapshot, read_cmdline};
 use serde_json::json;
 
 use super::{Spec, Status};
@@ -37,35 +37,29 @@ fn ignored(spec: &Spec, cmdline: &str) -> bool {
     spec.ignore_cmdline.iter().any(|r| r.is_match(cmdline))
 }
 
-/// The status of every spec from one walk of the process table.
-pub(crate) fn check(paths: &SysPaths, specs: &[Spec]) -> Result<Vec<Status>, common::CollectError> {
-    let mut seen: Vec<Seen> = Vec::new();
-    for_each_process(paths, |p| {
-        let Some(stat) = p.stat().filter(PidStat::is_alive) else {
-            return;
-        };
-        if !specs
-            .iter()
-            .any(|s| s.processes.iter().any(|n| n == stat.comm))
-        {
-            return;
-        }
-        let cmdline = p
-            .cmdline()
-            .map(|c| {
-                String::from_utf8_lossy(c)
-                    .replace('\0', " ")
-                    .trim_end()
-                    .to_owned()
-            })
-            .unwrap_or_default();
-        seen.push(Seen {
-            pid: p.pid(),
-            comm: stat.comm.to_owned(),
-            cmdline,
-        });
-    })?;
-    Ok(specs.iter().map(|s| status(paths, s, &seen)).collect())
+/// The status of every spec from `table`; only the command lines of processes with a
+/// watched name are read.
+pub(crate) fn check(paths: &SysPaths, specs: &[Spec], table: &Snapshot) -> Vec<Status> {
+    let seen: Vec<Seen> = table
+        .processes
+        .iter()
+        .filter(|p| p.is_alive())
+        .filter(|p| specs.iter().any(|s| s.processes.contains(&p.comm)))
+        .map(|p| Seen {
+            pid: p.pid,
+            comm: p.comm.clone(),
+            // Gone since the walk: an empty command line, so no ignore pattern drops it.
+            cmdline: read_cmdline(paths, p.pid)
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .trim_end()
+                        .to_owned()
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    specs.iter().map(|s| status(paths, s, &seen)).collect()
 }
 
 fn status(paths: &SysPaths, spec: &Spec, seen: &[Seen]) -> Status {
