@@ -477,6 +477,10 @@ pub(crate) struct SocketsConfig {
     pub(crate) queue_threshold_bytes: u64,
     /// Where the socket table comes from.
     pub(crate) source: SocketSource,
+    /// How often the socket table is read (in the background: the kernel walks every bucket of
+    /// its TCP hash however few sockets are open, milliseconds on a large host).
+    #[serde(with = "common::config::duration")]
+    pub(crate) interval: Duration,
 }
 
 impl Default for SocketsConfig {
@@ -484,6 +488,7 @@ impl Default for SocketsConfig {
         Self {
             queue_threshold_bytes: 1_000_000,
             source: SocketSource::Auto,
+            interval: Duration::from_secs(15),
         }
     }
 }
@@ -587,6 +592,9 @@ impl common::ExporterConfig for Config {
             return Err("messages.lines and messages.interval: must be positive".to_owned());
         }
         crate::messages::Classifier::new(&self.messages)?;
+        if self.sockets.interval.is_zero() {
+            return Err("sockets.interval: must be positive".to_owned());
+        }
         if self.cron.window.is_zero() || self.cron.interval.is_zero() {
             return Err("cron.window and cron.interval: must be positive".to_owned());
         }

@@ -42,6 +42,9 @@ const STATFS_OF_THE_FIXTURE_DIRECTORY: &[&str] = &[
     // The kernel_log job's clock.
     "os_kernel_log_last_run_timestamp_seconds",
     "os_kernel_log_last_run_duration_seconds",
+    // The sockets job's clock.
+    "os_sockets_last_run_timestamp_seconds",
+    "os_sockets_last_run_duration_seconds",
 ];
 
 /// One golden case: a fixture tree and the config sections besides `[collectors]`.
@@ -75,7 +78,7 @@ state_file = "{state}"
 enabled = true
 path = "{audit}"
 "#,
-        jobs: &["directories"],
+        jobs: &["directories", "sockets"],
     },
     // The bare capture: no swap, no conntrack module, and only loadavg, meminfo, stat and
     // uptime, so the collectors reading other files fail (success 0) and the audit is off.
@@ -88,7 +91,7 @@ source = "procfs"
 [audit]
 enabled = false
 "#,
-        jobs: &[],
+        jobs: &["sockets"],
     },
     // Offline CPUs, escaped and read-only mounts (tmpfs counted as partitions), ignored disks,
     // an interface without carrier, blocked socket queues, a D-state process, a fresh boot. One
@@ -113,7 +116,7 @@ count_existing = true
 [audit]
 enabled = false
 "#,
-        jobs: &["kernel_log"],
+        jobs: &["kernel_log", "sockets"],
     },
     // Routing state captured in a test namespace: eth0 up without an address, eth1 with its
     // policy route in table 100; two bonds, one with a slave down, one with none up.
@@ -126,7 +129,7 @@ resource_tenant_subnets = ["192.168.0.0/16"]
 [audit]
 enabled = false
 "#,
-        jobs: &[],
+        jobs: &["sockets"],
     },
     // One messages pass over the tree's var/log/messages and one cron pass over var/log/cron
     // (history only: nothing appended after the pass started).
@@ -152,7 +155,7 @@ timeout = "2s"
 [audit]
 enabled = false
 "#,
-        jobs: &["ping", "ntp", "messages", "cron"],
+        jobs: &["ping", "ntp", "messages", "cron", "sockets"],
     },
 ];
 
