@@ -1,6 +1,7 @@
 //! Test harness of the suite: real exporters, real Prometheus and promtool, and the gates every
 //! exporter's tests share (rules, dashboards, metric reference).
 
+pub mod accounts;
 pub mod alertmanager;
 pub mod chrony;
 pub mod daemons;

@@ -4,26 +4,10 @@
 //! host's /etc/shadow, the collector fails loudly instead of reporting nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-
+use suite_tests::accounts::scratch_root;
 use suite_tests::exporter::{Exporter, isolated_args, sample_value};
 use suite_tests::process::run_ok;
 use suite_tests::{TempDir, read_text};
-
-/// A scratch root with just the files useradd and chage need.
-fn scratch_root(dir: &Path) -> String {
-    let etc = dir.join("root/etc");
-    std::fs::create_dir_all(&etc).unwrap();
-    for (file, text) in [
-        ("passwd", "root:x:0:0:root:/root:/bin/bash\n"),
-        ("shadow", "root:*:20000:0:99999:7:::\n"),
-        ("group", "root:x:0:\n"),
-        ("gshadow", "root:*::\n"),
-    ] {
-        std::fs::write(etc.join(file), text).unwrap();
-    }
-    dir.join("root").display().to_string()
-}
 
 /// `chage -l --root`'s date for `field` ("Password expires"...), as seconds since the epoch;
 /// `None` for "never". "password must be changed" is the epoch.
