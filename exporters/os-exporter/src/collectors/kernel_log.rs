@@ -65,14 +65,13 @@ impl Collector for KernelLogServe {
         let Some(r) = self.latest.get() else {
             return Ok(set);
         };
-        // Unreadable is an error, never "no kernel error".
-        let problems: Vec<&str> = [&r.kmsg_error, &r.messages_error]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        if !problems.is_empty() {
-            return Err(CollectError::Other(problems.join("; ")));
+        // An unreadable /dev/kmsg is an error, never "no kernel error". An unreadable messages
+        // file is not: the kernel's own lines (bad pmd among them) reach /dev/kmsg first-hand,
+        // the file holds syslog's copy, so both rows stay whole without it; only its own line
+        // counters are left out, and the job's failure (os_kernel_log_last_run_success 0,
+        // ExporterBackgroundJobFailing) names the file.
+        if let Some(e) = &r.kmsg_error {
+            return Err(CollectError::Other(e.clone()));
         }
         set.add(&HAS_ERROR, &[], flag(r.errors_in_window > 0));
         for (level, n) in r.records_by_level.iter().enumerate() {
@@ -91,6 +90,9 @@ impl Collector for KernelLogServe {
         }
         set.add(&MEMORY_ABNORMAL, &[], flag(r.memory_in_window > 0));
         for (s, source) in SOURCES.iter().enumerate() {
+            if *source == "messages" && r.messages_error.is_some() {
+                continue;
+            }
             for (k, kind) in MemoryError::ALL.iter().enumerate() {
                 set.add(
                     &MEMORY_LINES,
@@ -163,6 +165,33 @@ mod tests {
         });
         let e = serve.collect(&ctx()).unwrap_err().to_string();
         assert!(e.contains("/dev/kmsg"), "{e}");
+    }
+
+    #[test]
+    fn a_messages_file_that_cannot_be_read_costs_only_its_own_line_counters() {
+        let latest = Latest::new();
+        latest.publish(Report {
+            errors_in_window: 1,
+            memory_lines: [[1, 0, 0], [0, 0, 0]],
+            memory_in_window: 1,
+            messages_error: Some("/var/log/messages: not a text log".into()),
+            ..Report::default()
+        });
+        let set = KernelLogServe {
+            latest,
+            paths: fixture("ugly"),
+        }
+        .collect(&ctx())
+        .unwrap();
+        assert_eq!(set.value("os_msg_has_kernel_error", &[]), Some(1.0));
+        assert_eq!(set.value("os_msg_memory_abnormal", &[]), Some(1.0));
+        let lines = |source| {
+            set.value(
+                "os_msg_memory_error_lines_total",
+                &[("source", source), ("kind", "bad_pmd")],
+            )
+        };
+        assert_eq!((lines("kmsg"), lines("messages")), (Some(1.0), None));
     }
 
     #[test]

@@ -131,7 +131,8 @@ impl KernelLog {
     }
 
     /// One pass. Fails when `/dev/kmsg` or the messages file could not be read (the report says
-    /// why, and the collector reports success 0) or an audit record could not be written.
+    /// why; the collector reports success 0 for `/dev/kmsg` only) or an audit record could not
+    /// be written.
     pub(crate) fn run_once(&mut self) -> Result<(), String> {
         let mut errors: Vec<KmsgRecord> = Vec::new();
         let mut memory: Vec<MemoryLine> = Vec::new();
