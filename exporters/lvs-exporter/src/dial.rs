@@ -27,7 +27,11 @@ pub enum DialError {
 
 /// Dials `addr` within `timeout`; with a `probe`, an answer of at least one byte is required.
 /// Returns how long it took.
-pub async fn dial(addr: SocketAddr, probe: &[u8], timeout: Duration) -> Result<Duration, DialError> {
+pub async fn dial(
+    addr: SocketAddr,
+    probe: &[u8],
+    timeout: Duration,
+) -> Result<Duration, DialError> {
     let start = Instant::now();
     let attempt = async {
         let mut s = TcpStream::connect(addr)
@@ -67,7 +71,9 @@ mod tests {
             let (mut s, _) = l.accept().await.unwrap();
             let mut b = [0u8; 64];
             let _ = s.read(&mut b).await;
-            s.write_all(b"-NOAUTH Authentication required.\r\n").await.unwrap();
+            s.write_all(b"-NOAUTH Authentication required.\r\n")
+                .await
+                .unwrap();
             // It reads the probe first: closing with unread data would reset, not close.
             let (mut s2, _) = l.accept().await.unwrap();
             let _ = s2.read(&mut b).await;
@@ -77,7 +83,10 @@ mod tests {
         });
         let t = Duration::from_secs(2);
         assert!(dial(addr, b"PING\r\n", t).await.is_ok());
-        assert_eq!(dial(addr, b"PING\r\n", t).await, Err(DialError::NoAnswer(addr)));
+        assert_eq!(
+            dial(addr, b"PING\r\n", t).await,
+            Err(DialError::NoAnswer(addr))
+        );
         let short = Duration::from_millis(300);
         assert_eq!(
             dial(addr, b"PING\r\n", short).await,
@@ -86,6 +95,9 @@ mod tests {
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gone = closed.local_addr().unwrap();
         drop(closed);
-        assert!(matches!(dial(gone, b"", t).await, Err(DialError::Connect(..))));
+        assert!(matches!(
+            dial(gone, b"", t).await,
+            Err(DialError::Connect(..))
+        ));
     }
 }

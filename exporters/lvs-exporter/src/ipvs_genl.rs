@@ -212,9 +212,11 @@ pub fn dest_request_bytes(key: &ServiceKey) -> Vec<u8> {
 }
 
 fn attrs(payload: &[u8]) -> Result<NlasIterator<&[u8]>, DecodeError> {
-    Ok(NlasIterator::new(payload.get(GENL_HEADER_LEN..).ok_or_else(
-        || DecodeError::from("generic netlink message shorter than its header"),
-    )?))
+    Ok(NlasIterator::new(
+        payload
+            .get(GENL_HEADER_LEN..)
+            .ok_or_else(|| DecodeError::from("generic netlink message shorter than its header"))?,
+    ))
 }
 
 /// The nested attribute `kind` of a message, if present.
@@ -236,10 +238,18 @@ fn value_of(nla: NlaBuffer<&[u8]>) -> &[u8] {
 fn parse_addr(v: &[u8], family: u16) -> Result<IpAddr, DecodeError> {
     let short = || DecodeError::from("IPVS address attribute too short");
     Ok(if family == AF_INET6 {
-        let b: [u8; 16] = v.get(..16).ok_or_else(short)?.try_into().map_err(|_| short())?;
+        let b: [u8; 16] = v
+            .get(..16)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?;
         IpAddr::V6(Ipv6Addr::from(b))
     } else {
-        let b: [u8; 4] = v.get(..4).ok_or_else(short)?.try_into().map_err(|_| short())?;
+        let b: [u8; 4] = v
+            .get(..4)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?;
         IpAddr::V4(Ipv4Addr::from(b))
     })
 }
@@ -518,7 +528,10 @@ mod tests {
             CMD_GET_DEST,
             CMD_ATTR_DEST,
             &[
-                attr(DEST_ATTR_ADDR, &[10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+                attr(
+                    DEST_ATTR_ADDR,
+                    &[10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                ),
                 attr(DEST_ATTR_WEIGHT, &(-1i32).to_ne_bytes()),
             ],
         );
@@ -528,7 +541,10 @@ mod tests {
     #[test]
     fn malformed_answers_are_errors_not_panics() {
         assert!(decode_service(&[4, 1]).is_err());
-        assert!(decode_service(&[4, 1, 0, 0]).is_err(), "no service attribute");
+        assert!(
+            decode_service(&[4, 1, 0, 0]).is_err(),
+            "no service attribute"
+        );
         let no_addr = msg(
             CMD_GET_SERVICE,
             CMD_ATTR_SERVICE,
@@ -544,7 +560,11 @@ mod tests {
             ],
         );
         assert!(decode_service(&icmp).is_err());
-        let short_addr = msg(CMD_GET_DEST, CMD_ATTR_DEST, &[attr(DEST_ATTR_ADDR, &[1, 2])]);
+        let short_addr = msg(
+            CMD_GET_DEST,
+            CMD_ATTR_DEST,
+            &[attr(DEST_ATTR_ADDR, &[1, 2])],
+        );
         assert!(decode_dest(&short_addr, false).is_err());
         let bad_stats = msg(
             CMD_GET_DEST,

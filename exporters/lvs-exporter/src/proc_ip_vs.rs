@@ -178,14 +178,21 @@ mod tests {
         assert!(keys.contains(&"tcp/127.0.0.2:8080".to_owned()), "{keys:?}");
         assert!(keys.contains(&"udp/10.0.0.3:53".to_owned()), "{keys:?}");
         assert!(keys.contains(&"fwmark/7".to_owned()), "{keys:?}");
-        assert!(keys.contains(&"tcp/[2001:db8::10]:80".to_owned()), "{keys:?}");
+        assert!(
+            keys.contains(&"tcp/[2001:db8::10]:80".to_owned()),
+            "{keys:?}"
+        );
         let web = t
             .services
             .iter()
             .find(|s| s.key.to_string() == "tcp/127.0.0.2:8080")
             .unwrap();
         assert_eq!(web.scheduler, "wrr");
-        assert!(web.real_servers.iter().all(|r| r.forward == Some(Forward::Masq)));
+        assert!(
+            web.real_servers
+                .iter()
+                .all(|r| r.forward == Some(Forward::Masq))
+        );
         let fw = t
             .services
             .iter()
@@ -257,8 +264,14 @@ Prot LocalAddress:Port Scheduler Flags
         let head = empty.to_owned();
         for (bad_line, what) in [
             ("TCP  ZZ:0050 rr", "bad service address"),
-            ("TCP  0A000001:0050 rr\n  -> 0A000002:0050 Route x 0 0", "bad weight"),
-            ("TCP  0A000001:0050 rr\n  -> 0A000002:0050 Route", "real server line with too few fields"),
+            (
+                "TCP  0A000001:0050 rr\n  -> 0A000002:0050 Route x 0 0",
+                "bad weight",
+            ),
+            (
+                "TCP  0A000001:0050 rr\n  -> 0A000002:0050 Route",
+                "real server line with too few fields",
+            ),
             ("FWM  nothex rr", "bad firewall mark"),
             ("TCP", "unrecognised line"),
         ] {

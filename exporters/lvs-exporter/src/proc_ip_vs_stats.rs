@@ -71,8 +71,14 @@ mod tests {
         assert_eq!(s.in_bytes, 89_991_519_156_915);
         assert_eq!(s.out_bytes, 0);
         assert_eq!(parse("a\nb\n"), Err(ProcStatsError::Short));
-        assert!(matches!(parse("a\nb\n1 2 3 4\n"), Err(ProcStatsError::Counters(_))));
-        assert!(matches!(parse("a\nb\n1 2 3 4 G\n"), Err(ProcStatsError::Counters(_))));
+        assert!(matches!(
+            parse("a\nb\n1 2 3 4\n"),
+            Err(ProcStatsError::Counters(_))
+        ));
+        assert!(matches!(
+            parse("a\nb\n1 2 3 4 G\n"),
+            Err(ProcStatsError::Counters(_))
+        ));
         assert!(matches!(
             parse("a\nb\n1 2 3 4 5 6\n"),
             Err(ProcStatsError::Counters(_))

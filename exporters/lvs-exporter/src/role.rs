@@ -30,9 +30,9 @@ impl Role {
 
 /// Whether `addr` is configured on an interface of `net` other than the loopback.
 pub fn held(net: &NetState, addr: IpAddr) -> bool {
-    net.addresses.iter().any(|a| {
-        a.addr == addr && net.link_name(a.index).is_some_and(|n| n != "lo")
-    })
+    net.addresses
+        .iter()
+        .any(|a| a.addr == addr && net.link_name(a.index).is_some_and(|n| n != "lo"))
 }
 
 /// Decides the role from the VIPs, the interfaces and keepalived's dump (when read).
@@ -67,12 +67,28 @@ mod tests {
     fn net(addrs: &[(u32, &str)]) -> NetState {
         NetState {
             links: vec![
-                Link { index: 1, name: "lo".into(), up: true, lower_up: true, kind: None },
-                Link { index: 2, name: "eth0".into(), up: true, lower_up: true, kind: None },
+                Link {
+                    index: 1,
+                    name: "lo".into(),
+                    up: true,
+                    lower_up: true,
+                    kind: None,
+                },
+                Link {
+                    index: 2,
+                    name: "eth0".into(),
+                    up: true,
+                    lower_up: true,
+                    kind: None,
+                },
             ],
             addresses: addrs
                 .iter()
-                .map(|(i, a)| Address { index: *i, addr: a.parse().unwrap(), prefix_len: 32 })
+                .map(|(i, a)| Address {
+                    index: *i,
+                    addr: a.parse().unwrap(),
+                    prefix_len: 32,
+                })
                 .collect(),
             ..NetState::default()
         }
@@ -92,7 +108,11 @@ mod tests {
     #[test]
     fn the_dump_fixture_decides_without_a_vip() {
         // keepalived 2.2.7's dumps captured by keepalived-exporter's tests (tests/fixtures/README.md).
-        for (file, master) in [("master.data", true), ("master.json", true), ("backup.data", false)] {
+        for (file, master) in [
+            ("master.data", true),
+            ("master.json", true),
+            ("backup.data", false),
+        ] {
             let dump = parse_dump(&crate::fixtures::bytes(file)).unwrap();
             let r = decide(&[], &net(&[]), &dump);
             assert_eq!(r.is_master(), master, "{file}: {r:?}");

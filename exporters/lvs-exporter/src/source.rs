@@ -93,7 +93,9 @@ pub fn read(paths: &SysPaths, cfg: &Config, timeout: Duration) -> Result<TableRe
         return Ok(TableRead::default());
     }
     let limits = Limits {
-        recv_timeout: cfg.netlink_timeout.min(timeout.max(Duration::from_millis(1))),
+        recv_timeout: cfg
+            .netlink_timeout
+            .min(timeout.max(Duration::from_millis(1))),
         ..Limits::default()
     };
     let mut read = TableRead {
@@ -161,7 +163,10 @@ pub fn conf_services(conf: &KeepalivedConf) -> Vec<ServiceKey> {
 
 /// keepalived.conf with its includes; `None` when not configured or not there (a director whose
 /// IPVS is set up by other means).
-pub fn keepalived_conf(paths: &SysPaths, cfg: &Config) -> Result<Option<KeepalivedConf>, CollectError> {
+pub fn keepalived_conf(
+    paths: &SysPaths,
+    cfg: &Config,
+) -> Result<Option<KeepalivedConf>, CollectError> {
     if cfg.keepalived_conf.is_empty() {
         return Ok(None);
     }
@@ -175,10 +180,7 @@ pub fn keepalived_conf(paths: &SysPaths, cfg: &Config) -> Result<Option<Keepaliv
 }
 
 /// The expected services with their probes: the configured ones, else keepalived.conf's.
-pub fn expected(
-    cfg: &Config,
-    conf: Option<&KeepalivedConf>,
-) -> Vec<(ServiceKey, Vec<u8>)> {
+pub fn expected(cfg: &Config, conf: Option<&KeepalivedConf>) -> Vec<(ServiceKey, Vec<u8>)> {
     let configured = cfg.expected();
     if !configured.is_empty() {
         return configured;

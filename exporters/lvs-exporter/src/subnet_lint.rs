@@ -25,9 +25,9 @@ fn source(inst: &ConfInstance, net: Option<&NetState>) -> Option<IpAddr> {
         let net = net?;
         let link = net.link(inst.interface.as_deref()?)?;
         let v6 = inst.unicast_peers.first().is_some_and(IpAddr::is_ipv6);
-        net.addresses_of(link.index)
-            .map(|a| a.addr)
-            .find(|a| a.is_ipv6() == v6 && !matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
+        net.addresses_of(link.index).map(|a| a.addr).find(|a| {
+            a.is_ipv6() == v6 && !matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80)
+        })
     })
 }
 
@@ -100,7 +100,11 @@ vrrp_instance MCAST_ON_TENANT {
         assert_eq!(v[0].checked.len(), 2);
         assert_eq!(v[1].outside, vec!["10.202.50.7".parse::<IpAddr>().unwrap()]);
         assert_eq!(v[2].checked, vec!["10.202.50.2".parse::<IpAddr>().unwrap()]);
-        assert_eq!(v[2].outside.len(), 1, "multicast from the tenant-side interface");
+        assert_eq!(
+            v[2].outside.len(),
+            1,
+            "multicast from the tenant-side interface"
+        );
         let unknown = lint(&conf, &subnets, None);
         assert!(unknown[2].checked.is_empty());
     }

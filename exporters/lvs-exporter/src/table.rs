@@ -292,7 +292,14 @@ mod tests {
             "TCP/10.0.0.1:80".parse::<ServiceKey>().unwrap().to_string(),
             "tcp/10.0.0.1:80"
         );
-        for bad in ["", "tcp", "tcp/10.0.0.1", "icmp/1.2.3.4:5", "fwmark/x", "tcp/[::1]"] {
+        for bad in [
+            "",
+            "tcp",
+            "tcp/10.0.0.1",
+            "icmp/1.2.3.4:5",
+            "fwmark/x",
+            "tcp/[::1]",
+        ] {
             assert!(bad.parse::<ServiceKey>().is_err(), "{bad}");
         }
     }

@@ -156,12 +156,17 @@ impl AsyncCollector for DialCollector {
                 let (t, r) =
                     joined.map_err(|e| CollectError::Other(format!("a dial task failed: {e}")))?;
                 if let Err(e) = &r {
-                    log::info!("dial failed: {e}");
+                    // Every scrape would repeat it; the series and the alert carry the news.
+                    log::debug!("dial failed: {e}");
                 }
                 add_result(&mut m, &t, r.as_ref().ok().copied());
             }
             for (service, rs) in undialled {
-                m.add(&BACKEND, &[("service", &service), ("real_server", &rs)], 1.0);
+                m.add(
+                    &BACKEND,
+                    &[("service", &service), ("real_server", &rs)],
+                    1.0,
+                );
             }
             Ok(m)
         })

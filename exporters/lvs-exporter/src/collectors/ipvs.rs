@@ -192,7 +192,13 @@ pub fn problems(read: &TableRead, expected: &[ServiceKey]) -> [usize; 4] {
 }
 
 fn add_stats(m: &mut MetricSet, descs: [&Desc; 5], labels: &[(&str, &str)], s: &Stats) {
-    let values = [s.conns, s.in_packets, s.out_packets, s.in_bytes, s.out_bytes];
+    let values = [
+        s.conns,
+        s.in_packets,
+        s.out_packets,
+        s.in_bytes,
+        s.out_bytes,
+    ];
     for (d, v) in descs.into_iter().zip(values) {
         // Counters past 2^53 lose their last digits as f64, as every Prometheus counter does.
         m.add(d, labels, v as f64);
@@ -418,10 +424,17 @@ mod tests {
         let t = read(vec![svc("tcp/10.0.0.1:80", &[1, 0]), svc("fwmark/7", &[0])]);
         assert_eq!(problems(&t, &keys(&["tcp/10.0.0.1:80"])), [0, 0, 0, 0]);
         assert_eq!(
-            problems(&t, &keys(&["tcp/10.0.0.1:80", "fwmark/7", "udp/10.0.0.1:53"])),
+            problems(
+                &t,
+                &keys(&["tcp/10.0.0.1:80", "fwmark/7", "udp/10.0.0.1:53"])
+            ),
             [0, 1, 1, 0]
         );
-        assert_eq!(problems(&t, &[]), [0, 0, 1, 0], "no expectation: every service");
+        assert_eq!(
+            problems(&t, &[]),
+            [0, 0, 1, 0],
+            "no expectation: every service"
+        );
         assert_eq!(problems(&read(vec![]), &[]), [0, 0, 0, 1]);
         assert_eq!(problems(&TableRead::default(), &[]), [1, 0, 0, 0]);
     }
@@ -445,7 +458,10 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(
-            m.value("lvs_service_real_servers_weighted", &[("service", "tcp/10.0.0.1:80")]),
+            m.value(
+                "lvs_service_real_servers_weighted",
+                &[("service", "tcp/10.0.0.1:80")]
+            ),
             Some(1.0)
         );
         assert_eq!(
@@ -464,10 +480,16 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(
-            m.value("lvs_real_server_connections_total", &[("real_server", "10.1.0.1:80")]),
+            m.value(
+                "lvs_real_server_connections_total",
+                &[("real_server", "10.1.0.1:80")]
+            ),
             Some((1u64 << 40) as f64)
         );
-        assert!(!m.has("lvs_service_connections_total"), "no service stats given");
+        assert!(
+            !m.has("lvs_service_connections_total"),
+            "no service stats given"
+        );
         assert_eq!(
             m.value("lvs_ipvs_source_info", &[("source", "netlink")]),
             Some(1.0)

@@ -45,7 +45,11 @@ impl Collector for LintCollector {
         let mut m = MetricSet::new();
         for v in subnet_lint::lint(&conf, &self.cfg.subnets(), net.as_ref()) {
             if !v.outside.is_empty() {
-                log::debug!("{}: VRRP addresses outside the tenant subnets: {:?}", v.instance, v.outside);
+                log::debug!(
+                    "{}: VRRP addresses outside the tenant subnets: {:?}",
+                    v.instance,
+                    v.outside
+                );
             }
             let l = [("vrrp_instance", v.instance.as_str())];
             m.add(&SUBNET_OK, &l, f64::from(u8::from(v.outside.is_empty())));

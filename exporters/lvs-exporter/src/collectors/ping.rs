@@ -77,8 +77,8 @@ impl Collector for PingCollector {
             seq_base: self.seq.fetch_add(count, Ordering::Relaxed),
             ..PassOptions::default()
         };
-        let r = icmp::ping_pass(&t, &opts)
-            .map_err(|e| CollectError::Other(format!("ping: {e}")))?;
+        let r =
+            icmp::ping_pass(&t, &opts).map_err(|e| CollectError::Other(format!("ping: {e}")))?;
         for ((addr, role), echoes) in list.iter().zip(&r.echoes) {
             let a = addr.to_string();
             let l = [("target", a.as_str()), ("role", *role)];
@@ -160,7 +160,9 @@ mod tests {
             seq: AtomicU16::new(0),
         };
         let m = c
-            .collect(&ScrapeContext::with_timeout(std::time::Duration::from_secs(5)))
+            .collect(&ScrapeContext::with_timeout(
+                std::time::Duration::from_secs(5),
+            ))
             .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(

@@ -70,9 +70,8 @@ pub(crate) fn current(
         Vec::new()
     } else {
         match paths.read_root(&cfg.keepalived_dump) {
-            Ok(bytes) => role::parse_dump(&bytes).map_err(|e| {
-                CollectError::parse(paths.root(&cfg.keepalived_dump), e)
-            })?,
+            Ok(bytes) => role::parse_dump(&bytes)
+                .map_err(|e| CollectError::parse(paths.root(&cfg.keepalived_dump), e))?,
             Err(e) => {
                 log::debug!("no keepalived dump: {e}");
                 Vec::new()
@@ -86,14 +85,25 @@ pub(crate) fn current(
 pub fn add_metrics(m: &mut MetricSet, r: &Role, cfg: &Config) {
     m.add(&IS_MASTER, &[], f64::from(u8::from(r.is_master())));
     for (vip, held) in &r.vips {
-        m.add(&VIP_LOCAL, &[("vip", &vip.to_string())], f64::from(u8::from(*held)));
+        m.add(
+            &VIP_LOCAL,
+            &[("vip", &vip.to_string())],
+            f64::from(u8::from(*held)),
+        );
     }
     for (name, master) in &r.vrrp {
-        m.add(&VRRP_MASTER, &[("vrrp_instance", name)], f64::from(u8::from(*master)));
+        m.add(
+            &VRRP_MASTER,
+            &[("vrrp_instance", name)],
+            f64::from(u8::from(*master)),
+        );
     }
     m.add(
         &DIRECTOR_INFO,
-        &[("cluster", &cfg.cluster), ("mode", cfg.cluster_mode.label())],
+        &[
+            ("cluster", &cfg.cluster),
+            ("mode", cfg.cluster_mode.label()),
+        ],
         1.0,
     );
 }
