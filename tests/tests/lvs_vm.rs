@@ -97,7 +97,7 @@ scrape base 9912
 {os_exporter} {os_args} --web.listen-address=127.0.0.1:9910 >/tmp/os.log 2>&1 &
 cat > /tmp/prom.yml <<'EOF'
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: ['{dir}/lvs.yml']
+rule_files: ['{dir}/lvs.yml', '{dir}/os.yml']
 scrape_configs:
   - job_name: lvs
     static_configs: [{{targets: ['127.0.0.1:9912']}}]
@@ -215,6 +215,12 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
     std::fs::copy(
         workspace_root().join("alerting-rules/lvs.yml"),
         dir.path().join("lvs.yml"),
+    )
+    .unwrap();
+    // os.yml records os_cpu_usage, which the dashboard's CPU panel shows.
+    std::fs::copy(
+        workspace_root().join("alerting-rules/os.yml"),
+        dir.path().join("os.yml"),
     )
     .unwrap();
     let queries = dashboard_queries();
