@@ -202,6 +202,53 @@ mod tests {
     }
 
     #[test]
+    fn the_capture_agrees_with_ipvsadm_of_the_same_moment() {
+        // tests/fixtures/ipvsadm-Ln: `ipvsadm -Ln` right after the /proc capture, same VM.
+        let t = parse(&fixtures::text("proc_net_ip_vs")).unwrap();
+        let mut from_ipvsadm = Vec::new();
+        let mut service = String::new();
+        for line in fixtures::text("ipvsadm-Ln").lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            match w.as_slice() {
+                ["->", "RemoteAddress:Port", ..] => {}
+                ["->", rs, fwd, weight, active, inactive] => from_ipvsadm.push(format!(
+                    "{service} {rs} {} {weight} {active} {inactive}",
+                    fwd.to_lowercase()
+                )),
+                [prot @ ("TCP" | "UDP" | "FWM"), addr, sched, ..] => {
+                    service = match *prot {
+                        "FWM" => format!("fwmark/{addr} {sched}"),
+                        p => format!("{}/{addr} {sched}", p.to_lowercase()),
+                    };
+                }
+                _ => {}
+            }
+        }
+        let mut from_proc: Vec<String> = t
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.real_servers.iter().map(move |r| {
+                    format!(
+                        "{} {} {} {} {} {} {}",
+                        s.key,
+                        s.scheduler,
+                        r.label(),
+                        r.forward.map_or("?", |f| f.label()),
+                        r.weight,
+                        r.active_conns,
+                        r.inactive_conns
+                    )
+                })
+            })
+            .collect();
+        from_proc.sort();
+        from_ipvsadm.sort();
+        assert_eq!(from_proc, from_ipvsadm);
+        assert_eq!(from_proc.len(), 7);
+    }
+
+    #[test]
     fn the_procfs_fixture_with_ipv6_and_fwmark() {
         let text = "IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
