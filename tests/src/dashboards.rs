@@ -227,6 +227,7 @@ pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("os-reachability.json", "tests/os_ping_e2e.rs"),
     ("ic-server-probe.json", "tests/ic_server_e2e.rs"),
     ("keepalived-exporter.json", "tests/keepalived_e2e.rs"),
+    ("lvs-exporter.json", "tests/lvs_vm.rs"),
     ("etcd-probe.json", "tests/etcd_e2e.rs"),
     ("overview.json", "tests/foundation_e2e.rs"),
 ];

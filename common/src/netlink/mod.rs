@@ -6,14 +6,14 @@
 //!   socket queues).
 //! * [`route`]: `NETLINK_ROUTE`, links, addresses, routes of every table and policy rules
 //!   (os-exporter's gateway, `eth1` route and interface-address checks).
-//! * To come, as sibling files using the same [`Socket::dump`]: `genl.rs` for generic netlink
-//!   (family id lookup through `nlctrl`) with the IPVS family beside it (`ipvs.rs`, lvs-exporter).
-//!   Each adds a [`Protocol`] variant and builds its messages with the matching
-//!   `netlink-packet-*` crate; nothing else here changes.
+//! * [`genl`]: `NETLINK_GENERIC`, the id of a named generic-netlink family from a dump of the
+//!   controller's list (lvs-exporter resolves `IPVS` with it, then dumps the IPVS family with
+//!   messages of its own on the same [`Socket::dump`]).
 //!
 //! Sockets come from `netlink-sys` and messages from `netlink-packet-core`, so this module holds no
 //! `unsafe` and no hand-written header layout.
 
+pub mod genl;
 pub mod route;
 pub mod sock_diag;
 
@@ -35,6 +35,8 @@ pub enum Protocol {
     SockDiag,
     /// `NETLINK_ROUTE`: links, addresses, routes and rules ([`route`]).
     Route,
+    /// `NETLINK_GENERIC`: generic-netlink families ([`genl`]).
+    Generic,
 }
 
 impl Protocol {
@@ -42,6 +44,7 @@ impl Protocol {
         match self {
             Protocol::SockDiag => netlink_sys::protocols::NETLINK_SOCK_DIAG,
             Protocol::Route => netlink_sys::protocols::NETLINK_ROUTE,
+            Protocol::Generic => netlink_sys::protocols::NETLINK_GENERIC,
         }
     }
 }

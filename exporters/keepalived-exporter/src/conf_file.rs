@@ -1,5 +1,6 @@
-//! Reads the parts of `keepalived.conf` the exporter needs: per-instance gratuitous-ARP settings
-//! (the document's `garp_master_refresh` recommendation) and the unicast peers to ping.
+//! Reads the parts of `keepalived.conf` the exporters need: per-instance gratuitous-ARP settings
+//! (the document's `garp_master_refresh` recommendation), the unicast peers to ping and the
+//! advert source address, and the LVS `virtual_server` blocks (lvs-exporter's expected services).
 
 use std::net::IpAddr;
 
@@ -31,6 +32,45 @@ pub struct ConfInstance {
     pub unicast_peers: Vec<IpAddr>,
     /// `virtual_ipaddress` entries.
     pub vips: Vec<Vip>,
+    /// `unicast_src_ip`, else `mcast_src_ip`: the source address of the adverts, when set.
+    pub advert_src_ip: Option<IpAddr>,
+}
+
+/// What a `virtual_server` block balances: an address and port, or a firewall mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VirtualServerAddr {
+    /// `virtual_server <ip> <port>`.
+    Socket(IpAddr, u16),
+    /// `virtual_server fwmark <mark>`.
+    Fwmark(u32),
+}
+
+/// One `real_server` of a `virtual_server` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfRealServer {
+    /// Its address.
+    pub addr: IpAddr,
+    /// Its port (keepalived allows omitting it: then the virtual server's port).
+    pub port: Option<u16>,
+    /// `weight` (keepalived's default is 1).
+    pub weight: Option<i64>,
+}
+
+/// One `virtual_server` block (LVS configuration keepalived maintains).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfVirtualServer {
+    /// What it balances.
+    pub addr: VirtualServerAddr,
+    /// `protocol` (keepalived's default is TCP), upper case.
+    pub protocol: String,
+    /// `lb_algo` (or `lvs_sched`): the scheduler, when given.
+    pub scheduler: Option<String>,
+    /// `lb_kind` (`DR`, `NAT`, `TUN`), when given.
+    pub lb_kind: Option<String>,
+    /// `persistence_timeout` in seconds, when given.
+    pub persistence_timeout: Option<u32>,
+    /// Its `real_server` blocks.
+    pub real_servers: Vec<ConfRealServer>,
 }
 
 /// What the file says.
@@ -38,6 +78,9 @@ pub struct ConfInstance {
 pub struct KeepalivedConf {
     /// The VRRP instances, in file order (includes are spliced in by `conf_include` first).
     pub instances: Vec<ConfInstance>,
+    /// The `virtual_server` blocks, in file order (`virtual_server_group` references are skipped:
+    /// they name no address of their own).
+    pub virtual_servers: Vec<ConfVirtualServer>,
 }
 
 #[derive(Debug, Default)]
@@ -184,6 +227,14 @@ pub fn parse(text: &str) -> KeepalivedConf {
                             .filter_map(|v| Vip::parse(&v.words.join(" "))),
                     );
                 }
+                Some("unicast_src_ip") => {
+                    inst.advert_src_ip = c.words.get(1).and_then(|w| w.parse().ok());
+                }
+                Some("mcast_src_ip") => {
+                    inst.advert_src_ip = inst
+                        .advert_src_ip
+                        .or_else(|| c.words.get(1).and_then(|w| w.parse().ok()));
+                }
                 _ => apply_garp(&mut inst.garp, &mut inst.refresh_configured, c, ""),
             }
         }
@@ -191,7 +242,62 @@ pub fn parse(text: &str) -> KeepalivedConf {
             conf.instances.push(inst);
         }
     }
+    conf.virtual_servers = top
+        .iter()
+        .filter(|b| b.words.first().is_some_and(|w| w == "virtual_server"))
+        .filter_map(virtual_server)
+        .collect();
     conf
+}
+
+/// Reads one `virtual_server` block; `None` for a group reference or an unreadable address.
+fn virtual_server(b: &Block) -> Option<ConfVirtualServer> {
+    let addr = match (b.words.get(1).map(String::as_str), b.words.get(2)) {
+        (Some("fwmark"), Some(mark)) => VirtualServerAddr::Fwmark(mark.parse().ok()?),
+        (Some("group"), _) => return None,
+        (Some(ip), Some(port)) => VirtualServerAddr::Socket(ip.parse().ok()?, port.parse().ok()?),
+        _ => return None,
+    };
+    let mut vs = ConfVirtualServer {
+        addr,
+        protocol: "TCP".to_owned(),
+        scheduler: None,
+        lb_kind: None,
+        persistence_timeout: None,
+        real_servers: Vec::new(),
+    };
+    for c in &b.children {
+        let arg = c.words.get(1);
+        match c.words.first().map(String::as_str) {
+            Some("protocol") => {
+                if let Some(p) = arg {
+                    vs.protocol = p.to_ascii_uppercase();
+                }
+            }
+            Some("lb_algo" | "lvs_sched") => vs.scheduler = arg.cloned(),
+            Some("lb_kind" | "lvs_method") => vs.lb_kind = arg.map(|k| k.to_ascii_uppercase()),
+            Some("persistence_timeout") => {
+                vs.persistence_timeout = arg.and_then(|t| t.parse().ok());
+            }
+            Some("real_server") => {
+                let Some(addr) = arg.and_then(|a| a.parse().ok()) else {
+                    continue;
+                };
+                let weight = c
+                    .children
+                    .iter()
+                    .find(|w| w.words.first().is_some_and(|k| k == "weight"))
+                    .and_then(|w| w.words.get(1)?.parse().ok());
+                vs.real_servers.push(ConfRealServer {
+                    addr,
+                    port: c.words.get(2).and_then(|p| p.parse().ok()),
+                    weight,
+                });
+            }
+            _ => {}
+        }
+    }
+    Some(vs)
 }
 
 #[cfg(test)]
@@ -273,6 +379,72 @@ vrrp_instance {
         assert!(!v2.refresh_configured, "0 means off");
         assert_eq!(v2.garp.delay_seconds, Some(5.0));
         assert_eq!(v2.unicast_peers.len(), 1);
+    }
+
+    #[test]
+    fn virtual_servers_and_advert_sources() {
+        let text = r#"
+vrrp_instance VI_LB {
+    interface eth1
+    virtual_router_id 60
+    unicast_src_ip 192.168.10.11
+    unicast_peer { 192.168.10.12 }
+    virtual_ipaddress { 10.202.50.104/24 dev eth0 }
+}
+vrrp_instance VI_M {
+    mcast_src_ip 192.168.10.11
+}
+virtual_server 10.202.50.104 6379 {
+    delay_loop 6
+    lb_algo wrr
+    lb_kind dr
+    persistence_timeout 300
+    protocol TCP
+    real_server 192.168.20.1 6379 {
+        weight 3
+        TCP_CHECK { connect_timeout 3 }
+    }
+    real_server 192.168.20.2 6379 {
+        weight 0
+    }
+    real_server bogus 1 { }
+}
+virtual_server 2001:db8::10 53 {
+    protocol udp
+    real_server 2001:db8::11 53 { }
+}
+virtual_server fwmark 7 {
+    real_server 192.168.20.3 { weight 1 }
+}
+virtual_server group VSG_1 { }
+virtual_server 10.0.0.1 notaport { }
+"#;
+        let c = parse(text);
+        assert_eq!(
+            c.instances[0].advert_src_ip,
+            Some("192.168.10.11".parse().unwrap())
+        );
+        assert_eq!(
+            c.instances[1].advert_src_ip,
+            Some("192.168.10.11".parse().unwrap())
+        );
+        assert_eq!(c.virtual_servers.len(), 3);
+        let redis = &c.virtual_servers[0];
+        assert_eq!(
+            redis.addr,
+            VirtualServerAddr::Socket("10.202.50.104".parse().unwrap(), 6379)
+        );
+        assert_eq!(redis.protocol, "TCP");
+        assert_eq!(redis.scheduler.as_deref(), Some("wrr"));
+        assert_eq!(redis.lb_kind.as_deref(), Some("DR"));
+        assert_eq!(redis.persistence_timeout, Some(300));
+        assert_eq!(redis.real_servers.len(), 2);
+        assert_eq!(redis.real_servers[0].weight, Some(3));
+        assert_eq!(redis.real_servers[1].weight, Some(0));
+        assert_eq!(c.virtual_servers[1].protocol, "UDP");
+        assert_eq!(c.virtual_servers[1].real_servers[0].weight, None);
+        assert_eq!(c.virtual_servers[2].addr, VirtualServerAddr::Fwmark(7));
+        assert_eq!(c.virtual_servers[2].real_servers[0].port, None);
     }
 
     #[test]
