@@ -229,4 +229,5 @@ pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("keepalived-exporter.json", "tests/keepalived_e2e.rs"),
     ("etcd-probe.json", "tests/etcd_e2e.rs"),
     ("overview.json", "tests/foundation_e2e.rs"),
+    ("flink-sync-exporter.json", "tests/flink_sync_e2e.rs"),
 ];
