@@ -112,6 +112,21 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
         "[2021-03-22 14:04:35,339][10195549349][0][  INFO][Start Task All_Sync][HA][sync_core_inf.c:SYNC_StartTask,183][ha.bin,26572,35]\n",
     );
 
+    // A small LocalBackup filesystem, mounted before the exporters start: `ip netns exec` gives
+    // each its own copy of the mount table.
+    let backup = rb.join("srv/BigData/LocalBackup");
+    std::fs::create_dir_all(&backup).unwrap();
+    process::run_ok(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m",
+        "tmpfs",
+        backup.to_str().unwrap(),
+    ]);
+    let _mount = Mount(backup.clone());
+
     let mut lan = Lan::new(&unique_tag("fs"), SUBNET, 2);
     lan.hosts[0].ip(&["addr", "add", &format!("{FLOAT_IP}/24"), "dev", "eth0"]);
     let (ia, ib) = (lan.addr(0), lan.addr(1));
@@ -268,22 +283,10 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
     ok_is(&b, 1.0, "the comparison to recover with the link");
 
     // 5. Causes: LocalBackup full, a junk sed file, the HA log's errors (the .gz rotation too).
-    let backup = rb.join("srv/BigData/LocalBackup");
-    std::fs::create_dir_all(&backup).unwrap();
-    process::run_ok(&[
-        "mount",
-        "-t",
-        "tmpfs",
-        "-o",
-        "size=1m",
-        "tmpfs",
-        backup.to_str().unwrap(),
-    ]);
-    let _mount = Mount(backup.clone());
     let before = wait_until("LocalBackup usage", Duration::from_secs(10), || {
         v(&b.scrape(), "flink_sync_local_backup_usage_ratio", &[])
     });
-    assert!(before < 0.1, "{before}");
+    assert!(before < 0.1, "an empty 1 MiB tmpfs: {before}");
     std::fs::write(
         backup.join("default-oms_20191211143443"),
         vec![7u8; 1000 * 1024],
