@@ -191,7 +191,7 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
         ),
         Some(1.0)
     );
-    let alert = prom.wait_firing("FlinkServerDataSyncException", Duration::from_secs(60));
+    let alert = prom.wait_firing("FlinkServerDataSyncException", Duration::from_secs(150));
     assert_eq!(
         alert.labels.get("alarm_id").map(String::as_str),
         Some("45641")
@@ -214,7 +214,7 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
         &format!("{}/", rb.join("conf").display()),
     ]);
     ok_is(&b, 1.0, "the alarm to clear by itself after rsync");
-    wait_until("the alert to resolve", Duration::from_secs(60), || {
+    wait_until("the alert to resolve", Duration::from_secs(150), || {
         prom.alerts()
             .iter()
             .all(|a| {
@@ -250,7 +250,7 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
         log.contains("/conf/sql/udf.xml") && log.contains("not readable by uid 65534"),
         "{log}"
     );
-    prom.wait_firing("FlinkServerDataSyncException", Duration::from_secs(60));
+    prom.wait_firing("FlinkServerDataSyncException", Duration::from_secs(150));
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
     ok_is(&b, 1.0, "the check to pass again");
 
