@@ -61,7 +61,7 @@ roots = ["/conf"]
 role = "$role"
 peer_url = "http://127.0.0.1:$peer"
 max_entries = $((FILES * 2 + 10000))
-check_interval = "${RECHECK_INTERVAL:-30s}"
+check_interval = "${RECHECK_INTERVAL:-20s}"
 fetch_timeout = "60s"
 junk_roots = []
 [collectors]
@@ -85,31 +85,31 @@ for l in body.splitlines():
 PY
 }
 
-# wait_run PORT N: waits until the check job has finished N runs; prints that run's duration.
+# wait_run PORT PREV_TS: waits until the check job finishes a run after the one that ended at
+# PREV_TS (0: any run); prints that run's end timestamp and duration.
 wait_run() {
-  local port=$1 want=$2 runs=0 last="" ts
-  for _ in $(seq 1 1800); do
+  local port=$1 prev=$2 ts
+  for _ in $(seq 1 3000); do
     ts=$(metric "$port" flink_sync_check_last_run_timestamp_seconds)
-    if [ -n "$ts" ] && [ "$ts" != "0" ] && [ "$ts" != "$last" ]; then
-      last=$ts; runs=$((runs + 1))
-      if [ "$runs" -ge "$want" ]; then metric "$port" flink_sync_check_last_run_duration_seconds; return; fi
+    if [ -n "$ts" ] && [ "$ts" != "0" ] && [ "$ts" != "$prev" ]; then
+      echo "$ts $(metric "$port" flink_sync_check_last_run_duration_seconds)"; return
     fi
     sleep 0.2
   done
-  echo "timeout" ; return 1
+  echo "timeout timeout"; return 1
 }
 hwm() { awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status"; }
 
 if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
 "$BIN" --config.file="$WORK/a.toml" --path.rootfs="$WORK/a" --web.listen-address="127.0.0.1:$PA" --log.level=warn &
 PIDS+=($!); PID_A=$!
-A1=$(wait_run "$PA" 1)
+read -r TA A1 < <(wait_run "$PA" 0)
 "$BIN" --config.file="$WORK/b.toml" --path.rootfs="$WORK/b" --web.listen-address="127.0.0.1:$PB" --log.level=warn &
 PIDS+=($!); PID_B=$!
-B1=$(wait_run "$PB" 1)
+read -r TB B1 < <(wait_run "$PB" 0)
 OK=$(metric "$PB" flink_sync_check_success)
-A2=$(wait_run "$PA" 1)
-B2=$(wait_run "$PB" 1)
+read -r _ A2 < <(wait_run "$PA" "$TA")
+read -r _ B2 < <(wait_run "$PB" "$TB")
 DIG=$(metric "$PA" flink_sync_manifest_files_digested)
 ENTRIES=$(metric "$PA" flink_sync_manifest_entries)
 HWM_A=$(hwm "$PID_A"); HWM_B=$(hwm "$PID_B")

@@ -215,10 +215,12 @@ impl Walker {
         let rootfs = spec.rootfs.clone();
         for root in &spec.roots {
             let top = rootfs.join(root.trim_start_matches('/'));
-            let mut stack: Vec<PathBuf> = vec![top];
+            // Children carry the `lstat` done relative to their directory's descriptor
+            // (`fstatat`), which spares the kernel a walk of the whole path per entry.
+            let mut stack: Vec<(PathBuf, Option<std::io::Result<Metadata>>)> = vec![(top, None)];
             let mut first = true;
-            while let Some(path) = stack.pop() {
-                let meta = match std::fs::symlink_metadata(&path) {
+            while let Some((path, pre)) = stack.pop() {
+                let meta = match pre.unwrap_or_else(|| std::fs::symlink_metadata(&path)) {
                     Ok(m) => m,
                     Err(e) if first && e.kind() == std::io::ErrorKind::NotFound => break,
                     Err(e) => {
@@ -314,12 +316,14 @@ impl Walker {
                                         match child {
                                             Ok(c) => {
                                                 let p = c.path();
-                                                if !excluded(
-                                                    &spec.exclude,
-                                                    &node_path(&rootfs, &p),
-                                                    c.file_name().as_bytes(),
-                                                ) {
-                                                    stack.push(p);
+                                                if spec.exclude.is_empty()
+                                                    || !excluded(
+                                                        &spec.exclude,
+                                                        &node_path(&rootfs, &p),
+                                                        c.file_name().as_bytes(),
+                                                    )
+                                                {
+                                                    stack.push((p, Some(c.metadata())));
                                                 }
                                             }
                                             Err(e) => {
