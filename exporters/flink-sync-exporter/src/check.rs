@@ -595,3 +595,102 @@ pub const FAMILIES: &[common::Desc] = &[
     OK,
     DIFF,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Entry, Kind};
+
+    fn check(dir: &std::path::Path) -> Check {
+        let audit = Arc::new(AuditJournal::new(
+            common::audit::AuditConfig::default(),
+            &dir.join("audit.jsonl"),
+        ));
+        Check::new(
+            RoleSource::Fixed(Role::Standby),
+            WalkSpec {
+                rootfs: dir.to_path_buf(),
+                roots: vec!["/conf".into()],
+                exclude: vec![],
+                max_entries: 10,
+                user: None,
+            },
+            None,
+            audit,
+            "standby".into(),
+            Arc::new(Mutex::new(Shared::default())),
+        )
+    }
+
+    fn manifest(files: &[(&str, u128)]) -> Manifest {
+        Manifest {
+            host: "h".into(),
+            entries: files
+                .iter()
+                .map(|(p, d)| Entry {
+                    path: p.as_bytes().to_vec(),
+                    kind: Kind::File,
+                    size: 1,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 1,
+                    digest: Some(*d),
+                    unreadable: None,
+                })
+                .collect(),
+            ..Manifest::default()
+        }
+    }
+
+    fn ok(c: &Check) -> Option<bool> {
+        c.shared.lock_or_recover().ok
+    }
+
+    #[test]
+    fn only_a_difference_seen_twice_in_a_row_or_two_failures_clear_ok() {
+        let dir = std::env::temp_dir().join(format!("flink-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = check(&dir);
+        let active = manifest(&[("/conf/a", 1), ("/conf/b", 2)]);
+        let same = manifest(&[("/conf/a", 1), ("/conf/b", 2)]);
+        let a_differs = manifest(&[("/conf/a", 9), ("/conf/b", 2)]);
+        let b_differs = manifest(&[("/conf/a", 1), ("/conf/b", 9)]);
+        let step = |c: &mut Check, standby: Option<&Manifest>| {
+            match standby {
+                Some(s) => {
+                    let d = compare(&active, s);
+                    c.conclude(Some((&d, &active, s)));
+                }
+                None => c.conclude(None),
+            }
+            ok(c)
+        };
+        assert_eq!(step(&mut c, Some(&same)), Some(true));
+        let synced_at = c.shared.lock_or_recover().last_success;
+        assert!(synced_at > 0.0);
+        // A file caught mid-write once is no alarm; another file differing next time neither.
+        assert_eq!(step(&mut c, Some(&a_differs)), Some(true));
+        assert_eq!(step(&mut c, Some(&b_differs)), Some(true));
+        // The same path twice in a row is.
+        assert_eq!(step(&mut c, Some(&b_differs)), Some(false));
+        assert_eq!(c.shared.lock_or_recover().last_success, synced_at);
+        assert_eq!(step(&mut c, Some(&same)), Some(true), "clears by itself");
+        // One failed fetch is not an alarm, two are, and no check_success 1 is left behind.
+        assert_eq!(step(&mut c, None), Some(true));
+        assert_eq!(c.shared.lock_or_recover().check_success, Some(false));
+        assert_eq!(step(&mut c, None), Some(false));
+        assert_eq!(step(&mut c, Some(&same)), Some(true));
+        let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+        assert_eq!(
+            audit.lines().count(),
+            2,
+            "one record per new set of paths: {audit}"
+        );
+        assert!(
+            audit.contains("\"/conf/a\"") && audit.contains("content_differs"),
+            "{audit}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
