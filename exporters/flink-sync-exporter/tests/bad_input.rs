@@ -152,3 +152,86 @@ fn bad_peers_and_odd_trees_give_clear_errors() {
     assert!(r.body.contains("more than 2 entries"), "{}", r.body);
     assert_eq!(small.value("flink_sync_manifest_success", &[]), Some(0.0));
 }
+
+/// The manifest sits behind the web config's basic auth like `/metrics`: a standby with the
+/// credentials compares, one without gets 401 and says so.
+#[test]
+fn the_manifest_needs_the_peer_credentials_when_basic_auth_is_on() {
+    let tmp = TempDir::new("flink-auth");
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    std::fs::write(root.join("conf/flink-conf.yaml"), "a: 1\n").unwrap();
+    let web = tmp.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "basic_auth_users:\n  flink: {}\n",
+            bcrypt::hash("s3cret", 4).unwrap()
+        ),
+    )
+    .unwrap();
+    let active_cfg = tmp.path().join("active.toml");
+    std::fs::write(
+        &active_cfg,
+        "roots = [\"/conf\"]\nrole = \"active\"\njunk_roots = []\ncheck_interval = \"1s\"\n",
+    )
+    .unwrap();
+    let active = Exporter::start_under(
+        &["env"],
+        "flink-sync-exporter",
+        &[
+            &format!("--config.file={}", active_cfg.display()),
+            &format!("--path.rootfs={}", root.display()),
+            &format!("--web.config.file={}", web.display()),
+        ],
+        &tmp.path().join("active.log"),
+    );
+    assert_eq!(active.get("/manifest", &[]).status, 401);
+    let port = active.addr().port();
+    let pw = tmp.path().join("pw");
+    std::fs::write(&pw, "s3cret\n").unwrap();
+    for (name, auth, want) in [
+        (
+            "with",
+            format!(
+                "peer_username = \"flink\"\npeer_password_file = \"{}\"\n",
+                pw.display()
+            ),
+            1.0,
+        ),
+        ("without", String::new(), 0.0),
+    ] {
+        let cfg = tmp.path().join(format!("standby-{name}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "roots = [\"/conf\"]\nrole = \"standby\"\npeer_url = \"http://127.0.0.1:{port}\"\n\
+                 check_interval = \"1s\"\njunk_roots = []\n{auth}\n[collectors]\ndisabled = [\"peer\"]\n\n\
+                 [audit]\npath = \"{}\"\n",
+                tmp.path().join(format!("audit-{name}.jsonl")).display()
+            ),
+        )
+        .unwrap();
+        let log = tmp.path().join(format!("standby-{name}.log"));
+        let standby = Exporter::start_under(
+            &["env"],
+            "flink-sync-exporter",
+            &[
+                &format!("--config.file={}", cfg.display()),
+                &format!("--path.rootfs={}", root.display()),
+            ],
+            &log,
+        );
+        wait_until(
+            &format!("the standby {name} credentials"),
+            Duration::from_secs(20),
+            || (standby.value("flink_sync_check_success", &[]) == Some(want)).then_some(()),
+        );
+        if want == 0.0 {
+            let text = std::fs::read_to_string(&log).unwrap();
+            assert!(text.contains("status 401"), "{text}");
+        } else {
+            assert_eq!(standby.value("flink_sync_ok", &[]), Some(1.0));
+        }
+    }
+}
