@@ -17,7 +17,9 @@ use crate::logging::{LogFormat, LogLevel};
 use crate::paths::SysPaths;
 use crate::registry::{CollectorDef, CollectorsConfig, SetupError};
 use crate::self_metrics::BuildInfo;
-use crate::server::{App, ListenAddr, Listener, ProbeHandler, Server, ServerOptions};
+use crate::server::{
+    App, DocumentHandler, ListenAddr, Listener, ProbeHandler, Server, ServerOptions,
+};
 use crate::web_config::WebSettings;
 
 /// Flags of the Prometheus exporter family, shared by every binary.
@@ -119,6 +121,10 @@ pub trait Exporter: Sized + Send + Sync + 'static {
     fn probe(&self) -> Option<Arc<dyn ProbeHandler>> {
         None
     }
+    /// Extra paths served with a document (`/manifest`), behind the same web config.
+    fn documents(&self) -> Vec<(String, Arc<dyn DocumentHandler>)> {
+        Vec::new()
+    }
 }
 
 /// An exporter assembled from its configuration, ready to serve. The exporter's own state lives
@@ -128,6 +134,8 @@ pub struct Assembled {
     pub collectors: CollectorSet,
     /// Its `/probe` handler.
     pub probe: Option<Arc<dyn ProbeHandler>>,
+    /// Its extra document paths.
+    pub documents: Vec<(String, Arc<dyn DocumentHandler>)>,
 }
 
 impl std::fmt::Debug for Assembled {
@@ -178,7 +186,12 @@ pub fn assemble<E: Exporter>(
         collectors.add_job(job);
     }
     let probe = exporter.probe();
-    Ok(Assembled { collectors, probe })
+    let documents = exporter.documents();
+    Ok(Assembled {
+        collectors,
+        probe,
+        documents,
+    })
 }
 
 /// Exit code for bad configuration, flags or files (as clap uses for bad flags).
@@ -331,6 +344,7 @@ fn serve(
         collectors: assembled.collectors,
         probe: assembled.probe,
         build: spec.build,
+        documents: assembled.documents,
     });
     runtime.block_on(async move {
         let server = Server::new(listener, opts, Arc::clone(&app));

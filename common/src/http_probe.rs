@@ -341,7 +341,17 @@ impl HttpProbe {
 
     /// GETs `url`, returning any complete answer (whatever its status) read before `deadline`.
     pub async fn get(&self, url: &str, deadline: Instant) -> Result<Response, Failure> {
-        self.request(url, None, deadline).await
+        self.request(url, None, &[], deadline).await
+    }
+
+    /// [`HttpProbe::get`] with extra request headers (`Authorization`, `Accept-Encoding`).
+    pub async fn get_with_headers(
+        &self,
+        url: &str,
+        headers: &[(header::HeaderName, header::HeaderValue)],
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
+        self.request(url, None, headers, deadline).await
     }
 
     /// POSTs `body` as `application/json` to `url` (e.g. etcd's v3 JSON gateway), returning any
@@ -352,13 +362,14 @@ impl HttpProbe {
         body: Bytes,
         deadline: Instant,
     ) -> Result<Response, Failure> {
-        self.request(url, Some(body), deadline).await
+        self.request(url, Some(body), &[], deadline).await
     }
 
     async fn request(
         &self,
         url: &str,
         post: Option<Bytes>,
+        headers: &[(header::HeaderName, header::HeaderValue)],
         deadline: Instant,
     ) -> Result<Response, Failure> {
         let start = Instant::now();
@@ -367,8 +378,11 @@ impl HttpProbe {
         // Set once the status line is in, so a body that trickles past the deadline still
         // reports the status it came with.
         let status_seen = AtomicU16::new(0);
-        match tokio::time::timeout_at(until, self.get_inner(&target, post, start, &status_seen))
-            .await
+        match tokio::time::timeout_at(
+            until,
+            self.get_inner(&target, post, headers, start, &status_seen),
+        )
+        .await
         {
             Ok(r) => r,
             Err(_) => Err(Failure {
@@ -386,6 +400,7 @@ impl HttpProbe {
         &self,
         t: &Target,
         post: Option<Bytes>,
+        headers: &[(header::HeaderName, header::HeaderValue)],
         start: Instant,
         status_seen: &AtomicU16,
     ) -> Result<Response, Failure> {
@@ -428,10 +443,10 @@ impl HttpProbe {
                 };
                 Failure::new(reason, start, format!("TLS handshake with {addr}: {e}"))
             })?;
-            self.exchange(TokioIo::new(tls), t, post, start, status_seen)
+            self.exchange(TokioIo::new(tls), t, post, headers, start, status_seen)
                 .await
         } else {
-            self.exchange(TokioIo::new(tcp), t, post, start, status_seen)
+            self.exchange(TokioIo::new(tcp), t, post, headers, start, status_seen)
                 .await
         }
     }
@@ -441,6 +456,7 @@ impl HttpProbe {
         io: I,
         t: &Target,
         post: Option<Bytes>,
+        headers: &[(header::HeaderName, header::HeaderValue)],
         start: Instant,
         status_seen: &AtomicU16,
     ) -> Result<Response, Failure>
@@ -458,6 +474,9 @@ impl HttpProbe {
             Some(_) => Request::post(t.path_and_query.as_str())
                 .header(header::CONTENT_TYPE, "application/json"),
         };
+        let builder = headers
+            .iter()
+            .fold(builder, |b, (k, v)| b.header(k.clone(), v.clone()));
         let req = builder
             .header(header::HOST, t.authority.as_str())
             .header(header::USER_AGENT, self.user_agent.as_str())

@@ -499,6 +499,7 @@ async fn probe_answers_are_gzipped_when_accepted() {
         collectors: CollectorSet::new("t"),
         probe: Some(Arc::new(EchoProbe)),
         build: BUILD,
+        documents: Vec::new(),
     });
     let server = Server::bind("127.0.0.1:0", ServerOptions::default(), app)
         .await
@@ -520,6 +521,56 @@ async fn probe_answers_are_gzipped_when_accepted() {
     let _ = tx.send(());
 }
 
+struct Doc(Result<&'static str, &'static str>);
+
+impl common::server::DocumentHandler for Doc {
+    fn document(&self) -> Result<common::server::Document, String> {
+        self.0
+            .map(|b| common::server::Document {
+                content_type: "application/json",
+                body: bytes::Bytes::from_static(b.as_bytes()),
+            })
+            .map_err(str::to_owned)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_served_at_their_path_gzipped_when_accepted_or_503() {
+    let app = Arc::new(App {
+        collectors: CollectorSet::new("t"),
+        probe: None,
+        build: BUILD,
+        documents: vec![
+            ("/doc".to_owned(), Arc::new(Doc(Ok("{\"a\":1}"))) as _),
+            (
+                "/not-yet".to_owned(),
+                Arc::new(Doc(Err("no manifest yet"))) as _,
+            ),
+        ],
+    });
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default(), app)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    let (status, head, plain) = get(addr, "/doc", &[]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(plain, "{\"a\":1}");
+    let (head, body) = split_raw(&get_raw(addr, "/doc", &[("Accept-Encoding", "gzip")]).await);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert_eq!(gunzip(&body), plain);
+    let (status, _, text) = get(addr, "/not-yet", &[]).await;
+    assert_eq!(status, 503);
+    assert!(text.contains("no manifest yet"), "{text}");
+    let (status, _, _) = get(addr, "/docs", &[]).await;
+    assert_eq!(status, 404);
+    let _ = tx.send(());
+}
+
 /// Whether this host has an IPv6 loopback address to connect to.
 fn has_ipv6_loopback() -> bool {
     std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| {
@@ -536,6 +587,7 @@ async fn a_port_without_host_is_served_on_ipv4_and_ipv6() {
         collectors: set,
         probe: None,
         build: BUILD,
+        documents: Vec::new(),
     });
     let server = Server::bind(":0", ServerOptions::default(), app)
         .await

@@ -230,4 +230,5 @@ pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("lvs-exporter.json", "tests/lvs_vm.rs"),
     ("etcd-probe.json", "tests/etcd_e2e.rs"),
     ("overview.json", "tests/foundation_e2e.rs"),
+    ("flink-sync-exporter.json", "tests/flink_sync_e2e.rs"),
 ];

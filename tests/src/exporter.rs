@@ -202,6 +202,10 @@ pub fn isolated_args(exporter: &str, dir: &Path) -> Vec<String> {
             dir.join("directories.json").display()
         ),
         "etcd-probe" => format!("state_file = \"{}\"\n", dir.join("state.json").display()),
+        "flink-sync-exporter" => format!(
+            "role = \"active\"\njunk_roots = []\n\n[audit]\npath = \"{}\"\n",
+            dir.join("audit.jsonl").display()
+        ),
         _ => return Vec::new(),
     };
     let path = dir.join(format!("{exporter}.toml"));

@@ -91,7 +91,11 @@ pub fn rotation_name(base: &str, candidate: &str) -> Option<(RotationName, bool)
                 .map(|n| (RotationName::Numbered(n), gzip))
         };
     }
-    if let Some(suffix) = stem.strip_prefix(base).and_then(|s| s.strip_prefix('-'))
+    // `-DATE`, and `.DATE` with separators as Huawei's HA framework rotates its run log
+    // (`ha.log.2021-03-22_12-00-07.gz`, MRS ALM-45641 step 12).
+    if let Some(suffix) = stem
+        .strip_prefix(base)
+        .and_then(|s| s.strip_prefix('-').or_else(|| s.strip_prefix('.')))
         && let Some(d) = date_digits(suffix)
     {
         return Some((RotationName::Dated(d), gzip));
@@ -568,6 +572,10 @@ mod tests {
         assert_eq!(
             n("ha-2026-11-30.log.gz"),
             Some((RotationName::Dated("20261130".into()), true))
+        );
+        assert_eq!(
+            n("ha.log.2021-03-22_12-00-07.gz"),
+            Some((RotationName::Dated("20210322120007".into()), true))
         );
         assert_eq!(
             n("ha.log-1764590000"),

@@ -59,6 +59,23 @@ pub trait ProbeHandler: Send + Sync + 'static {
     fn probe<'a>(&'a self, params: &'a [(String, String)], ctx: ScrapeContext) -> ProbeFuture<'a>;
 }
 
+/// A document served as it is, at a fixed path besides the metrics (flink-sync-exporter's
+/// manifest), under the same TLS and basic auth.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Its bytes (gzipped on the wire when the client accepts gzip).
+    pub body: Bytes,
+}
+
+/// Answers GETs of one extra path with the current document; must not block (serve a document
+/// prepared elsewhere, e.g. by a background job). `Err` is answered with 503 and its text.
+pub trait DocumentHandler: Send + Sync + 'static {
+    /// The document as it is now.
+    fn document(&self) -> Result<Document, String>;
+}
+
 /// What the server serves.
 pub struct App {
     /// The exporter's collectors.
@@ -67,6 +84,8 @@ pub struct App {
     pub probe: Option<Arc<dyn ProbeHandler>>,
     /// Build information for `<prefix>_exporter_build_info` and the landing page.
     pub build: BuildInfo,
+    /// Extra paths answered with a document (none for most exporters).
+    pub documents: Vec<(String, Arc<dyn DocumentHandler>)>,
 }
 
 impl std::fmt::Debug for App {
@@ -74,6 +93,10 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("collectors", &self.collectors)
             .field("probe", &self.probe.is_some())
+            .field(
+                "documents",
+                &self.documents.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

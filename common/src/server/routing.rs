@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::encoding::{encoded, negotiated_format, wants_gzip};
 use super::live::{Live, LiveWeb};
 use super::query::parse_query;
-use super::{App, ProbeError, ProbeHandler, Resp, ServerOptions, auth};
+use super::{App, DocumentHandler, ProbeError, ProbeHandler, Resp, ServerOptions, auth};
 use crate::collector::ScrapeContext;
 use crate::metrics::{MetricFamily, MetricSet};
 use crate::self_metrics;
@@ -40,6 +40,35 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    r
+}
+
+/// The answer to a GET of an extra document path: 200 with the document (gzipped when the
+/// client accepts it, compressed on a blocking thread: a manifest can be megabytes), or 503.
+async fn document(handler: &dyn DocumentHandler, use_gzip: bool) -> Resp {
+    let doc = match handler.document() {
+        Ok(d) => d,
+        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+    };
+    let (body, gzipped) = if use_gzip {
+        let plain = doc.body.clone();
+        match tokio::task::spawn_blocking(move || super::encoding::gzip(&plain)).await {
+            Ok(Ok(z)) => (Bytes::from(z), true),
+            _ => (doc.body, false),
+        }
+    } else {
+        (doc.body, false)
+    };
+    let mut r = Response::new(Full::new(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzipped {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     r
 }
 
@@ -89,6 +118,9 @@ impl State {
             return text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
         }
         let path = req.uri().path();
+        if let Some((_, doc)) = self.app.documents.iter().find(|(p, _)| p == path) {
+            return document(doc.as_ref(), wants_gzip(req.headers())).await;
+        }
         let is_metrics = path == self.opts.telemetry_path;
         let is_probe = path == "/probe" && self.app.probe.is_some();
         if !is_metrics && !is_probe {

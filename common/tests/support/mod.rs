@@ -44,6 +44,7 @@ pub(crate) async fn start(
         collectors: set,
         probe: None,
         build: BUILD,
+        documents: Vec::new(),
     });
     let server = Server::bind("127.0.0.1:0", opts, app).await.unwrap();
     let addr = server.local_addr().unwrap();
