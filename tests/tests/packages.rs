@@ -216,6 +216,7 @@ fn cap_number(name: &str) -> u32 {
     match name {
         "CAP_DAC_READ_SEARCH" => 2,
         "CAP_KILL" => 5,
+        "CAP_NET_ADMIN" => 12,
         "CAP_NET_RAW" => 13,
         "CAP_SYS_PTRACE" => 19,
         "CAP_SYSLOG" => 34,
