@@ -44,10 +44,15 @@ pub struct PidStat<'a> {
     pub rss_pages: Option<u64>,
 }
 
+/// Whether a task in state `state` still runs: an exited, unreaped zombie or a dead task does not.
+fn alive(state: char) -> bool {
+    !matches!(state, 'Z' | 'X' | 'x')
+}
+
 impl PidStat<'_> {
     /// Whether the process still runs: an exited, unreaped zombie or a dead task does not.
     pub fn is_alive(&self) -> bool {
-        !matches!(self.state, 'Z' | 'X' | 'x')
+        alive(self.state)
     }
 }
 
@@ -294,7 +299,7 @@ pub struct ProcessInfo {
 impl ProcessInfo {
     /// Whether the process still runs (not a zombie or dead task).
     pub fn is_alive(&self) -> bool {
-        !matches!(self.state, 'Z' | 'X' | 'x')
+        alive(self.state)
     }
 }
 
