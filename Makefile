@@ -1,7 +1,7 @@
 # Entry points of the ops exporter suite. `make run` and `make test` are all a fresh machine needs.
 
 # Debian packages the tests run against (installed by `make deps` when missing).
-APT_PACKAGES = prometheus prometheus-alertmanager victoria-metrics prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace systemd-journal-remote systemd rpm qemu-system-x86 busybox-static xz-utils ipvsadm chrony faketime cron rsyslog openssh-server dbus rsync
+APT_PACKAGES = prometheus prometheus-alertmanager victoria-metrics prometheus-node-exporter prometheus-blackbox-exporter etcd-server etcd-client keepalived iproute2 iputils-ping curl procps python3 strace systemd-journal-remote systemd rpm qemu-system-x86 busybox-static xz-utils ipvsadm chrony faketime cron rsyslog openssh-server dbus rsync openjdk-17-jdk-headless tomcat10 prometheus-process-exporter
 # The exporter list (name, default port, metric prefix, built or planned), read by `make run` and the tests.
 EXPORTERS = exporters.txt
 
