@@ -95,6 +95,8 @@ pub struct Response {
     pub body: Bytes,
     /// From the start of the probe until the last body byte.
     pub duration: Duration,
+    /// The `ETag` header, when the answer has one that is text.
+    pub etag: Option<String>,
 }
 
 /// A probe that did not produce an acceptable answer.
@@ -491,6 +493,11 @@ impl HttpProbe {
             .map_err(|e| Failure::new(hyper_reason(&e), start, format!("request: {e}")))?;
         let status = resp.status().as_u16();
         status_seen.store(status, Ordering::Relaxed);
+        let etag = resp
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = resp.into_body();
         let mut buf = BytesMut::new();
         while let Some(frame) = body.frame().await {
@@ -516,6 +523,7 @@ impl HttpProbe {
             status,
             body: buf.freeze(),
             duration: start.elapsed(),
+            etag,
         })
     }
 }

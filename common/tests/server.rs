@@ -529,6 +529,8 @@ impl common::server::DocumentHandler for Doc {
             .map(|b| common::server::Document {
                 content_type: "application/json",
                 body: bytes::Bytes::from_static(b.as_bytes()),
+                gzipped: None,
+                etag: Some("\"v1\"".to_owned()),
             })
             .map_err(str::to_owned)
     }
@@ -560,9 +562,17 @@ async fn documents_are_served_at_their_path_gzipped_when_accepted_or_503() {
     assert_eq!(status, 200);
     assert!(head.contains("content-type: application/json"), "{head}");
     assert_eq!(plain, "{\"a\":1}");
+    assert!(head.contains("etag: \"v1\""), "{head}");
     let (head, body) = split_raw(&get_raw(addr, "/doc", &[("Accept-Encoding", "gzip")]).await);
     assert!(head.contains("content-encoding: gzip"), "{head}");
     assert_eq!(gunzip(&body), plain);
+    // A client holding this version gets 304 and no body; another version gets the document.
+    let (status, head, body) = get(addr, "/doc", &[("If-None-Match", "\"v0\", \"v1\"")]).await;
+    assert_eq!(status, 304, "{head}");
+    assert!(head.contains("etag: \"v1\""), "{head}");
+    assert!(body.is_empty(), "{body}");
+    let (status, _, body) = get(addr, "/doc", &[("If-None-Match", "\"v0\"")]).await;
+    assert_eq!((status, body.as_str()), (200, "{\"a\":1}"));
     let (status, _, text) = get(addr, "/not-yet", &[]).await;
     assert_eq!(status, 503);
     assert!(text.contains("no manifest yet"), "{text}");

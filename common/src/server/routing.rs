@@ -43,21 +43,49 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     r
 }
 
-/// The answer to a GET of an extra document path: 200 with the document (gzipped when the
-/// client accepts it, compressed on a blocking thread: a manifest can be megabytes), or 503.
-async fn document(handler: &dyn DocumentHandler, use_gzip: bool) -> Resp {
+/// Whether an `If-None-Match` header value names `etag` (a list, or `*`).
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+/// The answer to a GET of an extra document path: 304 when the client already holds this
+/// version (`If-None-Match`), else 200 with the document (gzipped when the client accepts it:
+/// the handler's prepared gzip, or compressed here on a blocking thread: a manifest can be
+/// megabytes), or 503.
+async fn document(
+    handler: &dyn DocumentHandler,
+    use_gzip: bool,
+    if_none_match: Option<&str>,
+) -> Resp {
     let doc = match handler.document() {
         Ok(d) => d,
         Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
     };
-    let (body, gzipped) = if use_gzip {
-        let plain = doc.body.clone();
-        match tokio::task::spawn_blocking(move || super::encoding::gzip(&plain)).await {
-            Ok(Ok(z)) => (Bytes::from(z), true),
-            _ => (doc.body, false),
+    let etag = doc
+        .etag
+        .as_deref()
+        .and_then(|t| HeaderValue::from_str(t).ok().map(|v| (t, v)));
+    if let (Some((tag, value)), Some(inm)) = (&etag, if_none_match)
+        && etag_matches(inm, tag)
+    {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r.headers_mut().insert(header::ETAG, value.clone());
+        return r;
+    }
+    let (body, gzipped) = match (use_gzip, doc.gzipped) {
+        (true, Some(z)) => (z, true),
+        (true, None) => {
+            let plain = doc.body.clone();
+            match tokio::task::spawn_blocking(move || super::encoding::gzip(&plain)).await {
+                Ok(Ok(z)) => (Bytes::from(z), true),
+                _ => (doc.body, false),
+            }
         }
-    } else {
-        (doc.body, false)
+        (false, _) => (doc.body, false),
     };
     let mut r = Response::new(Full::new(body));
     let h = r.headers_mut();
@@ -68,6 +96,9 @@ async fn document(handler: &dyn DocumentHandler, use_gzip: bool) -> Resp {
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if gzipped {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Some((_, value)) = etag {
+        h.insert(header::ETAG, value);
     }
     r
 }
@@ -119,7 +150,11 @@ impl State {
         }
         let path = req.uri().path();
         if let Some((_, doc)) = self.app.documents.iter().find(|(p, _)| p == path) {
-            return document(doc.as_ref(), wants_gzip(req.headers())).await;
+            let inm = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok());
+            return document(doc.as_ref(), wants_gzip(req.headers()), inm).await;
         }
         let is_metrics = path == self.opts.telemetry_path;
         let is_probe = path == "/probe" && self.app.probe.is_some();

@@ -138,15 +138,28 @@ pub enum FetchError {
     },
 }
 
+/// The peer's answer to a fetch.
+#[derive(Debug)]
+pub enum Fetched {
+    /// The manifest whose `ETag` the fetch named has not changed (304).
+    NotModified,
+    /// A new manifest, with its `ETag` when the peer sent one.
+    New(Manifest, Option<String>),
+}
+
 impl Peer {
-    /// Fetches and parses the peer's manifest.
-    pub fn fetch(&self) -> Result<Manifest, FetchError> {
+    /// Fetches and parses the peer's manifest; with `known`, the `ETag` of the manifest already
+    /// held, an unchanged one is answered 304 and neither sent nor parsed again.
+    pub fn fetch(&self, known: Option<&str>) -> Result<Fetched, FetchError> {
         let mut headers = vec![(
             http::header::ACCEPT_ENCODING,
             http::HeaderValue::from_static("gzip"),
         )];
         if let Some(a) = &self.authorization {
             headers.push((http::header::AUTHORIZATION, a.clone()));
+        }
+        if let Some(v) = known.and_then(|k| http::HeaderValue::from_str(k).ok()) {
+            headers.push((http::header::IF_NONE_MATCH, v));
         }
         let deadline = Instant::now() + self.timeout;
         let resp = self
@@ -156,6 +169,9 @@ impl Peer {
                 url: self.url.clone(),
                 source,
             })?;
+        if resp.status == 304 && known.is_some() {
+            return Ok(Fetched::NotModified);
+        }
         if resp.status != 200 {
             let n = resp.body.len().min(200);
             return Err(FetchError::Status {
@@ -172,10 +188,13 @@ impl Peer {
         } else {
             resp.body.to_vec()
         };
-        wire::decode(&body, self.max_bytes, self.max_entries).map_err(|source| FetchError::Wire {
-            url: self.url.clone(),
-            source,
-        })
+        let manifest = wire::decode(&body, self.max_bytes, self.max_entries).map_err(|source| {
+            FetchError::Wire {
+                url: self.url.clone(),
+                source,
+            }
+        })?;
+        Ok(Fetched::New(manifest, resp.etag))
     }
 }
 
@@ -193,12 +212,71 @@ pub fn gunzip_bounded(z: &[u8], max: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The manifest as `/manifest` serves it: encoded and gzipped once per change, not per request.
+#[derive(Debug, Clone)]
+struct Prepared {
+    body: Bytes,
+    gzipped: Option<Bytes>,
+    /// Quoted [`content_hash`] of the manifest: the standby's `If-None-Match`.
+    etag: String,
+}
+
+/// xxh3-128 of everything a manifest says but the time it was built: equal for two walks of an
+/// unchanged tree.
+fn content_hash(m: &Manifest) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut text = |b: &[u8]| {
+        h.update(&(b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    text(m.host.as_bytes());
+    for r in &m.roots {
+        text(r.as_bytes());
+    }
+    for e in &m.entries {
+        text(&e.path);
+        text(e.kind.code().as_bytes());
+        text(e.unreadable.as_deref().unwrap_or("\0").as_bytes());
+        let mut fixed = [0u8; 8 + 4 + 4 + 4 + 8 + 17];
+        fixed[..8].copy_from_slice(&e.size.to_le_bytes());
+        fixed[8..12].copy_from_slice(&e.mode.to_le_bytes());
+        fixed[12..16].copy_from_slice(&e.uid.to_le_bytes());
+        fixed[16..20].copy_from_slice(&e.gid.to_le_bytes());
+        fixed[20..28].copy_from_slice(&e.mtime.to_le_bytes());
+        if let Some(d) = e.digest {
+            fixed[28] = 1;
+            fixed[29..].copy_from_slice(&d.to_le_bytes());
+        }
+        text(&fixed);
+    }
+    h.digest128()
+}
+
+impl Prepared {
+    /// `m` encoded and gzipped; when its content is that of `previous` (every check of an
+    /// unchanged tree), `previous` is kept as it is, with the time of the walk that first built
+    /// it: neither encoded nor compressed again, and its `ETag` unchanged.
+    fn new(m: &Manifest, previous: Option<&Prepared>) -> Self {
+        let etag = format!("\"{:032x}\"", content_hash(m));
+        if let Some(p) = previous.filter(|p| p.etag == etag) {
+            return p.clone();
+        }
+        let body = wire::encode(m);
+        let gzipped = common::server::gzip(&body).ok().map(Bytes::from);
+        Self {
+            body: Bytes::from(body),
+            gzipped,
+            etag,
+        }
+    }
+}
+
 /// What the collectors and `/manifest` read.
 #[derive(Debug, Default)]
 pub struct Shared {
     role: Option<Role>,
     role_error: Option<String>,
-    manifest: Option<Bytes>,
+    manifest: Option<Prepared>,
     manifest_error: Option<String>,
     local_entries: usize,
     local_unreadable: usize,
@@ -233,6 +311,8 @@ pub struct Check {
     audited: HashSet<u64>,
     /// Local unreadable paths last logged, so a persisting one is logged once.
     logged: HashSet<u64>,
+    /// The active's last manifest and its `ETag`, asked for again with `If-None-Match`.
+    peer_manifest: Option<(String, Manifest)>,
 }
 
 fn now_secs() -> f64 {
@@ -274,6 +354,7 @@ impl Check {
             previous: None,
             audited: HashSet::new(),
             logged: HashSet::new(),
+            peer_manifest: None,
         }
     }
 
@@ -282,6 +363,11 @@ impl Check {
         let role = self.role.current();
         let mut stats = WalkStats::default();
         let walked = self.walker.walk(&self.spec, &self.host, &mut stats);
+        // Encoded and compressed outside the lock the scrapes and `/manifest` take.
+        let prepared = walked.as_ref().ok().map(|m| {
+            let previous = self.shared.lock_or_recover().manifest.clone();
+            Prepared::new(m, previous.as_ref())
+        });
         {
             let mut sh = self.shared.lock_or_recover();
             match &role {
@@ -294,7 +380,7 @@ impl Check {
             sh.last_walk = stats;
             match &walked {
                 Ok(m) => {
-                    sh.manifest = Some(Bytes::from(wire::encode(m)));
+                    sh.manifest = prepared;
                     sh.manifest_error = None;
                     sh.local_entries = m.entries.len();
                     sh.local_unreadable = m.unreadable().count();
@@ -314,18 +400,33 @@ impl Check {
             sh.check_success = None;
             sh.ok = None;
             self.previous = None;
+            self.peer_manifest = None;
             return Ok(());
         }
         let Some(peer) = &self.peer else {
             return Err("this node is the standby but no peer_url is configured".to_owned());
         };
-        match peer.fetch() {
-            Ok(active) => {
+        let known = self.peer_manifest.as_ref().map(|(tag, _)| tag.as_str());
+        let fetched = peer.fetch(known).map(|f| match f {
+            Fetched::NotModified => self.peer_manifest.take(),
+            Fetched::New(m, Some(tag)) => Some((tag, m)),
+            Fetched::New(m, None) => Some((String::new(), m)),
+        });
+        match fetched {
+            Ok(Some((tag, active))) => {
                 let diff = compare(&active, &local);
                 self.conclude(Some((&diff, &active, &local)));
+                // An answer without an ETag is not asked for conditionally.
+                self.peer_manifest = (!tag.is_empty()).then_some((tag, active));
                 let mut sh = self.shared.lock_or_recover();
                 sh.compared = Some(diff);
                 Ok(())
+            }
+            Ok(None) => {
+                let why = format!("{}: 304 for a manifest this node no longer holds", peer.url);
+                self.conclude(None);
+                self.shared.lock_or_recover().compared = None;
+                Err(why)
             }
             Err(e) => {
                 self.conclude(None);
@@ -454,9 +555,11 @@ impl common::server::DocumentHandler for ManifestDocument {
     fn document(&self) -> Result<common::server::Document, String> {
         let sh = self.0.lock_or_recover();
         match (&sh.manifest, &sh.manifest_error) {
-            (Some(b), _) => Ok(common::server::Document {
+            (Some(p), _) => Ok(common::server::Document {
                 content_type: wire::CONTENT_TYPE,
-                body: b.clone(),
+                body: p.body.clone(),
+                gzipped: p.gzipped.clone(),
+                etag: Some(p.etag.clone()),
             }),
             (None, Some(e)) => Err(e.clone()),
             (None, None) => Err("no manifest yet: the first check has not finished".to_owned()),
@@ -645,6 +748,34 @@ mod tests {
 
     fn ok(c: &Check) -> Option<bool> {
         c.shared.lock_or_recover().ok
+    }
+
+    #[test]
+    fn an_unchanged_manifest_keeps_its_etag_and_gzip_and_a_change_makes_new_ones() {
+        let a = manifest(&[("/conf/a", 1), ("/conf/b", 2)]);
+        let first = Prepared::new(&a, None);
+        assert!(
+            first.etag.starts_with('"') && first.etag.len() == 34,
+            "{}",
+            first.etag
+        );
+        let z = first.gzipped.clone().unwrap();
+        assert_eq!(gunzip_bounded(&z, 1 << 20).unwrap(), first.body.to_vec());
+        let again = Prepared::new(&a, Some(&first));
+        assert_eq!(again.etag, first.etag);
+        // The same buffers, not a second compression.
+        assert_eq!(again.gzipped.unwrap().as_ptr(), z.as_ptr());
+        let changed = Prepared::new(&manifest(&[("/conf/a", 1), ("/conf/b", 3)]), Some(&first));
+        assert_ne!(changed.etag, first.etag);
+        // A later walk of the same tree differs only in its time: the same version.
+        let later = Manifest {
+            generated: a.generated + 60,
+            ..a.clone()
+        };
+        assert_eq!(Prepared::new(&later, Some(&first)).etag, first.etag);
+        let mut chmod = a.clone();
+        chmod.entries[0].mode ^= 0o040;
+        assert_ne!(Prepared::new(&chmod, Some(&first)).etag, first.etag);
     }
 
     #[test]

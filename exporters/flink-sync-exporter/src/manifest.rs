@@ -72,7 +72,8 @@ impl Entry {
 pub struct Manifest {
     /// The node that built it.
     pub host: String,
-    /// When, in seconds since the epoch.
+    /// When, in seconds since the epoch. `/manifest` keeps serving the first walk's manifest
+    /// while later walks find the same content, so there this is when the content was first seen.
     pub generated: i64,
     /// The configured roots it covers.
     pub roots: Vec<String>,

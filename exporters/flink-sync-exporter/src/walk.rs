@@ -211,7 +211,8 @@ impl Walker {
             });
         let mut entries: Vec<Entry> = Vec::new();
         let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
-        let mut next_cache: HashMap<(u64, u64), Cached> = HashMap::new();
+        // Entries move from the old cache to the new one, so a file deleted since is forgotten.
+        let mut next_cache: HashMap<(u64, u64), Cached> = HashMap::with_capacity(self.cache.len());
         let rootfs = spec.rootfs.clone();
         for root in &spec.roots {
             let top = rootfs.join(root.trim_start_matches('/'));
@@ -254,14 +255,14 @@ impl Walker {
                 );
                 match kind {
                     Kind::File | Kind::Symlink => {
-                        let hit = self.cache.get(&key).filter(|c| {
+                        let hit = self.cache.remove(&key).filter(|c| {
                             c.size == entry.size && c.mtime_ns == mtime_ns && c.ctime_ns == ctime_ns
                         });
                         if let Some(c) = hit {
                             stats.cached += 1;
                             entry.digest = c.digest;
-                            entry.unreadable = c.unreadable.clone();
-                            next_cache.insert(key, c.clone());
+                            entry.unreadable.clone_from(&c.unreadable);
+                            next_cache.insert(key, c);
                         } else {
                             let digest = if kind == Kind::File {
                                 match self.digest_file(&path, &meta) {

@@ -23,7 +23,7 @@ fn opening() -> String {
     format!("{{\"format\":\"{FORMAT}\",\"version\":{VERSION},")
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Doc {
     format: String,
@@ -34,7 +34,7 @@ struct Doc {
     entries: Vec<WireEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,40 +86,91 @@ pub enum WireError {
     },
 }
 
+/// [`Doc`] borrowing the manifest's strings: the active encodes its whole manifest on every
+/// check (100,000 entries), so no entry costs an allocation of its own.
+#[derive(Serialize)]
+struct DocRef<'a> {
+    format: &'static str,
+    version: u32,
+    host: &'a str,
+    generated: i64,
+    roots: &'a [String],
+    entries: Vec<WireEntryRef<'a>>,
+}
+
+/// [`WireEntry`] borrowing from an [`Entry`]; same fields, same order.
+#[derive(Serialize)]
+struct WireEntryRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pb: Option<String>,
+    t: &'static str,
+    s: u64,
+    m: u32,
+    u: u32,
+    g: u32,
+    mt: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h: Option<Hex>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e: Option<&'a str>,
+}
+
+/// A digest written as 32 lower-case hex digits, formatted on the stack.
+struct Hex(u128);
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            let shift = 4 * (31 - i);
+            *b = DIGITS[usize::try_from((self.0 >> shift) & 0xf).unwrap_or(0)];
+        }
+        // Only ASCII hex digits were written.
+        ser.serialize_str(std::str::from_utf8(&out).unwrap_or_default())
+    }
+}
+
 /// Serialises `m` (entries as they are: sorted by the walk).
 pub fn encode(m: &Manifest) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let doc = Doc {
-        format: FORMAT.to_owned(),
+    let doc = DocRef {
+        format: FORMAT,
         version: VERSION,
-        host: m.host.clone(),
+        host: &m.host,
         generated: m.generated,
-        roots: m.roots.clone(),
+        roots: &m.roots,
         entries: m
             .entries
             .iter()
             .map(|e| {
                 let (p, pb) = match std::str::from_utf8(&e.path) {
-                    Ok(s) => (Some(s.to_owned()), None),
+                    Ok(s) => (Some(s), None),
                     Err(_) => (None, Some(b64.encode(&e.path))),
                 };
-                WireEntry {
+                WireEntryRef {
                     p,
                     pb,
-                    t: e.kind.code().to_owned(),
+                    t: e.kind.code(),
                     s: e.size,
                     m: e.mode,
                     u: e.uid,
                     g: e.gid,
                     mt: e.mtime,
-                    h: e.digest.map(|d| format!("{d:032x}")),
-                    e: e.unreadable.clone(),
+                    h: e.digest.map(Hex),
+                    e: e.unreadable.as_deref(),
                 }
             })
             .collect(),
     };
     // Serialising plain structs of strings and numbers into a Vec cannot fail.
-    serde_json::to_vec(&doc).unwrap_or_default()
+    let mut out = Vec::with_capacity(128 * m.entries.len() + 256);
+    if serde_json::to_writer(&mut out, &doc).is_err() {
+        out.clear();
+    }
+    out
 }
 
 /// The first bytes of `bytes`, as text fit for an error message.
@@ -154,6 +205,10 @@ pub fn decode(bytes: &[u8], max_bytes: usize, max_entries: usize) -> Result<Mani
             WireError::Malformed(e.to_string())
         }
     })?;
+    if doc.format != FORMAT || doc.version != VERSION {
+        // The opening said otherwise: a key repeated later in the document.
+        return Err(WireError::Version(head(bytes)));
+    }
     if doc.entries.len() > max_entries {
         return Err(WireError::TooManyEntries {
             count: doc.entries.len(),
