@@ -717,6 +717,7 @@ mod tests {
                 exclude: vec![],
                 max_entries: 10,
                 user: None,
+                digest_threads: 1,
             },
             None,
             audit,

@@ -46,6 +46,9 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Most entries a manifest may hold; a larger tree is an error, never a partial manifest.
     pub max_entries: usize,
+    /// Threads that read and digest the files the digest cache cannot answer: all of them on
+    /// the first check, few afterwards.
+    pub digest_threads: usize,
     /// The user whose access is judged.
     pub sync_user: SyncUserConfig,
     /// `auto`, `active` or `standby`.
@@ -96,6 +99,7 @@ impl Default for Config {
             roots: vec!["/opt/Bigdata/FusionInsight_Flink/conf".to_owned()],
             exclude: Vec::new(),
             max_entries: 200_000,
+            digest_threads: 2,
             sync_user: SyncUserConfig::default(),
             role: RoleSetting::Auto,
             float_ip: None,
@@ -146,6 +150,12 @@ impl common::ExporterConfig for Config {
             return Err(
                 "max_entries must be positive and max_manifest_bytes at least 1024".to_owned(),
             );
+        }
+        if !(1..=64).contains(&self.digest_threads) {
+            return Err(format!(
+                "digest_threads = {}: must be 1 to 64",
+                self.digest_threads
+            ));
         }
         if self.check_interval < Duration::from_secs(1) {
             return Err("check_interval must be at least 1s".to_owned());

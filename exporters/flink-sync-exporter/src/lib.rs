@@ -78,6 +78,7 @@ impl FlinkSyncExporter {
             exclude: self.cfg.exclude.clone(),
             max_entries: self.cfg.max_entries,
             user: self.user.clone(),
+            digest_threads: self.cfg.digest_threads,
         };
         Check::new(
             role,

@@ -51,6 +51,8 @@ pub struct WalkSpec {
     pub max_entries: usize,
     /// Whose access is judged; `None` judges nothing beyond the exporter's own reads.
     pub user: Option<Identity>,
+    /// Threads reading and digesting files the cache cannot answer (at least 1).
+    pub digest_threads: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +153,99 @@ fn denied(who: &Identity, path: &Path, meta: &Metadata, kind: Kind) -> Option<St
     ))
 }
 
+/// Reads `path` (the file `meta` describes) through `buf` and digests it: (xxh3-128, bytes).
+fn digest_file(buf: &mut Vec<u8>, path: &Path, meta: &Metadata) -> Result<(u128, u64), String> {
+    // O_NOFOLLOW and O_NONBLOCK: a path swapped for a link or a FIFO since `lstat` is not
+    // followed or waited on; fstat then confirms it is still the file `lstat` saw.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("opening it: {e}"))?;
+    let now = f.metadata().map_err(|e| format!("fstat: {e}"))?;
+    if !now.is_file() || now.ino() != meta.ino() || now.dev() != meta.dev() {
+        return Err("replaced while being read".to_owned());
+    }
+    if buf.len() < CHUNK {
+        buf.resize(CHUNK, 0);
+    }
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut total = 0u64;
+    loop {
+        let n = f
+            .read(&mut buf[..])
+            .map_err(|e| format!("reading it: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((h.digest128(), total))
+}
+
+/// A regular file the cache could not answer: read after the traversal, by the digest threads.
+struct Pending {
+    /// Its index in the walk's entries.
+    index: usize,
+    path: PathBuf,
+    meta: Metadata,
+    cacheable: bool,
+}
+
+/// What reading `pending[i]` found: `i`, digest and bytes read or why it could not be read,
+/// and why the sync user could not read it.
+type Digested = (usize, Result<(u128, u64), String>, Option<String>);
+
+/// Digests `pending` on up to `threads` threads, each taking the next file as it finishes one
+/// (sizes vary too much for fixed shares). The first walk of a large tree is bound by these
+/// reads; later walks have few or none.
+fn digest_all(
+    pending: &[Pending],
+    threads: usize,
+    user: Option<&Identity>,
+    buf: &mut Vec<u8>,
+) -> Vec<Digested> {
+    let one = |buf: &mut Vec<u8>, at: usize| -> Option<Digested> {
+        let p = pending.get(at)?;
+        let read = digest_file(buf, &p.path, &p.meta);
+        let denied = match (&read, user) {
+            (Ok(_), Some(who)) => denied(who, &p.path, &p.meta, Kind::File),
+            _ => None,
+        };
+        Some((at, read, denied))
+    };
+    let threads = threads.clamp(1, 64).min(pending.len().max(1));
+    if threads == 1 {
+        return (0..pending.len()).filter_map(|at| one(buf, at)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut buf = Vec::new();
+                    let mut out = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(d) = one(&mut buf, at) else { break };
+                        out.push(d);
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                // A worker only reads files and hashes bytes; should one panic all the same,
+                // its files are reported unreadable rather than the walk failing.
+                w.join().unwrap_or_default()
+            })
+            .collect()
+    })
+}
+
 impl Walker {
     /// A walker with an empty cache.
     pub fn new() -> Self {
@@ -160,36 +255,6 @@ impl Walker {
     /// Digests cached now.
     pub fn cached(&self) -> usize {
         self.cache.len()
-    }
-
-    fn digest_file(&mut self, path: &Path, meta: &Metadata) -> Result<(u128, u64), String> {
-        // O_NOFOLLOW and O_NONBLOCK: a path swapped for a link or a FIFO since `lstat` is not
-        // followed or waited on; fstat then confirms it is still the file `lstat` saw.
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-            .map_err(|e| format!("opening it: {e}"))?;
-        let now = f.metadata().map_err(|e| format!("fstat: {e}"))?;
-        if !now.is_file() || now.ino() != meta.ino() || now.dev() != meta.dev() {
-            return Err("replaced while being read".to_owned());
-        }
-        if self.buf.len() < CHUNK {
-            self.buf.resize(CHUNK, 0);
-        }
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        let mut total = 0u64;
-        loop {
-            let n = f
-                .read(&mut self.buf[..])
-                .map_err(|e| format!("reading it: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&self.buf[..n]);
-            total += n as u64;
-        }
-        Ok((h.digest128(), total))
     }
 
     /// Walks every root and returns the manifest, sorted by path.
@@ -210,6 +275,7 @@ impl Walker {
                 )
             });
         let mut entries: Vec<Entry> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
         // Entries move from the old cache to the new one, so a file deleted since is forgotten.
         let mut next_cache: HashMap<(u64, u64), Cached> = HashMap::with_capacity(self.cache.len());
@@ -263,31 +329,19 @@ impl Walker {
                             entry.digest = c.digest;
                             entry.unreadable.clone_from(&c.unreadable);
                             next_cache.insert(key, c);
+                        } else if kind == Kind::File {
+                            pending.push(Pending {
+                                index: entries.len(),
+                                path,
+                                meta,
+                                cacheable: ctime_ns < fresh_after && mtime_ns < fresh_after,
+                            });
                         } else {
-                            let digest = if kind == Kind::File {
-                                match self.digest_file(&path, &meta) {
-                                    Ok((d, n)) => {
-                                        stats.digested += 1;
-                                        stats.bytes_read += n;
-                                        Some(d)
-                                    }
-                                    Err(e) => {
-                                        entry.unreadable = Some(e);
-                                        None
-                                    }
-                                }
-                            } else {
-                                std::fs::read_link(&path)
-                                    .map(|t| xxhash_rust::xxh3::xxh3_128(t.as_os_str().as_bytes()))
-                                    .map_err(|e| entry.unreadable = Some(format!("readlink: {e}")))
-                                    .ok()
-                            };
-                            entry.digest = digest;
-                            if entry.unreadable.is_none()
-                                && let Some(who) = &spec.user
-                            {
-                                entry.unreadable = denied(who, &path, &meta, kind);
-                            }
+                            // A link's target is digested; who may read a link is not asked.
+                            entry.digest = std::fs::read_link(&path)
+                                .map(|t| xxhash_rust::xxh3::xxh3_128(t.as_os_str().as_bytes()))
+                                .map_err(|e| entry.unreadable = Some(format!("readlink: {e}")))
+                                .ok();
                             if ctime_ns < fresh_after && mtime_ns < fresh_after {
                                 next_cache.insert(
                                     key,
@@ -350,6 +404,49 @@ impl Walker {
                 }
                 stats.entries += 1;
                 entries.push(entry);
+            }
+        }
+        let mut reported = vec![false; pending.len()];
+        for (at, read, denied) in digest_all(
+            &pending,
+            spec.digest_threads,
+            spec.user.as_ref(),
+            &mut self.buf,
+        ) {
+            let Some(entry) = pending.get(at).and_then(|p| entries.get_mut(p.index)) else {
+                continue;
+            };
+            reported[at] = true;
+            match read {
+                Ok((d, n)) => {
+                    stats.digested += 1;
+                    stats.bytes_read += n;
+                    entry.digest = Some(d);
+                    entry.unreadable = denied;
+                }
+                Err(e) => entry.unreadable = Some(e),
+            }
+        }
+        for (p, _) in pending.iter().zip(&reported).filter(|(_, r)| !**r) {
+            if let Some(e) = entries.get_mut(p.index) {
+                e.unreadable = Some("not read: its digest thread failed".to_owned());
+            }
+        }
+        for p in &pending {
+            let Some(e) = entries.get(p.index) else {
+                continue;
+            };
+            if p.cacheable {
+                next_cache.insert(
+                    (p.meta.dev(), p.meta.ino()),
+                    Cached {
+                        size: e.size,
+                        mtime_ns: ns(p.meta.mtime(), p.meta.mtime_nsec()),
+                        ctime_ns: ns(p.meta.ctime(), p.meta.ctime_nsec()),
+                        digest: e.digest,
+                        unreadable: e.unreadable.clone(),
+                    },
+                );
             }
         }
         self.cache = next_cache;
@@ -430,7 +527,38 @@ mod tests {
                 gid: 54_321,
                 groups: vec![],
             }),
+            digest_threads: 2,
         }
+    }
+
+    #[test]
+    fn digest_threads_change_nothing_but_the_time() {
+        let d = tmp("threads");
+        for i in 0..200 {
+            let body = vec![u8::try_from(i % 251).unwrap(); i * 37];
+            std::fs::write(d.join(format!("conf/sub/f{i}")), body).unwrap();
+        }
+        std::fs::set_permissions(
+            d.join("conf/sub/f7"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+        let walk = |threads| {
+            let mut s = spec(&d, 1000);
+            s.digest_threads = threads;
+            let mut stats = WalkStats::default();
+            let m = Walker::new().walk(&s, "h", &mut stats).unwrap();
+            (m.entries, stats.digested, stats.bytes_read)
+        };
+        let one = walk(1);
+        assert_eq!(one.1, 200);
+        let f7 = one.0.iter().find(|e| e.path.ends_with(b"/f7")).unwrap();
+        assert!(
+            f7.unreadable.as_deref().unwrap().contains("mode 0000"),
+            "{f7:?}"
+        );
+        assert_eq!(walk(3), one);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
