@@ -44,6 +44,10 @@ pub struct Config {
     pub(crate) kernel_log: KernelLogConfig,
     /// Kernel live patches (`[livepatch]`).
     pub(crate) livepatch: LivepatchConfig,
+    /// Configured process groups (`[[process]]`), document 001 §2.2's `xxx_process_*`.
+    pub(crate) process: Vec<crate::process_groups::config::ProcessGroupConfig>,
+    /// The per-member CPU window of the process groups (`[process_cpu] interval`).
+    pub(crate) process_cpu: crate::process_groups::config::ProcessCpuConfig,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -622,6 +626,10 @@ impl common::ExporterConfig for Config {
         self.kernel_log.validate()?;
         if self.livepatch.transition_grace.is_zero() {
             return Err("livepatch.transition_grace: must be positive".to_owned());
+        }
+        crate::process_groups::matcher::compile(&self.process)?;
+        if self.process_cpu.interval.is_zero() {
+            return Err("process_cpu.interval: must be positive".to_owned());
         }
         Ok(())
     }
