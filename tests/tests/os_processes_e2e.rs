@@ -1,7 +1,8 @@
 //! os-exporter's configured process groups (document 001 §2.2 `xxx_process_*`) against real
 //! processes this test starts: `sleep` members started and killed, a member holding a known
 //! number of files under a known soft limit (`prlimit`), one spinning and one idle member, a
-//! shell that `exec`s into another program, a configured process that never runs; the binary
+//! shell that `exec`s into another program, a pid handed out again to another program, a
+//! configured process that never runs; the binary
 //! is scraped over HTTP, once as root and once without privileges (its fd counts then fail
 //! visibly), and a real Prometheus runs the dashboard's queries. Every process is killed and
 //! reaped by a Drop guard, also when an assertion fails.
@@ -79,6 +80,16 @@ exe = ["sleep"]
 cmdline = ['^sleep 100004\.{marker}$']
 
 [[process]]
+name = "reused-old"
+comm = ["sleep"]
+cmdline = ['^sleep 100005\.{marker}$']
+
+[[process]]
+name = "reused-new"
+comm = ["sleep"]
+cmdline = ['^sleep 100006\.{marker}$']
+
+[[process]]
 name = "never-ran"
 comm = ["no-such-proc"]
 pid_file = ["{absent}"]
@@ -111,7 +122,9 @@ fn etimes(pid: u32) -> f64 {
 }
 
 fn open_fds(pid: u32) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count() as u64
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as u64
 }
 
 #[test]
@@ -160,18 +173,29 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
     let scrape = exp.scrape();
     promtool::check_metrics(&scrape).unwrap_or_else(|e| panic!("promtool check metrics: {e}"));
     assert_eq!(
-        sample_value(&scrape, "os_scrape_collector_success", &[("collector", "process_groups")]),
+        sample_value(
+            &scrape,
+            "os_scrape_collector_success",
+            &[("collector", "process_groups")]
+        ),
         Some(1.0),
         "{scrape}"
     );
     // Every family is documented.
     let documented = documented_exporter_metrics("os-exporter", "os", false);
-    for f in family_names(&scrape).iter().filter(|f| f.starts_with("os_process_")) {
+    for f in family_names(&scrape)
+        .iter()
+        .filter(|f| f.starts_with("os_process_"))
+    {
         assert!(documented.contains(f), "{f} is not in docs/metrics.md");
     }
 
     // Members counted; the never-run process has its series from the first scrape.
-    assert_eq!(value(&scrape, "os_process_members", "sleepers"), Some(3.0), "{scrape}");
+    assert_eq!(
+        value(&scrape, "os_process_members", "sleepers"),
+        Some(3.0),
+        "{scrape}"
+    );
     assert_eq!(value(&scrape, "os_process_status", "sleepers"), Some(1.0));
     for (name, want) in [
         ("os_process_status", 0.0),
@@ -182,7 +206,11 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
         ("os_process_max_mem", 0.0),
         ("os_process_cpu_seconds_total", 0.0),
     ] {
-        assert_eq!(value(&scrape, name, "never-ran"), Some(want), "{name}\n{scrape}");
+        assert_eq!(
+            value(&scrape, name, "never-ran"),
+            Some(want),
+            "{name}\n{scrape}"
+        );
     }
 
     // Uptime is `ps -o etimes` of the oldest member.
@@ -200,11 +228,17 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
     let scrape = exp.scrape();
     let fds = open_fds(holder.id());
     assert!(fds > HELD_FDS, "{fds}");
-    assert_eq!(value(&scrape, "os_process_fd_num", "fdholder"), Some(fds as f64));
+    assert_eq!(
+        value(&scrape, "os_process_fd_num", "fdholder"),
+        Some(fds as f64)
+    );
     let usage = value(&scrape, "os_process_fd_usage", "fdholder").unwrap();
     let want = fds as f64 / SOFT_LIMIT as f64 * 100.0;
     assert!((usage - want).abs() < 1e-6, "usage {usage}, want {want}");
-    assert_eq!(value(&scrape, "os_process_fd_readable", "fdholder"), Some(1.0));
+    assert_eq!(
+        value(&scrape, "os_process_fd_readable", "fdholder"),
+        Some(1.0)
+    );
     // Resident memory: a sleep is small, but not nothing.
     let mem = value(&scrape, "os_process_max_mem", "fdholder").unwrap();
     assert!(mem > 0.0 && mem < 5.0, "{mem}");
@@ -221,13 +255,51 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
     assert!(cpu_before > 0.0, "{cpu_before}");
 
     // A member that execs into another program leaves its group for the one it now matches.
-    assert_eq!(value(&scrape, "os_process_members", "before-exec"), Some(1.0));
-    assert_eq!(value(&scrape, "os_process_members", "after-exec"), Some(0.0));
+    assert_eq!(
+        value(&scrape, "os_process_members", "before-exec"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&scrape, "os_process_members", "after-exec"),
+        Some(0.0)
+    );
     std::fs::write(&fifo, "go\n").unwrap();
     wait_comm(&execer, "sleep");
     let scrape = wait_value(&exp, "os_process_members", "after-exec", |v| v == 1.0);
-    assert_eq!(value(&scrape, "os_process_members", "before-exec"), Some(0.0));
-    assert_eq!(value(&scrape, "os_process_status", "before-exec"), Some(0.0));
+    assert_eq!(
+        value(&scrape, "os_process_members", "before-exec"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&scrape, "os_process_status", "before-exec"),
+        Some(0.0)
+    );
+
+    // A pid reused by another program (same kernel name, another start time): matched again.
+    // The kernel hands out ns_last_pid + 1 next; other processes of the host may take it first,
+    // so a few tries. Both run `sleep`, so only the start time tells them apart.
+    let old = spawn("reused old", &["sleep", &format!("100005.{m}")]);
+    wait_value(&exp, "os_process_members", "reused-old", |v| v == 1.0);
+    let pid = old.id();
+    old.terminate();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut reused = None;
+    for _ in 0..50 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+        let p = spawn("reused new", &["sleep", &format!("100006.{m}")]);
+        if p.id() == pid {
+            reused = Some(p);
+            break;
+        }
+    }
+    let _reused =
+        reused.unwrap_or_else(|| panic!("pid {pid} was not handed out again in 50 tries"));
+    let scrape = wait_value(&exp, "os_process_members", "reused-new", |v| v == 1.0);
+    assert_eq!(
+        value(&scrape, "os_process_members", "reused-old"),
+        Some(0.0),
+        "{scrape}"
+    );
 
     // Without privileges the fd table of root's processes cannot be read: said, never 0.
     let nobody_dir = TempDir::new("os-processes-nobody");
@@ -237,20 +309,39 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
     run_ok(&["chmod", "644", nobody_cfg.to_str().unwrap()]);
     let log = dir.path().join("nobody.log");
     let unprivileged = Exporter::start_under(
-        &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ],
         "os-exporter",
         &["--config.file", nobody_cfg.to_str().unwrap()],
         &log,
     );
     let s = unprivileged.scrape();
-    assert_eq!(value(&s, "os_process_fd_readable", "fdholder"), Some(0.0), "{s}");
+    assert_eq!(
+        value(&s, "os_process_fd_readable", "fdholder"),
+        Some(0.0),
+        "{s}"
+    );
     assert_eq!(value(&s, "os_process_fd_num", "fdholder"), None, "{s}");
     assert_eq!(value(&s, "os_process_fd_usage", "fdholder"), None, "{s}");
-    assert_eq!(value(&s, "os_process_members", "fdholder"), Some(1.0), "{s}");
+    assert_eq!(
+        value(&s, "os_process_members", "fdholder"),
+        Some(1.0),
+        "{s}"
+    );
     // exe links are unreadable too: argv[0] stands in.
-    assert_eq!(value(&s, "os_process_members", "after-exec"), Some(1.0), "{s}");
+    assert_eq!(
+        value(&s, "os_process_members", "after-exec"),
+        Some(1.0),
+        "{s}"
+    );
     assert!(
-        std::fs::read_to_string(&log).unwrap().contains("process=fdholder cannot read"),
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("process=fdholder cannot read"),
         "logged once"
     );
     drop(unprivileged);
@@ -261,7 +352,11 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
     dashboards::check_live(
         &prom,
         &workspace_root().join("grafana-dashboards/os-processes.json"),
-        &[("job", "os"), ("instance", &exp.target()), ("process", ".+")],
+        &[
+            ("job", "os"),
+            ("instance", &exp.target()),
+            ("process", ".+"),
+        ],
         Duration::from_secs(30),
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -825,6 +825,37 @@ mod tests {
     }
 
     #[test]
+    fn process_tables_are_checked_at_start_naming_the_table() {
+        let parse = |t: &str| {
+            common::config::parse_toml::<Config>(std::path::Path::new("x.toml"), t)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.validate().map(|()| c))
+        };
+        let ok = parse(
+            "[process_cpu]\ninterval = \"5s\"\n[[process]]\nname = \"tomcat\"\ncomm = [\"java\"]\ncmdline = ['catalina']\n[[process]]\nname = \"nginx\"\npid_file = [\"/run/nginx.pid\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.process.len(), 2);
+        assert_eq!(ok.process_cpu.interval, Duration::from_secs(5));
+        // A misspelt matcher is an error, not a table that matches everything.
+        let typo = parse("[[process]]\nname = \"x\"\ncmdlin = [\"a\"]\n").unwrap_err();
+        assert!(typo.contains("cmdlin"), "{typo}");
+        for (text, want) in [
+            ("[[process]]\nname = \"\"\ncomm = [\"a\"]\n", "name must be"),
+            ("[[process]]\nname = \"x\"\n", "no matcher"),
+            ("[[process]]\nname = \"x\"\ncmdline = [\"(\"]\n", "cmdline"),
+            (
+                "[[process]]\nname = \"x\"\ncomm = [\"a\"]\n[[process]]\nname = \"x\"\ncomm = [\"b\"]\n",
+                "configured twice",
+            ),
+            ("[process_cpu]\ninterval = \"0s\"\n", "process_cpu.interval"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn directories_must_be_absolute_and_listed_once() {
         let mut c = Config::default();
         c.directories.paths = vec!["etc/ssh".to_owned()];

@@ -8,9 +8,7 @@
 use std::sync::Arc;
 
 use common::registry::Background;
-use common::{
-    Build, CollectError, Collector, CollectorDef, Desc, Job, MetricSet, ScrapeContext,
-};
+use common::{Build, CollectError, Collector, CollectorDef, Desc, Job, MetricSet, ScrapeContext};
 
 use crate::OsExporter;
 use crate::parsers::{meminfo, uptime};
@@ -95,8 +93,9 @@ impl Collector for ProcessGroupsCollector {
         let g = &self.groups;
         let paths = g.paths();
         let up_bytes = paths.read_proc("uptime")?;
-        let up = uptime::parse_uptime(&up_bytes)
-            .ok_or_else(|| CollectError::parse(paths.proc("uptime"), "expected seconds since boot"))?;
+        let up = uptime::parse_uptime(&up_bytes).ok_or_else(|| {
+            CollectError::parse(paths.proc("uptime"), "expected seconds since boot")
+        })?;
         let mem_bytes = paths.read_proc("meminfo")?;
         let mem_total = meminfo::parse(&mem_bytes)
             .map(|m| m.mem_total)
@@ -143,7 +142,11 @@ impl Collector for ProcessGroupsCollector {
                 .map_or(0.0, |s| (up - s as f64 / hz).max(0.0).floor());
             set.add(&UPTIME, &l, uptime);
             #[allow(clippy::cast_precision_loss)]
-            set.add(&CPU_SECONDS, &l, cpu_ticks.get(i).copied().unwrap_or(0) as f64 / hz);
+            set.add(
+                &CPU_SECONDS,
+                &l,
+                cpu_ticks.get(i).copied().unwrap_or(0) as f64 / hz,
+            );
             if let Some(Some(w)) = windows.get(i) {
                 set.add(&MAX_CPU, &l, w.max);
                 set.add(&AVG_CPU, &l, w.avg);

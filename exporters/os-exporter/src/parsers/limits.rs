@@ -40,7 +40,8 @@ mod tests {
     use super::*;
 
     /// A real capture (Debian 12, Linux 6.1) under `prlimit --nofile=1024:4096`.
-    const CAPTURE: &[u8] = b"Limit                     Soft Limit           Hard Limit           Units     \n\
+    const CAPTURE: &[u8] =
+        b"Limit                     Soft Limit           Hard Limit           Units     \n\
 Max cpu time              unlimited            unlimited            seconds   \n\
 Max file size             unlimited            unlimited            bytes     \n\
 Max stack size            8388608              unlimited            bytes     \n\
@@ -59,7 +60,9 @@ Max nice priority         0                    0                    \n";
             })
         );
         assert_eq!(
-            parse_open_files(b"Max open files            unlimited            unlimited            files\n"),
+            parse_open_files(
+                b"Max open files            unlimited            unlimited            files\n"
+            ),
             Some(OpenFiles {
                 soft: None,
                 hard: None

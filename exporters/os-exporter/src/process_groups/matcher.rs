@@ -106,11 +106,15 @@ impl Facts<'_> {
     fn exe(&self) -> Option<&str> {
         self.exe
             .get_or_init(|| {
-                let link = std::fs::read_link(self.paths.proc(&format!("{}/exe", self.process.pid)));
+                let link =
+                    std::fs::read_link(self.paths.proc(&format!("{}/exe", self.process.pid)));
                 match link {
                     Ok(p) => {
                         let p = p.to_string_lossy().into_owned();
-                        Some(p.strip_suffix(" (deleted)").map_or(p.clone(), str::to_owned))
+                        Some(
+                            p.strip_suffix(" (deleted)")
+                                .map_or(p.clone(), str::to_owned),
+                        )
                     }
                     Err(_) => {
                         let c = read_cmdline(self.paths, self.process.pid)?;
@@ -208,31 +212,26 @@ impl Matcher {
             if !p.is_alive() {
                 continue;
             }
-            let fresh = |d: &Decision| d.start_ticks == p.start_ticks && d.comm == p.comm;
-            let decision = match cache.get_mut(&p.pid) {
-                Some(d) if fresh(d) => d,
-                _ => {
-                    let facts = Facts {
-                        paths: &self.paths,
-                        process: p,
-                        cmdline: OnceCell::new(),
-                        exe: OnceCell::new(),
-                    };
-                    let groups = (0..self.groups.len())
+            let decide = || {
+                let facts = Facts {
+                    paths: &self.paths,
+                    process: p,
+                    cmdline: OnceCell::new(),
+                    exe: OnceCell::new(),
+                };
+                Decision {
+                    start_ticks: p.start_ticks,
+                    comm: p.comm.clone(),
+                    groups: (0..self.groups.len())
                         .filter(|g| self.groups[*g].matches(&facts))
-                        .collect();
-                    cache.insert(
-                        p.pid,
-                        Decision {
-                            start_ticks: p.start_ticks,
-                            comm: p.comm.clone(),
-                            groups,
-                            walk: 0,
-                        },
-                    );
-                    cache.get_mut(&p.pid).expect("inserted above")
+                        .collect(),
+                    walk: 0,
                 }
             };
+            let decision = cache.entry(p.pid).or_insert_with(decide);
+            if decision.start_ticks != p.start_ticks || decision.comm != p.comm {
+                *decision = decide();
+            }
             decision.walk = *walk;
             let group = decision.groups.iter().copied().find(|g| {
                 pid_sets[*g]
@@ -266,7 +265,10 @@ mod tests {
         let err = |c: Vec<ProcessGroupConfig>| compile(&c).unwrap_err();
         assert!(err(vec![cfg("")]).contains("process[0]"));
         assert!(err(vec![cfg("a b")]).contains("name must be"));
-        assert!(err(vec![cfg("ok"), cfg("ok")]).contains("process[1] (name \"ok\"): the name is configured twice"));
+        assert!(
+            err(vec![cfg("ok"), cfg("ok")])
+                .contains("process[1] (name \"ok\"): the name is configured twice")
+        );
         let none = ProcessGroupConfig {
             name: "n".into(),
             ..ProcessGroupConfig::default()
@@ -381,7 +383,11 @@ mod tests {
     fn an_unreadable_exe_link_falls_back_to_argv0() {
         let dir = suite_tests::TempDir::new("pg-argv0");
         std::fs::create_dir_all(dir.path().join("proc/5")).unwrap();
-        std::fs::write(dir.path().join("proc/5/cmdline"), b"/opt/app/bin/server\0-c\0").unwrap();
+        std::fs::write(
+            dir.path().join("proc/5/cmdline"),
+            b"/opt/app/bin/server\0-c\0",
+        )
+        .unwrap();
         let groups = compile(&[ProcessGroupConfig {
             name: "server".into(),
             exe: vec!["server".into()],

@@ -39,7 +39,9 @@ impl CpuCounter {
             }
         }
         self.live = now;
-        self.live.values().fold(self.retired, |a, t| a.saturating_add(*t))
+        self.live
+            .values()
+            .fold(self.retired, |a, t| a.saturating_add(*t))
     }
 }
 
@@ -132,13 +134,13 @@ impl ProcessGroups {
 
     /// Logs an unreadable fd table of group `g` the first time only.
     pub(crate) fn log_fd_error_once(&self, g: usize, err: &str) {
-        if let Some(flag) = self.fd_logged.get(g) {
-            if !flag.swap(true, Ordering::Relaxed) {
-                let name = self.matcher.groups().get(g).map_or("", |x| x.name.as_str());
-                log::warn!(
-                    "process={name} cannot read a member's open files ({err}); os_process_fd_readable is 0 and the fd series are left out (run as root or grant CAP_DAC_READ_SEARCH)"
-                );
-            }
+        if let Some(flag) = self.fd_logged.get(g)
+            && !flag.swap(true, Ordering::Relaxed)
+        {
+            let name = self.matcher.groups().get(g).map_or("", |x| x.name.as_str());
+            log::warn!(
+                "process={name} cannot read a member's open files ({err}); os_process_fd_readable is 0 and the fd series are left out (run as root or grant CAP_DAC_READ_SEARCH)"
+            );
         }
     }
 
@@ -225,7 +227,10 @@ mod tests {
 
     #[test]
     fn windows_are_zero_without_members_and_absent_for_new_ones() {
-        assert_eq!(cpu_window(true, &[]), Some(CpuWindow { max: 0.0, avg: 0.0 }));
+        assert_eq!(
+            cpu_window(true, &[]),
+            Some(CpuWindow { max: 0.0, avg: 0.0 })
+        );
         assert_eq!(cpu_window(false, &[]), None);
         assert_eq!(
             cpu_window(false, &[90.0, 10.0]),
