@@ -158,18 +158,23 @@ impl ProcessGroups {
             .iter()
             .map(|m| {
                 let ticks = ticks_of(&table, m);
-                let window = elapsed.filter(|e| *e > 0.0).and_then(|secs| {
-                    let pcts: Vec<f64> = ticks
-                        .iter()
-                        .filter_map(|(k, t)| {
-                            let before = sample.ticks.get(k)?;
-                            #[allow(clippy::cast_precision_loss)]
-                            let used = t.saturating_sub(*before) as f64 / hz;
-                            Some(used / secs * 100.0)
-                        })
-                        .collect();
-                    cpu_window(m.is_empty(), &pcts)
-                });
+                // A group without members is 0 from the first run; members need two.
+                let window = if m.is_empty() {
+                    cpu_window(true, &[])
+                } else {
+                    elapsed.filter(|e| *e > 0.0).and_then(|secs| {
+                        let pcts: Vec<f64> = ticks
+                            .iter()
+                            .filter_map(|(k, t)| {
+                                let before = sample.ticks.get(k)?;
+                                #[allow(clippy::cast_precision_loss)]
+                                let used = t.saturating_sub(*before) as f64 / hz;
+                                Some(used / secs * 100.0)
+                            })
+                            .collect();
+                        cpu_window(false, &pcts)
+                    })
+                };
                 all.extend(ticks);
                 window
             })
