@@ -224,6 +224,7 @@ pub fn check_live(
 /// Dashboards and the test that checks each one live; a dashboard missing here fails the gate.
 pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("os-exporter.json", "tests/os_e2e.rs"),
+    ("os-processes.json", "tests/os_processes_e2e.rs"),
     ("os-reachability.json", "tests/os_ping_e2e.rs"),
     ("ic-server-probe.json", "tests/ic_server_e2e.rs"),
     ("keepalived-exporter.json", "tests/keepalived_e2e.rs"),

@@ -44,6 +44,10 @@ pub struct Config {
     pub(crate) kernel_log: KernelLogConfig,
     /// Kernel live patches (`[livepatch]`).
     pub(crate) livepatch: LivepatchConfig,
+    /// Configured process groups (`[[process]]`), document 001 §2.2's `xxx_process_*`.
+    pub(crate) process: Vec<crate::process_groups::config::ProcessGroupConfig>,
+    /// The per-member CPU window of the process groups (`[process_cpu] interval`).
+    pub(crate) process_cpu: crate::process_groups::config::ProcessCpuConfig,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -623,6 +627,10 @@ impl common::ExporterConfig for Config {
         if self.livepatch.transition_grace.is_zero() {
             return Err("livepatch.transition_grace: must be positive".to_owned());
         }
+        crate::process_groups::matcher::compile(&self.process)?;
+        if self.process_cpu.interval.is_zero() {
+            return Err("process_cpu.interval: must be positive".to_owned());
+        }
         Ok(())
     }
 }
@@ -814,6 +822,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn process_tables_are_checked_at_start_naming_the_table() {
+        let parse = |t: &str| {
+            common::config::parse_toml::<Config>(std::path::Path::new("x.toml"), t)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.validate().map(|()| c))
+        };
+        let ok = parse(
+            "[process_cpu]\ninterval = \"5s\"\n[[process]]\nname = \"tomcat\"\ncomm = [\"java\"]\ncmdline = ['catalina']\n[[process]]\nname = \"nginx\"\npid_file = [\"/run/nginx.pid\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.process.len(), 2);
+        assert_eq!(ok.process_cpu.interval, Duration::from_secs(5));
+        // A misspelt matcher is an error, not a table that matches everything.
+        let typo = parse("[[process]]\nname = \"x\"\ncmdlin = [\"a\"]\n").unwrap_err();
+        assert!(typo.contains("cmdlin"), "{typo}");
+        for (text, want) in [
+            ("[[process]]\nname = \"\"\ncomm = [\"a\"]\n", "name must be"),
+            ("[[process]]\nname = \"x\"\n", "no matcher"),
+            ("[[process]]\nname = \"x\"\ncmdline = [\"(\"]\n", "cmdline"),
+            (
+                "[[process]]\nname = \"x\"\ncomm = [\"a\"]\n[[process]]\nname = \"x\"\ncomm = [\"b\"]\n",
+                "configured twice",
+            ),
+            ("[process_cpu]\ninterval = \"0s\"\n", "process_cpu.interval"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod netstate;
 /// The pure parsers of kernel files, public so the fuzz targets (`fuzz/`) can reach them.
 pub mod parsers;
 mod partitions;
+mod process_groups;
 mod process_table;
 mod reachability;
 mod sampler;
@@ -51,6 +52,8 @@ pub struct OsExporter {
     services: Arc<services::Watcher>,
     /// The audit sampler, until the skeleton takes it as a job.
     sampler: Mutex<Option<sampler::Sampler>>,
+    /// The `[[process]]` groups, `None` when none is configured.
+    process_groups: Option<Arc<process_groups::ProcessGroups>>,
 }
 
 impl Exporter for OsExporter {
@@ -91,6 +94,13 @@ impl Exporter for OsExporter {
                 Arc::clone(&services),
             )
         });
+        let process_groups = process_groups::ProcessGroups::new(
+            paths.clone(),
+            Arc::clone(&process_table),
+            &config.process,
+        )
+        .map_err(SetupError::Config)?
+        .map(Arc::new);
         Ok(Self {
             paths,
             config,
@@ -100,6 +110,7 @@ impl Exporter for OsExporter {
             process_table,
             services,
             sampler: Mutex::new(sampler),
+            process_groups,
         })
     }
 

@@ -2,6 +2,7 @@
 //! counts by state, `services` looks for the daemons), as the cost bound asks: a second
 //! walk of `/proc` cost about as much as the rest of the services check.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use common::proc_table::Snapshot;
@@ -40,4 +41,17 @@ impl ProcessTable {
     pub(crate) fn paths(&self) -> &SysPaths {
         &self.paths
     }
+}
+
+/// A pid file's content, the file taken under `paths`' root (`--path.rootfs`): the pid, an
+/// error naming what is there when it is not a number, `None` when it cannot be read. Shared by
+/// the services check and the process groups so both read pid files alike.
+pub(crate) fn read_pid_file(paths: &SysPaths, file: &Path) -> Option<Result<u32, String>> {
+    let rel = file.to_string_lossy();
+    let text = std::fs::read_to_string(paths.root(rel.trim_start_matches('/'))).ok()?;
+    Some(
+        text.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("not a pid: {:?}", text.trim())),
+    )
 }

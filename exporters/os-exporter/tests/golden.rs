@@ -96,7 +96,8 @@ enabled = false
     // Offline CPUs, escaped and read-only mounts (tmpfs counted as partitions), ignored disks,
     // an interface without carrier, blocked socket queues, a D-state process, a fresh boot. One
     // kernel_log pass counting a captured /dev/kmsg buffer and messages file (kernel errors,
-    // bad pmd); a disabled live patch.
+    // bad pmd); a disabled live patch. Three configured processes: systemd (4 fds of a soft
+    // limit of 1024), the oddly named D-state process (unlimited), one that never runs.
     Case {
         tree: "ugly",
         config: r#"
@@ -115,8 +116,20 @@ count_existing = true
 
 [audit]
 enabled = false
+
+[[process]]
+name = "systemd"
+comm = ["systemd"]
+
+[[process]]
+name = "odd"
+comm = ["my (odd) proc"]
+
+[[process]]
+name = "absent"
+comm = ["nothing-runs-this"]
 "#,
-        jobs: &["kernel_log", "sockets"],
+        jobs: &["kernel_log", "sockets", "process_cpu"],
     },
     // Routing state captured in a test namespace: eth0 up without an address, eth1 with its
     // policy route in table 100; two bonds, one with a slave down, one with none up.

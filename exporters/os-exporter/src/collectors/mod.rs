@@ -22,6 +22,7 @@ mod messages;
 mod netdev;
 mod ntp;
 mod ping;
+mod process_groups;
 mod processes;
 mod readonly;
 mod services;
@@ -57,6 +58,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     netdev::DEF,
     ntp::DEF,
     ping::DEF,
+    process_groups::DEF,
     processes::DEF,
     readonly::DEF,
     services::DEF,

@@ -3,13 +3,12 @@
 //! processes left out), or the pid file's live process of that name. A pid file naming a pid
 //! that is gone is kept as evidence: the daemon died without cleaning up.
 
-use std::path::Path;
-
 use common::SysPaths;
 use common::proc_table::{Snapshot, read_cmdline};
 use serde_json::json;
 
 use super::{Spec, Status};
+use crate::process_table::read_pid_file;
 
 /// Most processes of one service listed in the evidence.
 const MAX_LISTED: usize = 10;
@@ -20,16 +19,6 @@ struct Seen {
     pid: u32,
     comm: String,
     cmdline: String,
-}
-
-/// A pid file's content: the pid, or `None` when it is not a number.
-fn read_pid_file(path: &Path) -> Option<Result<u32, String>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("not a pid: {:?}", text.trim())),
-    )
 }
 
 /// Whether `cmdline` is one of the service's same-named helpers rather than the daemon.
@@ -71,9 +60,7 @@ fn status(paths: &SysPaths, spec: &Spec, seen: &[Seen]) -> Status {
     let mut from_pid_file: Option<(String, u32)> = None;
     let mut stale: Option<String> = None;
     for f in &spec.pid_files {
-        let rel = f.to_string_lossy();
-        let path = paths.root(rel.trim_start_matches('/'));
-        let Some(read) = read_pid_file(&path) else {
+        let Some(read) = read_pid_file(paths, f) else {
             continue;
         };
         let shown = f.display().to_string();
