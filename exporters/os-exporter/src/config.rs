@@ -44,6 +44,8 @@ pub struct Config {
     pub(crate) kernel_log: KernelLogConfig,
     /// Kernel live patches (`[livepatch]`).
     pub(crate) livepatch: LivepatchConfig,
+    /// JVMs read through their hsperfdata files (`[jvm]`).
+    pub(crate) jvm: crate::jvm::config::JvmConfig,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -588,6 +590,7 @@ impl common::ExporterConfig for Config {
             return Err("services.dbus_timeout: must be positive".to_owned());
         }
         crate::services::specs(&self.services)?;
+        self.jvm.validate()?;
         if self.messages.lines == 0 || self.messages.interval.is_zero() {
             return Err("messages.lines and messages.interval: must be positive".to_owned());
         }

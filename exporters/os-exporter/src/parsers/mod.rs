@@ -3,6 +3,7 @@
 pub mod cron_log;
 pub mod diskstats;
 pub mod file_nr;
+pub mod hsperfdata;
 pub mod kmsg;
 pub mod loadavg;
 pub mod meminfo;
@@ -80,6 +81,7 @@ mod robustness {
         let _ = super::uptime::parse_uptime(b);
         let _ = common::proc_table::boot_time(b);
         let _ = super::vmstat::parse(b);
+        let _ = super::hsperfdata::parse(b).map(|p| super::hsperfdata::JvmStats::from_counters(&p));
         let _ = super::kmsg::parse(b).map(|r| r.is_kernel_error());
         let _ = super::memory_errors::classify(&String::from_utf8_lossy(b));
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));
