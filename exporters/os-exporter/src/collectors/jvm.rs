@@ -181,7 +181,10 @@ impl JvmCollector {
             .ok()
             .and_then(|s| jvm::parse_status(&s))
             .ok_or(Unreadable::NotFound)?;
-        let bytes = jvm::read_file(&paths.proc(&format!("{}/root", f.pid)), status)?;
+        let proc_owner = std::fs::metadata(paths.proc(&f.pid.to_string()))
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+        let bytes = jvm::read_file(&paths.proc(&format!("{}/root", f.pid)), status, proc_owner)?;
         #[allow(clippy::cast_precision_loss)]
         let start =
             boot.map(|b| b + f.start_ticks as f64 / common::sysconf::clock_ticks_per_second());

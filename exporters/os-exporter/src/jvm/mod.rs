@@ -104,8 +104,13 @@ fn io_reason(e: &rustix::io::Errno) -> Unreadable {
 }
 
 /// Reads the hsperfdata file of the process whose root is `proc_root` (`/proc/<pid>/root`),
-/// named `nspid`, owned by `euid`.
-pub(crate) fn read_file(proc_root: &Path, status: Status) -> Result<Vec<u8>, Unreadable> {
+/// named `nspid`, owned by its `euid` or by `proc_owner`, the owner of `/proc/<pid>` (the
+/// process's euid, or root for a non-dumpable process).
+pub(crate) fn read_file(
+    proc_root: &Path,
+    status: Status,
+    proc_owner: Option<u32>,
+) -> Result<Vec<u8>, Unreadable> {
     let tmp = proc_root.join("tmp");
     let entries = std::fs::read_dir(&tmp).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => Unreadable::Permission,
@@ -121,7 +126,8 @@ pub(crate) fn read_file(proc_root: &Path, status: Status) -> Result<Vec<u8>, Unr
         if !dir_name.as_encoded_bytes().starts_with(b"hsperfdata_") {
             continue;
         }
-        match open_in(&tmp.join(&dir_name), &name, status.euid) {
+        let owners = [Some(status.euid), proc_owner];
+        match open_in(&tmp.join(&dir_name), &name, &owners) {
             Ok((mtime, bytes)) => {
                 if best.as_ref().is_none_or(|(t, _)| mtime > *t) {
                     best = Some((mtime, bytes));
@@ -140,8 +146,8 @@ pub(crate) fn read_file(proc_root: &Path, status: Status) -> Result<Vec<u8>, Unr
 
 /// Opens `dir/name` with HotSpot's own checks (`perfMemory_posix.cpp is_file_secure`): the
 /// directory not a link nor group- or world-writable, the file a regular file with one link,
-/// owned by `owner`, of a sane size. Returns its mtime and bytes.
-fn open_in(dir: &Path, name: &str, owner: u32) -> Result<(i64, Vec<u8>), Unreadable> {
+/// owned by one of `owners`, of a sane size. Returns its mtime and bytes.
+fn open_in(dir: &Path, name: &str, owners: &[Option<u32>]) -> Result<(i64, Vec<u8>), Unreadable> {
     let dfd = rustix::fs::open(
         dir,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -164,7 +170,7 @@ fn open_in(dir: &Path, name: &str, owner: u32) -> Result<(i64, Vec<u8>), Unreada
     let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
         || st.st_nlink != 1
-        || st.st_uid != owner
+        || !owners.contains(&Some(st.st_uid))
         || size > MAX_FILE_LEN
     {
         return Err(Unreadable::Malformed);
@@ -302,13 +308,26 @@ mod tests {
         std::fs::write(dir.join("42"), b"data").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.join("43")).unwrap();
         let st = |nspid| Status { nspid, euid: me };
-        assert_eq!(read_file(root.path(), st(42)), Ok(b"data".to_vec()));
-        assert_eq!(read_file(root.path(), st(43)), Err(Unreadable::Malformed));
-        assert_eq!(read_file(root.path(), st(44)), Err(Unreadable::NotFound));
+        assert_eq!(read_file(root.path(), st(42), None), Ok(b"data".to_vec()));
+        assert_eq!(
+            read_file(root.path(), st(43), None),
+            Err(Unreadable::Malformed)
+        );
+        assert_eq!(
+            read_file(root.path(), st(44), None),
+            Err(Unreadable::NotFound)
+        );
         let other = Status {
             nspid: 42,
             euid: me + 1,
         };
-        assert_eq!(read_file(root.path(), other), Err(Unreadable::Malformed));
+        assert_eq!(
+            read_file(root.path(), other, None),
+            Err(Unreadable::Malformed)
+        );
+        assert_eq!(
+            read_file(root.path(), other, Some(me)),
+            Ok(b"data".to_vec())
+        );
     }
 }
