@@ -5,7 +5,8 @@
 //! equal `jstat -gcutil`'s exactly, its heap agrees with `jcmd GC.heap_info`, its last-GC times
 //! and durations with the JVM's own management API; a JVM run with `-XX:-UsePerfData` is
 //! reported unreadable (`disabled`), one without a file `not_found`, a file left under a live
-//! pid by an earlier JVM `stale`, and a JVM killed with -9 leaves its file but is not reported.
+//! pid by an earlier JVM `stale`, an exporter running as nobody `permission`, and a JVM killed
+//! with -9 leaves its file but is not reported.
 //! Real Prometheus then checks the recording rule and every panel of `os-jvm.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -272,6 +273,34 @@ fn jvm_rows_match_jstat_and_jcmd_and_dead_or_disabled_jvms_are_never_reported_al
         "a killed JVM is reported:\n{s}"
     );
     let _ = std::fs::remove_file(&killed_file);
+
+    // The same JVMs seen by an exporter running as nobody: root's JVM files (mode 0600, under
+    // /proc/<pid>/root, which needs ptrace access) are `permission`, never counters.
+    if suite_tests::process::run_ok(&["id", "-u"]).trim() == "0" {
+        use std::os::unix::fs::PermissionsExt as _;
+        let nd = d.join("nobody");
+        std::fs::create_dir_all(&nd).unwrap();
+        std::fs::set_permissions(&nd, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let args = suite_tests::exporter::isolated_args("os-exporter", &nd);
+        let nobody = Exporter::start_under(
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+            ],
+            "os-exporter",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &nd.join("exporter.log"),
+        );
+        let ns = nobody.scrape();
+        assert_eq!(readable(&ns, "G1Demo", "permission"), Some(0.0), "{ns}");
+        assert_eq!(
+            sample_value(&ns, "jvm_heap_used_bytes", &[("process", "G1Demo")]),
+            None
+        );
+    }
 
     // Real Prometheus: the reference, the recording rule, every panel of the dashboard.
     let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new("os", &[exp.target()])]));

@@ -386,6 +386,69 @@ mod tests {
         assert_eq!(set.value("jvm_processes_reported", &[]), Some(0.0));
     }
 
+    fn noswap(config: JvmConfig, hook: Option<NameHook>) -> MetricSet {
+        JvmCollector::new(
+            Arc::new(ProcessTable::new(fixture("noswap"))),
+            config,
+            hook,
+            None,
+        )
+        .collect(&ctx())
+        .unwrap()
+    }
+
+    #[test]
+    fn discovered_jvms_are_named_by_main_class_or_jar() {
+        let set = noswap(JvmConfig::default(), None);
+        assert_eq!(set.value("jvm_processes_found", &[]), Some(2.0));
+        let ok = [("process", "GcDemo"), ("reason", "ok")];
+        assert_eq!(set.value("jvm_perfdata_readable", &ok), Some(1.0));
+        let off = [("process", "batch.jar"), ("reason", "disabled")];
+        assert_eq!(set.value("jvm_perfdata_readable", &off), Some(0.0));
+        assert_eq!(
+            set.value("jvm_gc_full_collections_total", &[("process", "GcDemo")]),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn without_discovery_only_configured_jvms_under_their_group_name() {
+        let config = JvmConfig {
+            discover: false,
+            ..JvmConfig::default()
+        };
+        assert_eq!(
+            noswap(config.clone(), None).value("jvm_processes_found", &[]),
+            Some(0.0)
+        );
+        let hook: NameHook = Arc::new(|_, pid| (pid == 7777).then(|| "shop".to_owned()));
+        let set = noswap(config, Some(hook));
+        assert_eq!(set.value("jvm_processes_found", &[]), Some(1.0));
+        assert_eq!(
+            set.value("jvm_thread_count", &[("process", "shop")]),
+            Some(6.0)
+        );
+    }
+
+    #[test]
+    fn same_names_are_numbered_and_the_cap_is_reported() {
+        let hook: NameHook = Arc::new(|_, _| Some("app".to_owned()));
+        let set = noswap(JvmConfig::default(), Some(hook.clone()));
+        let ok = [("process", "app"), ("reason", "ok")];
+        assert_eq!(set.value("jvm_perfdata_readable", &ok), Some(1.0));
+        let second = [("process", "app#2"), ("reason", "disabled")];
+        assert_eq!(set.value("jvm_perfdata_readable", &second), Some(0.0));
+        let capped = noswap(
+            JvmConfig {
+                max_jvms: 1,
+                ..JvmConfig::default()
+            },
+            Some(hook),
+        );
+        assert_eq!(capped.value("jvm_processes_found", &[]), Some(2.0));
+        assert_eq!(capped.value("jvm_processes_reported", &[]), Some(1.0));
+    }
+
     #[test]
     fn g1_counters_become_rows_and_shenandoah_hides_its_full_count() {
         let bytes = |f: &str| {
