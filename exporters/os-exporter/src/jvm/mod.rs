@@ -15,6 +15,10 @@ use crate::parsers::hsperfdata::{self, JvmStats};
 /// The largest file read: `-XX:PerfDataMemorySize` is 32 KiB by default; a larger file is not
 /// one a JVM made.
 const MAX_FILE_LEN: u64 = 1024 * 1024;
+/// /tmp entries looked at when the user's directory is not where its name says.
+const MAX_TMP_ENTRIES: usize = 100_000;
+/// `hsperfdata_*` directories tried then.
+const MAX_PERF_DIRS: usize = 64;
 /// How much earlier than the process a JVM may claim to have started (the boot time is whole
 /// seconds, clocks are read at different moments).
 const START_EARLY_TOLERANCE: f64 = 2.0;
@@ -112,22 +116,34 @@ pub(crate) fn read_file(
     proc_owner: Option<u32>,
 ) -> Result<Vec<u8>, Unreadable> {
     let tmp = proc_root.join("tmp");
+    let name = status.nspid.to_string();
+    let owners = [Some(status.euid), proc_owner];
+    // The user's own directory first, named from the process's passwd (a container's, through
+    // its root), as HotSpot does; that is one open instead of a scan of a busy /tmp.
+    let user = std::fs::read(proc_root.join("etc/passwd"))
+        .ok()
+        .and_then(|p| user_name(&p, status.euid));
+    if let Some(user) = user
+        && let Ok((_, bytes)) = open_in(&tmp.join(format!("hsperfdata_{user}")), &name, &owners)
+    {
+        return Ok(bytes);
+    }
     let entries = std::fs::read_dir(&tmp).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => Unreadable::Permission,
         _ => Unreadable::NotFound,
     })?;
-    let name = status.nspid.to_string();
     let mut failure = Unreadable::NotFound;
     let mut best: Option<(i64, Vec<u8>)> = None;
-    // Scan every `hsperfdata_*` directory, as HotSpot does when it cannot name the user (a
-    // container's passwd is not the host's); the file must be the process user's anyway.
-    for entry in entries.flatten().take(4096) {
-        let dir_name = entry.file_name();
-        if !dir_name.as_encoded_bytes().starts_with(b"hsperfdata_") {
-            continue;
-        }
-        let owners = [Some(status.euid), proc_owner];
-        match open_in(&tmp.join(&dir_name), &name, &owners) {
+    // Else every `hsperfdata_*` directory, as HotSpot's slow path does (the newest file wins);
+    // the file must be the process user's anyway. Bounded: a /tmp of millions of entries or
+    // thousands of such directories is not walked whole at every scrape.
+    let dirs = entries
+        .take(MAX_TMP_ENTRIES)
+        .flatten()
+        .filter(|e| e.file_name().as_encoded_bytes().starts_with(b"hsperfdata_"))
+        .take(MAX_PERF_DIRS);
+    for entry in dirs {
+        match open_in(&tmp.join(entry.file_name()), &name, &owners) {
             Ok((mtime, bytes)) => {
                 if best.as_ref().is_none_or(|(t, _)| mtime > *t) {
                     best = Some((mtime, bytes));
@@ -142,6 +158,18 @@ pub(crate) fn read_file(
         }
     }
     best.map(|(_, bytes)| bytes).ok_or(failure)
+}
+
+/// The name of `uid` in a passwd file; `None` when it has no line or an unusable name.
+pub(crate) fn user_name(passwd: &[u8], uid: u32) -> Option<String> {
+    String::from_utf8_lossy(passwd).lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        // A name with a slash would leave the directory.
+        (id == uid && !name.is_empty() && !name.contains('/') && name != "..")
+            .then(|| name.to_owned())
+    })
 }
 
 /// Opens `dir/name` with HotSpot's own checks (`perfMemory_posix.cpp is_file_secure`): the
@@ -241,6 +269,16 @@ mod tests {
         let old = "Name:\tjava\nPid:\t7\nUid:\t0\t0\t0\t0\n";
         assert_eq!(parse_status(old), Some(Status { nspid: 7, euid: 0 }));
         assert_eq!(parse_status("garbage"), None);
+    }
+
+    #[test]
+    fn passwd_names_the_uid() {
+        let p = b"root:x:0:0:root:/root:/bin/bash\ntomcat:x:997:997::/var/lib/tomcat:/usr/sbin/nologin\nbad/name:x:5:5::/:\n";
+        assert_eq!(user_name(p, 997).as_deref(), Some("tomcat"));
+        assert_eq!(user_name(p, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(p, 5), None);
+        assert_eq!(user_name(p, 1234), None);
+        assert_eq!(user_name(b"\xff\x00garbage", 0), None);
     }
 
     #[test]
