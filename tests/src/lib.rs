@@ -10,6 +10,7 @@ pub mod etcd_cluster;
 pub mod exporter;
 pub mod exporter_list;
 pub mod http;
+pub mod jvm;
 pub mod metric_reference;
 pub mod netns;
 pub mod process;

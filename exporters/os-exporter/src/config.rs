@@ -48,6 +48,8 @@ pub struct Config {
     pub(crate) process: Vec<crate::process_groups::config::ProcessGroupConfig>,
     /// The per-member CPU window of the process groups (`[process_cpu] interval`).
     pub(crate) process_cpu: crate::process_groups::config::ProcessCpuConfig,
+    /// JVMs read through their hsperfdata files (`[jvm]`).
+    pub(crate) jvm: crate::jvm::config::JvmConfig,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -592,6 +594,7 @@ impl common::ExporterConfig for Config {
             return Err("services.dbus_timeout: must be positive".to_owned());
         }
         crate::services::specs(&self.services)?;
+        self.jvm.validate()?;
         if self.messages.lines == 0 || self.messages.interval.is_zero() {
             return Err("messages.lines and messages.interval: must be positive".to_owned());
         }

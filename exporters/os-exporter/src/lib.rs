@@ -9,6 +9,7 @@ mod cron_watch;
 /// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
 pub mod directories;
 mod disk_filter;
+mod jvm;
 mod kernel_log;
 mod messages;
 mod netlink;

@@ -14,6 +14,7 @@ mod eth1_route;
 mod filehandles;
 mod filesystem;
 mod interfaces;
+mod jvm;
 mod kernel_log;
 mod livepatch;
 mod loadavg;
@@ -50,6 +51,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     filehandles::DEF,
     filesystem::DEF,
     interfaces::DEF,
+    jvm::DEF,
     kernel_log::DEF,
     livepatch::DEF,
     loadavg::DEF,

@@ -3,6 +3,7 @@
 pub mod cron_log;
 pub mod diskstats;
 pub mod file_nr;
+pub mod hsperfdata;
 pub mod kmsg;
 pub mod limits;
 pub mod loadavg;
@@ -82,6 +83,7 @@ mod robustness {
         let _ = common::proc_table::boot_time(b);
         let _ = super::vmstat::parse(b);
         let _ = super::limits::parse_open_files(b);
+        let _ = super::hsperfdata::parse(b).map(|p| super::hsperfdata::JvmStats::from_counters(&p));
         let _ = super::kmsg::parse(b).map(|r| r.is_kernel_error());
         let _ = super::memory_errors::classify(&String::from_utf8_lossy(b));
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));

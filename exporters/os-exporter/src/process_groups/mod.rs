@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use common::proc_table::Snapshot;
-use common::{CollectError, MutexExt as _, ScrapeContext, SysPaths};
+use common::{CollectError, MutexExt as _, PerScrape, ScrapeContext, SysPaths};
 
 use crate::process_table::ProcessTable;
 use matcher::Matcher;
@@ -62,10 +62,18 @@ struct CpuSample {
     ticks: HashMap<Key, u64>,
 }
 
+/// One scrape's process table and each group's members in it (indexes into the table).
+struct Assignment {
+    table: Arc<Snapshot>,
+    members: Vec<Vec<usize>>,
+}
+
 /// The groups of `[[process]]` and what the collector and the CPU job share.
 pub(crate) struct ProcessGroups {
     paths: SysPaths,
     table: Arc<ProcessTable>,
+    /// The scrape's assignment, shared by the `process_groups` and `jvm` collectors.
+    assigned: PerScrape<Assignment>,
     matcher: Matcher,
     counters: Mutex<Vec<CpuCounter>>,
     sample: Mutex<CpuSample>,
@@ -90,6 +98,7 @@ impl ProcessGroups {
             matcher: Matcher::new(paths.clone(), groups),
             paths,
             table,
+            assigned: PerScrape::new(),
             counters: Mutex::new((0..n).map(|_| CpuCounter::default()).collect()),
             sample: Mutex::new(CpuSample::default()),
             windows: Mutex::new(vec![None; n]),
@@ -112,9 +121,39 @@ impl ProcessGroups {
         &self,
         ctx: &ScrapeContext,
     ) -> Result<(Arc<Snapshot>, Vec<Vec<usize>>), CollectError> {
-        let table = self.table.get(Some(ctx))?;
-        let members = self.matcher.assign(&table);
-        Ok((table, members))
+        let a = self.assignment(ctx)?;
+        Ok((Arc::clone(&a.table), a.members.clone()))
+    }
+
+    fn assignment(&self, ctx: &ScrapeContext) -> Result<Arc<Assignment>, CollectError> {
+        self.assigned.get_or_try_init(ctx, || {
+            let table = self.table.get(Some(ctx))?;
+            let members = self.matcher.assign(&table);
+            Ok(Assignment { table, members })
+        })
+    }
+
+    /// The configured name of the group `pid` belongs to in `ctx`'s scrape (how the `jvm`
+    /// collector labels the JVM of a configured process).
+    pub(crate) fn group_of(&self, ctx: &ScrapeContext, pid: u32) -> Option<String> {
+        let a = self.assignment(ctx).ok()?;
+        let i = a.members.iter().position(|m| {
+            m.iter()
+                .any(|&at| a.table.processes.get(at).is_some_and(|p| p.pid == pid))
+        })?;
+        self.names().nth(i).map(str::to_owned)
+    }
+
+    /// Every member's pid in `ctx`'s scrape.
+    pub(crate) fn member_pids(&self, ctx: &ScrapeContext) -> Vec<u32> {
+        let Ok(a) = self.assignment(ctx) else {
+            return Vec::new();
+        };
+        a.members
+            .iter()
+            .flatten()
+            .filter_map(|&at| a.table.processes.get(at).map(|p| p.pid))
+            .collect()
     }
 
     /// Each group's CPU counter in clock ticks after this scrape's reading.
