@@ -344,25 +344,19 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
         GC_INFO,
     ],
     build: Build::Blocking(|e| {
-        // A JVM that is a member of a configured process group is labelled with its name, and
-        // read whatever its command name.
-        let (name_hook, candidates_hook) = match &e.process_groups {
-            Some(g) => {
-                let (by_name, by_pid) = (Arc::clone(g), Arc::clone(g));
-                let name: NameHook =
-                    Arc::new(move |ctx, pid| ctx.and_then(|c| by_name.group_of(c, pid)));
-                let pids: CandidatesHook = Arc::new(move |ctx| {
-                    ctx.map(|c| by_pid.member_pids(c)).unwrap_or_default()
-                });
-                (Some(name), Some(pids))
-            }
-            None => (None, None),
-        };
+        // A JVM that is a member of a configured process group is labelled with its name. Only
+        // processes named in `[jvm] comms` are read: a configured group's other members are
+        // not JVMs, and reading them would report each one as a JVM without its file.
+        let name_hook = e.process_groups.as_ref().map(|g| {
+            let g = Arc::clone(g);
+            let hook: NameHook = Arc::new(move |ctx, pid| ctx.and_then(|c| g.group_of(c, pid)));
+            hook
+        });
         Ok(Some(Box::new(JvmCollector::new(
             Arc::clone(&e.process_table),
             e.config.jvm.clone(),
             name_hook,
-            candidates_hook,
+            None,
         ))))
     }),
 };

@@ -144,18 +144,6 @@ impl ProcessGroups {
         self.names().nth(i).map(str::to_owned)
     }
 
-    /// Every member's pid in `ctx`'s scrape.
-    pub(crate) fn member_pids(&self, ctx: &ScrapeContext) -> Vec<u32> {
-        let Ok(a) = self.assignment(ctx) else {
-            return Vec::new();
-        };
-        a.members
-            .iter()
-            .flatten()
-            .filter_map(|&at| a.table.processes.get(at).map(|p| p.pid))
-            .collect()
-    }
-
     /// Each group's CPU counter in clock ticks after this scrape's reading.
     pub(crate) fn cpu_ticks(&self, table: &Snapshot, members: &[Vec<usize>]) -> Vec<u64> {
         let mut counters = self.counters.lock_or_recover();
