@@ -44,6 +44,8 @@ pub struct Config {
     pub(crate) kernel_log: KernelLogConfig,
     /// Kernel live patches (`[livepatch]`).
     pub(crate) livepatch: LivepatchConfig,
+    /// Tomcat instances (`[[tomcat]]`, one table each): ports, access log, startup lines, appkey.
+    pub(crate) tomcat: Vec<crate::tomcat::config::TomcatConfig>,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -623,6 +625,7 @@ impl common::ExporterConfig for Config {
         if self.livepatch.transition_grace.is_zero() {
             return Err("livepatch.transition_grace: must be positive".to_owned());
         }
+        crate::tomcat::config::validate(&self.tomcat)?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ mod cpu;
 mod cron;
 mod directories;
 mod diskstats;
+mod entropy;
 mod eth1_route;
 mod filehandles;
 mod filesystem;
@@ -27,6 +28,8 @@ mod readonly;
 mod services;
 pub(crate) mod sockets;
 mod tcp;
+mod tomcat;
+mod tomcat_ports;
 mod uptime;
 mod vmstat;
 
@@ -45,6 +48,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     cron::DEF,
     directories::DEF,
     diskstats::DEF,
+    entropy::DEF,
     eth1_route::DEF,
     filehandles::DEF,
     filesystem::DEF,
@@ -62,6 +66,8 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     services::DEF,
     sockets::DEF,
     tcp::DEF,
+    tomcat::DEF,
+    tomcat_ports::DEF,
     uptime::DEF,
     vmstat::DEF,
 ];
