@@ -231,4 +231,5 @@ pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("etcd-probe.json", "tests/etcd_e2e.rs"),
     ("overview.json", "tests/foundation_e2e.rs"),
     ("flink-sync-exporter.json", "tests/flink_sync_e2e.rs"),
+    ("os-tomcat.json", "tests/os_tomcat_e2e.rs"),
 ];

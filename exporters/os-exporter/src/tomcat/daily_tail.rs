@@ -8,7 +8,7 @@
 //! re-counted); a day's file that appears later is read whole. Gzipped days are never read:
 //! they are history by the time the cron job compresses them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::CollectError;
 use common::log_tail::{LogTail, StartAt};
@@ -81,7 +81,7 @@ impl DailyTail {
 
     /// The file being read, if any.
     #[cfg(test)]
-    pub(crate) fn current(&self) -> Option<&Path> {
+    pub(crate) fn current(&self) -> Option<&std::path::Path> {
         self.current.as_ref().map(|(_, t)| t.path())
     }
 
