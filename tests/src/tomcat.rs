@@ -45,8 +45,11 @@ pub fn make_base(base: &Path, http_port: u16, https_port: u16) {
         "catalina.properties",
         "context.xml",
     ] {
-        std::fs::copy(Path::new("/etc/tomcat10").join(f), base.join("conf").join(f))
-            .unwrap_or_else(|e| panic!("copying /etc/tomcat10/{f} (is tomcat10 installed?): {e}"));
+        std::fs::copy(
+            Path::new("/etc/tomcat10").join(f),
+            base.join("conf").join(f),
+        )
+        .unwrap_or_else(|e| panic!("copying /etc/tomcat10/{f} (is tomcat10 installed?): {e}"));
     }
     let server = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -72,7 +75,10 @@ pub fn make_base(base: &Path, http_port: u16, https_port: u16) {
     let root = base.join("webapps/ROOT");
     let files = [
         ("index.html", "hello\n".to_owned()),
-        ("err500.jsp", "<% response.setStatus(500); %>err\n".to_owned()),
+        (
+            "err500.jsp",
+            "<% response.setStatus(500); %>err\n".to_owned(),
+        ),
         ("slow.jsp", format!("<% Thread.sleep({SLOW_MS}L); %>slow\n")),
     ];
     for (f, body) in files {

@@ -42,7 +42,10 @@ fn counts_latency_ports_and_the_appkey_file_of_a_real_tomcat() {
     let key = app.join("keys/secretAppkey.properties");
     std::fs::write(
         app.join("application.properties"),
-        format!("# product settings\nsecas_keystore_appkey_file = {}\n", key.display()),
+        format!(
+            "# product settings\nsecas_keystore_appkey_file = {}\n",
+            key.display()
+        ),
     )
     .unwrap();
     std::fs::write(app.join("other.properties"), "unrelated=1\n").unwrap();
@@ -85,27 +88,82 @@ user = "root"
     );
     let cfg = tmp.path().join("os.toml");
     std::fs::write(&cfg, config).unwrap();
-    let exporter = Exporter::start("os-exporter", &[&format!("--config.file={}", cfg.display())]);
-    let first = wait_until("the tomcat job's first pass", Duration::from_secs(20), || {
-        let s = exporter.scrape();
-        sample_value(&s, "tomcat_requests_total", &[("tomcat", "app"), ("class", "2xx")])
+    let exporter = Exporter::start(
+        "os-exporter",
+        &[&format!("--config.file={}", cfg.display())],
+    );
+    let first = wait_until(
+        "the tomcat job's first pass",
+        Duration::from_secs(20),
+        || {
+            let s = exporter.scrape();
+            sample_value(
+                &s,
+                "tomcat_requests_total",
+                &[("tomcat", "app"), ("class", "2xx")],
+            )
             .map(|_| s)
-    });
+        },
+    );
     let v = |s: &str, n: &str, l: &[(&str, &str)]| sample_value(s, n, l);
     // Ports: HTTP listens (through a dual-stack socket), HTTPS does not (its keystore is missing).
     let (hs, ss) = (http.to_string(), https.to_string());
-    assert_eq!(v(&first, "tomcat_listening_port", &[("tomcat", "app"), ("port", &hs)]), Some(1.0));
-    assert_eq!(v(&first, "tomcat_listening_port", &[("tomcat", "app"), ("port", &ss)]), Some(0.0));
-    assert_eq!(v(&first, "tomcat_listening_port", &[("tomcat", "idle"), ("port", &idle_port.to_string())]), Some(0.0));
+    assert_eq!(
+        v(
+            &first,
+            "tomcat_listening_port",
+            &[("tomcat", "app"), ("port", &hs)]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        v(
+            &first,
+            "tomcat_listening_port",
+            &[("tomcat", "app"), ("port", &ss)]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        v(
+            &first,
+            "tomcat_listening_port",
+            &[("tomcat", "idle"), ("port", &idle_port.to_string())]
+        ),
+        Some(0.0)
+    );
     let catalina = std::fs::read_to_string(base.join("logs/catalina.out")).unwrap();
-    assert!(catalina.contains("Failed to initialize component"), "{catalina}");
+    assert!(
+        catalina.contains("Failed to initialize component"),
+        "{catalina}"
+    );
     // History is not counted; the startup line of catalina.out is read.
-    assert_eq!(v(&first, "tomcat_requests_total", &[("tomcat", "app"), ("class", "5xx")]), Some(0.0));
+    assert_eq!(
+        v(
+            &first,
+            "tomcat_requests_total",
+            &[("tomcat", "app"), ("class", "5xx")]
+        ),
+        Some(0.0)
+    );
     assert!(v(&first, "tomcat_startup_seconds", &[("tomcat", "app")]).unwrap() > 0.0);
-    assert_eq!(v(&first, "tomcat_access_log_has_latency", &[("tomcat", "app")]), Some(1.0));
+    assert_eq!(
+        v(
+            &first,
+            "tomcat_access_log_has_latency",
+            &[("tomcat", "app")]
+        ),
+        Some(1.0)
+    );
     // The appkey: missing for app, present in the default directory for idle.
-    assert_eq!(v(&first, "tomcat_appkey_file_ok", &[("tomcat", "app")]), Some(0.0));
-    assert_eq!(v(&first, "tomcat_appkey_file_ok", &[("tomcat", "idle")]), Some(1.0));
+    assert_eq!(
+        v(&first, "tomcat_appkey_file_ok", &[("tomcat", "app")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        v(&first, "tomcat_appkey_file_ok", &[("tomcat", "idle")]),
+        Some(1.0)
+    );
     assert!(v(&first, "os_entropy_available_bits", &[]).unwrap() > 0.0);
     assert_eq!(v(&first, "os_crng_ready", &[]), Some(1.0));
 
@@ -121,30 +179,47 @@ user = "root"
     let sent = Instant::now();
     assert_eq!(tomcat.get("/slow.jsp"), 200);
     assert!(sent.elapsed() >= Duration::from_millis(SLOW_MS));
-    let with_max = wait_until("the slow request's window max", Duration::from_secs(10), || {
-        let s = exporter.scrape();
-        v(&s, "tomcat_request_max_delay_seconds", &[("tomcat", "app")])
-            .filter(|m| *m >= 1.5)
-            .map(|_| s)
-    });
-    let max = v(&with_max, "tomcat_request_max_delay_seconds", &[("tomcat", "app")]).unwrap();
+    let with_max = wait_until(
+        "the slow request's window max",
+        Duration::from_secs(10),
+        || {
+            let s = exporter.scrape();
+            v(&s, "tomcat_request_max_delay_seconds", &[("tomcat", "app")])
+                .filter(|m| *m >= 1.5)
+                .map(|_| s)
+        },
+    );
+    let max = v(
+        &with_max,
+        "tomcat_request_max_delay_seconds",
+        &[("tomcat", "app")],
+    )
+    .unwrap();
     let log_dir = base.join("logs");
     let access = std::fs::read_dir(&log_dir)
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("localhost_access_log."))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("localhost_access_log.")
+        })
         .unwrap();
     let logged_us: f64 = std::fs::read_to_string(&access)
         .unwrap()
         .lines()
-        .filter(|l| l.contains("GET /slow.jsp"))
-        .last()
+        .rfind(|l| l.contains("GET /slow.jsp"))
         .and_then(|l| l.rsplit(' ').next())
         .unwrap()
         .parse()
         .unwrap();
-    assert!((max - logged_us / 1e6).abs() < 1e-9, "max {max}, logged {logged_us} µs");
+    assert!(
+        (max - logged_us / 1e6).abs() < 1e-9,
+        "max {max}, logged {logged_us} µs"
+    );
     assert!(max < sent.elapsed().as_secs_f64(), "{max}");
 
     for _ in 0..7 {
@@ -159,41 +234,80 @@ user = "root"
     malformed(http);
     let counted = wait_until("17 requests counted", Duration::from_secs(15), || {
         let s = exporter.scrape();
-        (v(&s, "tomcat_request_duration_seconds_count", &[("tomcat", "app")]) == Some(17.0))
-            .then_some(s)
+        (v(
+            &s,
+            "tomcat_request_duration_seconds_count",
+            &[("tomcat", "app")],
+        ) == Some(17.0))
+        .then_some(s)
     });
-    for (class, n) in [("2xx", 8.0), ("3xx", 0.0), ("4xx", 6.0), ("5xx", 3.0), ("other", 0.0)] {
+    for (class, n) in [
+        ("2xx", 8.0),
+        ("3xx", 0.0),
+        ("4xx", 6.0),
+        ("5xx", 3.0),
+        ("other", 0.0),
+    ] {
         assert_eq!(
-            v(&counted, "tomcat_requests_total", &[("tomcat", "app"), ("class", class)]),
+            v(
+                &counted,
+                "tomcat_requests_total",
+                &[("tomcat", "app"), ("class", class)]
+            ),
             Some(n),
             "{class}"
         );
     }
-    assert_eq!(v(&counted, "tomcat_access_log_unparsed_lines_total", &[("tomcat", "app")]), Some(0.0));
+    assert_eq!(
+        v(
+            &counted,
+            "tomcat_access_log_unparsed_lines_total",
+            &[("tomcat", "app")]
+        ),
+        Some(0.0)
+    );
     let bucket = |le: &str| {
-        v(&counted, "tomcat_request_duration_seconds_bucket", &[("tomcat", "app"), ("le", le)])
+        v(
+            &counted,
+            "tomcat_request_duration_seconds_bucket",
+            &[("tomcat", "app"), ("le", le)],
+        )
     };
-    assert_eq!(bucket("1"), Some(16.0), "every request but the slow one under 1 s");
+    assert_eq!(
+        bucket("1"),
+        Some(16.0),
+        "every request but the slow one under 1 s"
+    );
     assert_eq!(bucket("2.5"), Some(17.0));
 
     // The missing appkey file appears: 1 at the next pass.
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     std::fs::write(&key, "appkey=x\n").unwrap();
-    let fixed = wait_until("the appkey file to be found", Duration::from_secs(10), || {
-        let s = exporter.scrape();
-        (v(&s, "tomcat_appkey_file_ok", &[("tomcat", "app")]) == Some(1.0)).then_some(s)
-    });
+    let fixed = wait_until(
+        "the appkey file to be found",
+        Duration::from_secs(10),
+        || {
+            let s = exporter.scrape();
+            (v(&s, "tomcat_appkey_file_ok", &[("tomcat", "app")]) == Some(1.0)).then_some(s)
+        },
+    );
 
     // Prometheus: the document's rows from the recording rules.
-    let rate = wait_until("tomcat_request_success_rate", Duration::from_secs(40), || {
-        let r = prom.query(r#"tomcat_request_success_rate{tomcat="app"}"#);
-        let n = prom.query(r#"tomcat_request_num{tomcat="app"}"#);
-        let full = n.first().is_some_and(|s| s.value > 16.0);
-        r.first().filter(|_| full).map(|s| s.value)
-    });
+    let rate = wait_until(
+        "tomcat_request_success_rate",
+        Duration::from_secs(40),
+        || {
+            let r = prom.query(r#"tomcat_request_success_rate{tomcat="app"}"#);
+            let n = prom.query(r#"tomcat_request_num{tomcat="app"}"#);
+            let full = n.first().is_some_and(|s| s.value > 16.0);
+            r.first().filter(|_| full).map(|s| s.value)
+        },
+    );
     assert!((rate - 8.0 / 17.0).abs() < 0.01, "success rate {rate}");
     let pmax = wait_until("tomcat_request_max_delay", Duration::from_secs(30), || {
-        prom.query(r#"tomcat_request_max_delay{tomcat="app"}"#).first().map(|s| s.value)
+        prom.query(r#"tomcat_request_max_delay{tomcat="app"}"#)
+            .first()
+            .map(|s| s.value)
     });
     assert!((pmax - max).abs() < 1e-9, "{pmax} vs {max}");
 
@@ -205,7 +319,9 @@ user = "root"
         .map(|r| r.name)
         .collect();
     let ours = |n: &String| {
-        n.starts_with("tomcat_") || n.starts_with("os_entropy") || n.starts_with("os_crng")
+        n.starts_with("tomcat_")
+            || n.starts_with("os_entropy")
+            || n.starts_with("os_crng")
             || n.starts_with("os_tomcat_")
     };
     let emitted: BTreeSet<String> = [&first, &with_max, &counted, &fixed]

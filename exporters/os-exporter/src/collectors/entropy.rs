@@ -5,7 +5,9 @@
 //! kernel's CRNG is initialised, asked with `getrandom(GRND_NONBLOCK)`, which fails with EAGAIN
 //! until it is (the early-boot window in which `/dev/random` still blocks).
 
-use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
 
@@ -47,17 +49,17 @@ impl Collector for Entropy {
             (&POOL_SIZE, "sys/kernel/random/poolsize"),
         ] {
             // A tree without the file (a fixture, a restricted /proc) has no row.
-            if let Ok(b) = std::fs::read_to_string(self.paths.proc(file)) {
-                if let Ok(v) = b.trim().parse::<f64>() {
-                    set.add(desc, &[], v);
-                }
+            if let Ok(b) = std::fs::read_to_string(self.paths.proc(file))
+                && let Ok(v) = b.trim().parse::<f64>()
+            {
+                set.add(desc, &[], v);
             }
         }
         // The CRNG is the running kernel's, not the tree's: only on the real /proc.
-        if self.paths.procfs == std::path::Path::new("/proc") {
-            if let Some(r) = crng_ready() {
-                set.add(&CRNG_READY, &[], f64::from(u8::from(r)));
-            }
+        if self.paths.procfs == std::path::Path::new("/proc")
+            && let Some(r) = crng_ready()
+        {
+            set.add(&CRNG_READY, &[], f64::from(u8::from(r)));
         }
         Ok(set)
     }

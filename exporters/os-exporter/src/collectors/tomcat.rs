@@ -80,10 +80,18 @@ fn add_snapshot(set: &mut MetricSet, s: &Snapshot) {
     let t = s.name.as_str();
     if let Some(a) = &s.access {
         for (class, n) in Class::ALL.iter().zip(a.requests) {
-            set.add(&REQUESTS, &[("tomcat", t), ("class", class.label())], n as f64);
+            set.add(
+                &REQUESTS,
+                &[("tomcat", t), ("class", class.label())],
+                n as f64,
+            );
         }
         set.add(&UNPARSED, &[("tomcat", t)], a.unparsed as f64);
-        set.add(&HAS_LATENCY, &[("tomcat", t)], f64::from(u8::from(a.has_latency)));
+        set.add(
+            &HAS_LATENCY,
+            &[("tomcat", t)],
+            f64::from(u8::from(a.has_latency)),
+        );
         if a.has_latency {
             let mut buckets: Vec<(f64, u64)> = BUCKETS.iter().copied().zip(a.buckets).collect();
             buckets.push((f64::INFINITY, a.count));
@@ -107,8 +115,16 @@ fn add_snapshot(set: &mut MetricSet, s: &Snapshot) {
             &[("tomcat", t)],
             c.property_file_not_found as f64,
         );
-        set.add(&SECURE_RANDOM_LINES, &[("tomcat", t)], c.secure_random_lines as f64);
-        set.add(&SECURE_RANDOM_SLOW, &[("tomcat", t)], c.secure_random_slow as f64);
+        set.add(
+            &SECURE_RANDOM_LINES,
+            &[("tomcat", t)],
+            c.secure_random_lines as f64,
+        );
+        set.add(
+            &SECURE_RANDOM_SLOW,
+            &[("tomcat", t)],
+            c.secure_random_slow as f64,
+        );
         if let Some(v) = c.secure_random_last {
             set.add(&SECURE_RANDOM, &[("tomcat", t)], v);
         }

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths};
+use common::{
+    Build, CollectError, Collector, CollectorDef, Desc, MetricSet, ScrapeContext, SysPaths,
+};
 
 use crate::OsExporter;
 use crate::parsers::net_tcp;
@@ -33,7 +35,10 @@ fn from_files(paths: &SysPaths) -> Result<BTreeSet<u16>, CollectError> {
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(CollectError::io(path, e)),
         };
-        ports.extend(text.split(|b| *b == b'\n').filter_map(net_tcp::listening_port));
+        ports.extend(
+            text.split(|b| *b == b'\n')
+                .filter_map(net_tcp::listening_port),
+        );
     }
     Ok(ports)
 }

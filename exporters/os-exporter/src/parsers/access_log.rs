@@ -221,7 +221,8 @@ impl Pattern {
         }
         flush(&mut re, &mut literal);
         re.push('$');
-        let status_group = status_group.ok_or_else(|| PatternError::NoStatus(pattern.to_owned()))?;
+        let status_group =
+            status_group.ok_or_else(|| PatternError::NoStatus(pattern.to_owned()))?;
         let chosen = LATENCY_PREFERENCE
             .iter()
             .find_map(|want| latency.iter().find(|(c, _)| c == want).copied());
@@ -361,7 +362,8 @@ mod tests {
     #[test]
     fn d_is_microseconds_from_tomcat_10_and_milliseconds_before() {
         let pattern = "%h %l %u %t \"%r\" %s %b %D";
-        let line = r#"127.0.0.1 - - [01/Dec/2026:10:27:59 +0000] "GET /slow.jsp HTTP/1.1" 200 12 385318"#;
+        let line =
+            r#"127.0.0.1 - - [01/Dec/2026:10:27:59 +0000] "GET /slow.jsp HTTP/1.1" 200 12 385318"#;
         let t10 = Pattern::compile(pattern, Some(10)).unwrap();
         let got = t10.parse(line).unwrap().latency_seconds.unwrap();
         assert!((got - 0.385_318).abs() < 1e-9, "{got}");

@@ -75,11 +75,18 @@ mod tests {
     #[test]
     fn the_startup_lines() {
         assert_eq!(
-            classify("01-Dec-2026 10:30:10.681 WARNING [main] org.apache.catalina.util.SessionIdGeneratorBase.createSecureRandom Creation of SecureRandom instance for session ID generation using [SHA1PRNG] took [5172] milliseconds."),
-            Some(Event::SecureRandom { algorithm: "SHA1PRNG".into(), millis: 5172 })
+            classify(
+                "01-Dec-2026 10:30:10.681 WARNING [main] org.apache.catalina.util.SessionIdGeneratorBase.createSecureRandom Creation of SecureRandom instance for session ID generation using [SHA1PRNG] took [5172] milliseconds."
+            ),
+            Some(Event::SecureRandom {
+                algorithm: "SHA1PRNG".into(),
+                millis: 5172
+            })
         );
         assert_eq!(
-            classify("01-Dec-2026 10:30:29.927 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in [1875] milliseconds"),
+            classify(
+                "01-Dec-2026 10:30:29.927 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in [1875] milliseconds"
+            ),
             Some(Event::Startup { millis: 1875 })
         );
         assert_eq!(
@@ -87,7 +94,9 @@ mod tests {
             Some(Event::Startup { millis: 3021 })
         );
         assert_eq!(
-            classify("01-Dec-2026 10:30:08.112 INFO [main] org.apache.catalina.startup.VersionLoggerListener.log Server version number: 10.1.60.0"),
+            classify(
+                "01-Dec-2026 10:30:08.112 INFO [main] org.apache.catalina.startup.VersionLoggerListener.log Server version number: 10.1.60.0"
+            ),
             Some(Event::Version { major: 10 })
         );
         assert_eq!(
@@ -95,6 +104,9 @@ mod tests {
             Some(Event::PropertyFileNotFound)
         );
         assert_eq!(classify("Server startup in [x] milliseconds"), None);
-        assert_eq!(classify("INFO [main] Deploying web application directory"), None);
+        assert_eq!(
+            classify("INFO [main] Deploying web application directory"),
+            None
+        );
     }
 }

@@ -98,7 +98,10 @@ pub fn listening_port(line: &[u8]) -> Option<u16> {
     if s.state != TCP_LISTEN {
         return None;
     }
-    let local = line.split(|b| *b == b' ').filter(|f| !f.is_empty()).nth(1)?;
+    let local = line
+        .split(|b| *b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(1)?;
     let colon = local.iter().rposition(|b| *b == b':')?;
     u16::try_from(hex(&local[colon + 1..])?).ok()
 }
@@ -235,6 +238,9 @@ mod tests {
         assert_eq!(listening_port(v6), Some(8080));
         let v4 = b"   1: 0100007F:0CEA 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1";
         assert_eq!(listening_port(v4), None, "established");
-        assert_eq!(listening_port(b"  sl  local_address rem_address   st"), None);
+        assert_eq!(
+            listening_port(b"  sl  local_address rem_address   st"),
+            None
+        );
     }
 }

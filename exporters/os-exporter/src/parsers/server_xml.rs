@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServerXmlError {
     /// A connector port given as a `${...}` property.
-    #[error("a <Connector> port is the property {0:?}, which only Tomcat can resolve: list the port under ports instead")]
+    #[error(
+        "a <Connector> port is the property {0:?}, which only Tomcat can resolve: list the port under ports instead"
+    )]
     Property(String),
     /// A port that is not a number from 1 to 65535.
     #[error("a <Connector> port {0:?} is not a port number from 1 to 65535")]
@@ -51,7 +53,11 @@ pub fn connector_ports(xml: &str) -> Result<Vec<u16>, ServerXmlError> {
         let Some(p) = PORT.captures(attrs.as_str()) else {
             continue;
         };
-        let raw = p.get(1).or_else(|| p.get(2)).map_or("", |m| m.as_str()).trim();
+        let raw = p
+            .get(1)
+            .or_else(|| p.get(2))
+            .map_or("", |m| m.as_str())
+            .trim();
         if raw.contains("${") {
             return Err(ServerXmlError::Property(raw.to_owned()));
         }

@@ -63,10 +63,10 @@ pub(crate) fn lookup_user(name: &str, passwd: &str, group: &str) -> Option<User>
     let mut gids = vec![fields.get(3)?.parse().ok()?];
     for l in group.lines() {
         let f: Vec<&str> = l.split(':').collect();
-        if f.get(3).is_some_and(|m| m.split(',').any(|u| u == name)) {
-            if let Some(g) = f.get(2).and_then(|g| g.parse().ok()) {
-                gids.push(g);
-            }
+        if f.get(3).is_some_and(|m| m.split(',').any(|u| u == name))
+            && let Some(g) = f.get(2).and_then(|g| g.parse().ok())
+        {
+            gids.push(g);
         }
     }
     Some(User { uid, gids })
@@ -147,10 +147,22 @@ mod tests {
     #[test]
     fn property_forms() {
         let t = "# secas_keystore_appkey_file=/no\n! x\nsecas_keystore_appkey_file = /a/secretAppkey.properties\nother=1\n";
-        assert_eq!(property(t, APPKEY_PROPERTY), Some("/a/secretAppkey.properties"));
-        assert_eq!(property("secas_keystore_appkey_file:/b", APPKEY_PROPERTY), Some("/b"));
-        assert_eq!(property("secas_keystore_appkey_file /c", APPKEY_PROPERTY), Some("/c"));
-        assert_eq!(property("secas_keystore_appkey_file_x=/d", APPKEY_PROPERTY), None);
+        assert_eq!(
+            property(t, APPKEY_PROPERTY),
+            Some("/a/secretAppkey.properties")
+        );
+        assert_eq!(
+            property("secas_keystore_appkey_file:/b", APPKEY_PROPERTY),
+            Some("/b")
+        );
+        assert_eq!(
+            property("secas_keystore_appkey_file /c", APPKEY_PROPERTY),
+            Some("/c")
+        );
+        assert_eq!(
+            property("secas_keystore_appkey_file_x=/d", APPKEY_PROPERTY),
+            None
+        );
         assert_eq!(property("a=1\na=2", "a"), Some("2"));
     }
 
@@ -162,21 +174,34 @@ mod tests {
         assert_eq!(resolve(Some("x=1"), d), want);
         assert_eq!(resolve(Some("secas_keystore_appkey_file="), d), want);
         assert_eq!(
-            resolve(Some("secas_keystore_appkey_file=/k/secretAppkey.properties"), d),
+            resolve(
+                Some("secas_keystore_appkey_file=/k/secretAppkey.properties"),
+                d
+            ),
             PathBuf::from("/k/secretAppkey.properties")
         );
     }
 
     #[test]
     fn permission_bits() {
-        let passwd = "root:x:0:0::/root:/bin/sh\ntomcat:x:997:997::/var/lib/tomcat:/usr/sbin/nologin\n";
+        let passwd =
+            "root:x:0:0::/root:/bin/sh\ntomcat:x:997:997::/var/lib/tomcat:/usr/sbin/nologin\n";
         let group = "adm:x:4:syslog,tomcat\ntomcat:x:997:\n";
         let u = lookup_user("tomcat", passwd, group).unwrap();
-        assert_eq!(u, User { uid: 997, gids: vec![997, 4] });
+        assert_eq!(
+            u,
+            User {
+                uid: 997,
+                gids: vec![997, 4]
+            }
+        );
         assert!(readable_by(0o600, 997, 0, &u));
         assert!(!readable_by(0o600, 0, 0, &u));
         assert!(readable_by(0o640, 0, 4, &u));
-        assert!(!readable_by(0o604, 0, 4, &u), "group bits decide for a member");
+        assert!(
+            !readable_by(0o604, 0, 4, &u),
+            "group bits decide for a member"
+        );
         assert!(readable_by(0o644, 0, 0, &u));
         assert!(lookup_user("nobody", passwd, group).is_none());
     }
@@ -188,7 +213,11 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         let props = d.join("application.properties");
         let key = d.join("secretAppkey.properties");
-        std::fs::write(&props, format!("secas_keystore_appkey_file={}\n", key.display())).unwrap();
+        std::fs::write(
+            &props,
+            format!("secas_keystore_appkey_file={}\n", key.display()),
+        )
+        .unwrap();
         let root = |p: &Path| p.to_path_buf();
         let c = check(&root, &props, Path::new("/nonexistent"), None);
         assert!(!c.ok);

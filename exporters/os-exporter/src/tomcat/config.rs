@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        let t = parse("[[tomcat]]\nname = \"a\"\naccess_log_dir = \"/var/log/tomcat10\"\n").unwrap();
+        let t =
+            parse("[[tomcat]]\nname = \"a\"\naccess_log_dir = \"/var/log/tomcat10\"\n").unwrap();
         assert_eq!(t[0].pattern, "common");
         assert_eq!(t[0].prefix, "localhost_access_log");
         assert_eq!(t[0].appkey_default_dir, PathBuf::from(DEFAULT_APPKEY_DIR));
@@ -186,8 +187,9 @@ mod tests {
         assert!(parse("[[tomcat]]\nname = \"a\"\naccess_log_dir = \"/l\"\npattern = \"%s %D\"\ntomcat_version = \"10.1.60\"\n").is_ok());
         let e = parse("[[tomcat]]\nname = \"a\"\n[[tomcat]]\nname = \"a\"\n").unwrap_err();
         assert!(e.contains("used twice"), "{e}");
-        let e = parse("[[tomcat]]\nname = \"a\"\naccess_log_dir = \"/l\"\npattern = \"%h %Q %s\"\n")
-            .unwrap_err();
+        let e =
+            parse("[[tomcat]]\nname = \"a\"\naccess_log_dir = \"/l\"\npattern = \"%h %Q %s\"\n")
+                .unwrap_err();
         assert!(e.contains("unknown code %Q"), "{e}");
         let e = parse("[[tomcat]]\nname = \"a\"\ncatalina_log = \"rel\"\n").unwrap_err();
         assert!(e.contains("absolute"), "{e}");

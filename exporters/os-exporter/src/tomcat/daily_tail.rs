@@ -129,7 +129,11 @@ impl DailyTail {
                     // Yesterday's last lines, from the handle even if the file is gone.
                     old.read_lines(&mut each)?;
                 }
-                let start = if first { StartAt::End } else { StartAt::Beginning };
+                let start = if first {
+                    StartAt::End
+                } else {
+                    StartAt::Beginning
+                };
                 self.current = Some((target.clone(), LogTail::new(self.dir.join(&target), start)));
             }
         }
@@ -144,6 +148,7 @@ impl DailyTail {
 mod tests {
     use super::*;
     use std::io::Write as _;
+    use std::path::Path;
 
     fn dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("daily-tail-{tag}-{}", std::process::id()));
@@ -195,7 +200,10 @@ mod tests {
         // Midnight: the last lines of day 1, then day 2 starts; the cron job then gzips day 1.
         append(&day1, &["c"]);
         append(&day2, &["d"]);
-        let gz = std::process::Command::new("gzip").arg(&day1).status().unwrap();
+        let gz = std::process::Command::new("gzip")
+            .arg(&day1)
+            .status()
+            .unwrap();
         assert!(gz.success());
         assert!(!day1.exists());
         assert_eq!(read(&mut t), ["c", "d"]);

@@ -115,7 +115,7 @@ pub(crate) fn ports(paths: &SysPaths, cfg: &TomcatConfig) -> Result<Vec<u16>, St
 }
 
 fn under_root(paths: &SysPaths, p: &Path) -> PathBuf {
-    paths.root(&p.display().to_string().trim_start_matches('/'))
+    paths.root(p.display().to_string().trim_start_matches('/'))
 }
 
 impl Instance {
@@ -221,8 +221,7 @@ impl Instance {
             self.unparsed_logged = true;
         }
         // The window closes on the pass at or after its end (a pass may run a little early).
-        if now.duration_since(self.window_started) + Duration::from_millis(250) >= self.cfg.window
-        {
+        if now.duration_since(self.window_started) + Duration::from_millis(250) >= self.cfg.window {
             access.window_max = self.window_max.take();
             self.window_started = now;
         }
@@ -230,7 +229,8 @@ impl Instance {
     }
 
     fn read_catalina(&mut self) -> Result<(), String> {
-        let (Some(path), Some(cat)) = (self.catalina_path.as_ref(), self.snapshot.catalina.as_mut())
+        let (Some(path), Some(cat)) =
+            (self.catalina_path.as_ref(), self.snapshot.catalina.as_mut())
         else {
             return Ok(());
         };
@@ -334,7 +334,10 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         let log = d.join("localhost_access_log.2026-12-01.txt");
         append(&log, "127.0.0.1 [x] \"GET /old HTTP/1.1\" 500 1 9000000\n");
-        append(&d.join("catalina.out"), "x Server startup in [1875] milliseconds\nProperty File Not Found\n");
+        append(
+            &d.join("catalina.out"),
+            "x Server startup in [1875] milliseconds\nProperty File Not Found\n",
+        );
         let paths = SysPaths::fixture("/");
         let mut i = Instance::new(&paths, cfg(&d, "%h %t \"%r\" %s %b %D")).unwrap();
         let t0 = Instant::now();
@@ -348,7 +351,10 @@ mod tests {
             &log,
             "127.0.0.1 [x] \"GET / HTTP/1.1\" 200 5 1000\n127.0.0.1 [x] \"-\" 400 5 200\n127.0.0.1 [x] \"GET /e HTTP/1.1\" 500 5 1500000\nnot a line\n127.0.0.1 [x] \"GET / HTTP/1.1\" 302 - 30000\n",
         );
-        append(&d.join("catalina.out"), "Creation of SecureRandom instance for session ID generation using [SHA1PRNG] took [5172] milliseconds.\nProperty File Not Found\n");
+        append(
+            &d.join("catalina.out"),
+            "Creation of SecureRandom instance for session ID generation using [SHA1PRNG] took [5172] milliseconds.\nProperty File Not Found\n",
+        );
         i.pass(&paths, t0 + Duration::from_secs(1)).unwrap();
         let a = i.snapshot().access.clone().unwrap();
         assert_eq!(a.requests, [1, 1, 1, 1, 0]);
