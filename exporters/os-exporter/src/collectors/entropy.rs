@@ -55,10 +55,8 @@ impl Collector for Entropy {
                 set.add(desc, &[], v);
             }
         }
-        // The CRNG is the running kernel's, not the tree's: only on the real /proc.
-        if self.paths.procfs == std::path::Path::new("/proc")
-            && let Some(r) = crng_ready()
-        {
+        // The running kernel's CRNG, whatever tree --path.procfs names.
+        if let Some(r) = crng_ready() {
             set.add(&CRNG_READY, &[], f64::from(u8::from(r)));
         }
         Ok(set)

@@ -93,8 +93,8 @@ fn add_snapshot(set: &mut MetricSet, s: &Snapshot) {
             f64::from(u8::from(a.has_latency)),
         );
         if a.has_latency {
-            let mut buckets: Vec<(f64, u64)> = BUCKETS.iter().copied().zip(a.buckets).collect();
-            buckets.push((f64::INFINITY, a.count));
+            // The encoder adds the +Inf bucket (the count).
+            let buckets: Vec<(f64, u64)> = BUCKETS.iter().copied().zip(a.buckets).collect();
             set.of(&DURATION).push_histogram(
                 vec![("tomcat".to_owned(), t.to_owned())],
                 buckets,

@@ -59,6 +59,10 @@ pub(crate) struct TomcatConfig {
     /// The user Tomcat runs as: the appkey file must be readable by it (unset: existence only).
     #[serde(default)]
     pub(crate) user: Option<String>,
+    /// Count the access log lines already in the file at start (by default they are history,
+    /// never counted); the first pass is then a window of its own.
+    #[serde(default)]
+    pub(crate) count_existing: bool,
     /// The window of `tomcat_request_max_delay_seconds` and how often the logs are read.
     #[serde(default = "default_window", with = "common::config::duration")]
     pub(crate) window: Duration,

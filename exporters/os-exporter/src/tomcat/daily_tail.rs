@@ -56,6 +56,8 @@ pub(crate) struct DailyTail {
     current: Option<(String, LogTail)>,
     /// Whether the directory has been looked at (the first look starts at the end).
     looked: bool,
+    /// Where the first look starts.
+    start: StartAt,
 }
 
 impl DailyTail {
@@ -76,7 +78,14 @@ impl DailyTail {
             name_re,
             current: None,
             looked: false,
+            start: StartAt::End,
         }
+    }
+
+    /// Reads what the first look finds from its start (counting history).
+    pub(crate) fn from_beginning(mut self) -> Self {
+        self.start = StartAt::Beginning;
+        self
     }
 
     /// The file being read, if any.
@@ -130,7 +139,7 @@ impl DailyTail {
                     old.read_lines(&mut each)?;
                 }
                 let start = if first {
-                    StartAt::End
+                    self.start
                 } else {
                     StartAt::Beginning
                 };

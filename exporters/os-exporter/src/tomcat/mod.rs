@@ -92,6 +92,8 @@ pub(crate) struct Instance {
     window_started: Instant,
     window_max: Option<f64>,
     unparsed_logged: bool,
+    /// Whether a pass has run (with `count_existing`, the first pass closes its own window).
+    passed: bool,
     appkey_reason: Option<String>,
     snapshot: Snapshot,
 }
@@ -124,12 +126,17 @@ impl Instance {
         let ports = ports(paths, &cfg)?;
         let pattern = cfg.compiled_pattern()?;
         let access_tail = cfg.access_log_dir.as_ref().map(|d| {
-            DailyTail::new(
+            let t = DailyTail::new(
                 under_root(paths, d),
                 &cfg.prefix,
                 &cfg.suffix,
                 &cfg.file_date_format,
-            )
+            );
+            if cfg.count_existing {
+                t.from_beginning()
+            } else {
+                t
+            }
         });
         let catalina_path = cfg.catalina_log.as_ref().map(|p| under_root(paths, p));
         let snapshot = Snapshot {
@@ -151,6 +158,7 @@ impl Instance {
             window_started: Instant::now(),
             window_max: None,
             unparsed_logged: false,
+            passed: false,
             appkey_reason: None,
             snapshot,
         })
@@ -221,7 +229,12 @@ impl Instance {
             self.unparsed_logged = true;
         }
         // The window closes on the pass at or after its end (a pass may run a little early).
-        if now.duration_since(self.window_started) + Duration::from_millis(250) >= self.cfg.window {
+        let history = self.cfg.count_existing && !self.passed;
+        self.passed = true;
+        if history
+            || now.duration_since(self.window_started) + Duration::from_millis(250)
+                >= self.cfg.window
+        {
             access.window_max = self.window_max.take();
             self.window_started = now;
         }
