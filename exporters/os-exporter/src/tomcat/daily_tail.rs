@@ -83,7 +83,7 @@ impl DailyTail {
     }
 
     /// Reads what the first look finds from its start (counting history).
-    pub(crate) fn from_beginning(mut self) -> Self {
+    pub(crate) fn reading_history(mut self) -> Self {
         self.start = StartAt::Beginning;
         self
     }

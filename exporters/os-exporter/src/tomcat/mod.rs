@@ -133,7 +133,7 @@ impl Instance {
                 &cfg.file_date_format,
             );
             if cfg.count_existing {
-                t.from_beginning()
+                t.reading_history()
             } else {
                 t
             }
