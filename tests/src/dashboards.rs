@@ -233,4 +233,5 @@ pub const LIVE_CHECKED: &[(&str, &str)] = &[
     ("overview.json", "tests/foundation_e2e.rs"),
     ("flink-sync-exporter.json", "tests/flink_sync_e2e.rs"),
     ("os-jvm.json", "tests/os_jvm_e2e.rs"),
+    ("os-tomcat.json", "tests/os_tomcat_e2e.rs"),
 ];

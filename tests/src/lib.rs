@@ -17,6 +17,7 @@ pub mod process;
 pub mod prometheus;
 pub mod promtool;
 pub mod rules;
+pub mod tomcat;
 pub mod victoria;
 pub mod vm;
 

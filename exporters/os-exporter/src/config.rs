@@ -50,6 +50,8 @@ pub struct Config {
     pub(crate) process_cpu: crate::process_groups::config::ProcessCpuConfig,
     /// JVMs read through their hsperfdata files (`[jvm]`).
     pub(crate) jvm: crate::jvm::config::JvmConfig,
+    /// Tomcat instances (`[[tomcat]]`, one table each): ports, access log, startup lines, appkey.
+    pub(crate) tomcat: Vec<crate::tomcat::config::TomcatConfig>,
 }
 
 /// `[messages]`: os_message_warn, os_message_error, os_message_log_time.
@@ -634,6 +636,7 @@ impl common::ExporterConfig for Config {
         if self.process_cpu.interval.is_zero() {
             return Err("process_cpu.interval: must be positive".to_owned());
         }
+        crate::tomcat::config::validate(&self.tomcat)?;
         Ok(())
     }
 }

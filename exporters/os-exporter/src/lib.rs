@@ -23,6 +23,7 @@ mod reachability;
 mod sampler;
 mod services;
 mod time_sync;
+mod tomcat;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -31,6 +31,16 @@ pub(crate) fn dump_tcp(
     Ok(counts)
 }
 
+/// The local ports of every listening TCP socket of this network namespace, IPv4 and IPv6 (a
+/// LISTEN-only dump: the kernel walks only its listening hash).
+pub(crate) fn listening_ports() -> Result<std::collections::BTreeSet<u16>, NetlinkError> {
+    let mut ports = std::collections::BTreeSet::new();
+    sock_diag::dump_tcp(Limits::default(), TcpStates::LISTEN, |s| {
+        ports.insert(s.local.port());
+    })?;
+    Ok(ports)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,11 +74,21 @@ source = "procfs"
 paths = ["/etc", "/etc/ssh"]
 state_file = "{state}"
 
+[[tomcat]]
+name = "app"
+server_xml = "/etc/tomcat10/server.xml"
+access_log_dir = "/var/log/tomcat10"
+pattern = '%h %l %u %t "%r" %s %b %D'
+tomcat_version = "10.1.60"
+count_existing = true
+catalina_log = "/var/log/tomcat10/catalina.out"
+application_properties = "/opt/cloud/app/conf/keystore/application.properties"
+
 [audit]
 enabled = true
 path = "{audit}"
 "#,
-        jobs: &["directories", "sockets"],
+        jobs: &["directories", "sockets", "tomcat"],
     },
     // The bare capture: no swap, no conntrack module, and only loadavg, meminfo, stat and
     // uptime, so the collectors reading other files fail (success 0) and the audit is off.

@@ -10,6 +10,7 @@ mod cpu;
 mod cron;
 mod directories;
 mod diskstats;
+mod entropy;
 mod eth1_route;
 mod filehandles;
 mod filesystem;
@@ -29,6 +30,8 @@ mod readonly;
 mod services;
 pub(crate) mod sockets;
 mod tcp;
+mod tomcat;
+mod tomcat_ports;
 mod uptime;
 mod vmstat;
 
@@ -47,6 +50,7 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     cron::DEF,
     directories::DEF,
     diskstats::DEF,
+    entropy::DEF,
     eth1_route::DEF,
     filehandles::DEF,
     filesystem::DEF,
@@ -66,6 +70,8 @@ pub(crate) const ALL: &[CollectorDef<OsExporter>] = &[
     services::DEF,
     sockets::DEF,
     tcp::DEF,
+    tomcat::DEF,
+    tomcat_ports::DEF,
     uptime::DEF,
     vmstat::DEF,
 ];

@@ -1,5 +1,7 @@
 //! Pure parsers, one per kernel source file: bytes in, typed struct out.
 
+pub mod access_log;
+pub mod catalina_log;
 pub mod cron_log;
 pub mod diskstats;
 pub mod file_nr;
@@ -15,6 +17,7 @@ pub mod net_tcp;
 pub mod netclass;
 pub mod netstat;
 pub mod ntp_conf;
+pub mod server_xml;
 pub mod shadow;
 pub mod stat;
 pub mod syslog_line;
@@ -88,6 +91,15 @@ mod robustness {
         let _ = super::memory_errors::classify(&String::from_utf8_lossy(b));
         let _ = super::netclass::parse(Some(b), Some(b), Some(b));
         let mut c = super::net_tcp::QueueCounts::default();
+        if let Ok(t) = std::str::from_utf8(b) {
+            let _ = super::server_xml::connector_ports(t);
+            let _ = super::catalina_log::classify(t);
+            for p in ["common", "combined", t] {
+                if let Ok(p) = super::access_log::Pattern::compile(p, Some(10)) {
+                    let _ = p.parse(t);
+                }
+            }
+        }
         let _ = super::net_tcp::count_blocked(b, 1, &mut c, |_| {});
         let _ = common::netlink::sock_diag::decode_datagram(b, 0, &mut |_| {});
         let _ = common::netlink::sock_diag::decode(20, b);

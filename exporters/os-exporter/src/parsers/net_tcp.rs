@@ -92,6 +92,20 @@ pub fn parse_line(line: &[u8]) -> Option<SocketQueues<'_>> {
     })
 }
 
+/// The local port of a LISTEN socket line of `/proc/net/tcp{,6}`; `None` for any other line.
+pub fn listening_port(line: &[u8]) -> Option<u16> {
+    let s = parse_line(line)?;
+    if s.state != TCP_LISTEN {
+        return None;
+    }
+    let local = line
+        .split(|b| *b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(1)?;
+    let colon = local.iter().rposition(|b| *b == b':')?;
+    u16::try_from(hex(&local[colon + 1..])?).ok()
+}
+
 /// Streams one table from `reader`, adding to `counts`; `on_blocked` sees each blocked socket.
 pub fn count_blocked(
     mut reader: impl Read,
@@ -215,5 +229,18 @@ mod tests {
         assert_eq!(hex(b"0A"), Some(10));
         assert_eq!(hex(b"zz"), None);
         assert_eq!(hex(b""), None);
+    }
+
+    #[test]
+    fn listening_ports_of_both_tables() {
+        // Java binds 127.0.0.1:8080 through a dual-stack socket: only in tcp6, as ::ffff:127.0.0.1.
+        let v6 = b"   0: 0000000000000000FFFF00000100007F:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   997        0 108349 1 0000000000000000 100 0 0 10 0";
+        assert_eq!(listening_port(v6), Some(8080));
+        let v4 = b"   1: 0100007F:0CEA 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1";
+        assert_eq!(listening_port(v4), None, "established");
+        assert_eq!(
+            listening_port(b"  sl  local_address rem_address   st"),
+            None
+        );
     }
 }
