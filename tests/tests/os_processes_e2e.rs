@@ -155,7 +155,12 @@ fn process_groups_follow_real_processes_and_feed_the_dashboard() {
         "idle",
         // Short sleeps, not one long one: killing the shell must not leave an orphan `sleep`
         // holding the test's inherited descriptors for a day.
-        &["sh", "-c", "while :; do sleep 0.5; done", &format!("cpu-{m}")],
+        &[
+            "sh",
+            "-c",
+            "while :; do sleep 0.5; done",
+            &format!("cpu-{m}"),
+        ],
     );
     let fifo = dir.path().join("go");
     run_ok(&["mkfifo", fifo.to_str().unwrap()]);
