@@ -164,7 +164,7 @@ user = "root"
         v(&first, "tomcat_appkey_file_ok", &[("tomcat", "idle")]),
         Some(1.0)
     );
-    assert!(v(&first, "os_entropy_available_bits", &[]).unwrap() > 0.0);
+    assert!(v(&first, "os_entropy_available", &[]).unwrap() > 0.0);
     assert_eq!(v(&first, "os_crng_ready", &[]), Some(1.0));
 
     let prom = Prometheus::start(&Setup::with_jobs(vec![Job::new(

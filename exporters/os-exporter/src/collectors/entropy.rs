@@ -1,5 +1,5 @@
 //! The kernel's entropy (the "tomcat启动慢" fault of document 001 §3.5: low entropy blocks
-//! SecureRandom): `os_entropy_available_bits` and `os_entropy_pool_size_bits` from
+//! SecureRandom): `os_entropy_available` and `os_entropy_pool_size` from
 //! `/proc/sys/kernel/random` (raw: since kernel 5.19, and stable backports, both read 256
 //! always, so they only mean something on older kernels), and `os_crng_ready`, whether the
 //! kernel's CRNG is initialised, asked with `getrandom(GRND_NONBLOCK)`, which fails with EAGAIN
@@ -12,14 +12,14 @@ use common::{
 use crate::OsExporter;
 
 const AVAILABLE: Desc = Desc::gauge(
-    "os_entropy_available_bits",
+    "os_entropy_available",
     "bits",
-    "The kernel's entropy_avail (256 always on kernels 5.19 and later; below about 200 on older kernels, /dev/random readers block).",
+    "Bits in the kernel's entropy pool, entropy_avail (256 always on kernels 5.19 and later; below about 200 on older kernels, /dev/random readers block).",
 );
 const POOL_SIZE: Desc = Desc::gauge(
-    "os_entropy_pool_size_bits",
+    "os_entropy_pool_size",
     "bits",
-    "The kernel's entropy pool size (poolsize).",
+    "Size of the kernel's entropy pool in bits (poolsize).",
 );
 const CRNG_READY: Desc = Desc::gauge(
     "os_crng_ready",
