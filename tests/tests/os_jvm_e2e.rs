@@ -176,7 +176,17 @@ fn jvm_rows_match_jstat_and_jcmd_and_dead_or_disabled_jvms_are_never_reported_al
     jvm::compile(&classes, &names);
     let xmx = "-Xmx256m";
     let mut g1 = Jvm::spawn(&classes, "G1Demo", &[xmx, "-XX:+UseG1GC"], &[]);
-    let mut par = Jvm::spawn(&classes, "ParallelDemo", &[xmx, "-XX:+UseParallelGC"], &[]);
+    // The usual fix for a start blocked on /dev/random (document 001 §3.5, tomcat启动慢).
+    let mut par = Jvm::spawn(
+        &classes,
+        "ParallelDemo",
+        &[
+            xmx,
+            "-XX:+UseParallelGC",
+            "-Djava.security.egd=file:/dev/./urandom",
+        ],
+        &[],
+    );
     let mut ser = Jvm::spawn(&classes, "SerialDemo", &[xmx, "-XX:+UseSerialGC"], &[]);
     let mut noperf = Jvm::spawn(&classes, "NoPerfDemo", &[xmx, "-XX:-UsePerfData"], &[]);
     // The switch where the command line does not show it: no file, so not_found.
@@ -230,6 +240,27 @@ fn jvm_rows_match_jstat_and_jcmd_and_dead_or_disabled_jvms_are_never_reported_al
             );
         }
     }
+
+    // The seed source: Debian's JDK 17 java.security says securerandom.source=file:/dev/random
+    // (read through the JVM's root, from its java.home); -Djava.security.egd overrides it.
+    let seed = |n: &str, source: &str| {
+        sample_value(
+            &s,
+            "jvm_securerandom_seed_info",
+            &[("process", n), ("source", source)],
+        )
+    };
+    let jdk_security =
+        std::fs::read_to_string("/usr/lib/jvm/java-17-openjdk-amd64/conf/security/java.security")
+            .unwrap();
+    assert!(
+        jdk_security
+            .lines()
+            .any(|l| l.trim() == "securerandom.source=file:/dev/random"),
+        "this test expects Debian's JDK 17 default seed source"
+    );
+    assert_eq!(seed("G1Demo", "dev_random"), Some(1.0), "{s}");
+    assert_eq!(seed("ParallelDemo", "dev_urandom"), Some(1.0), "{s}");
 
     // Unreadable JVMs carry the reason and no counters.
     assert_eq!(readable(&s, "NoPerfDemo", "disabled"), Some(0.0), "{s}");

@@ -2,6 +2,7 @@
 //! hsperfdata files without an agent. Candidates are the scrape's processes named in
 //! `[jvm] comms`, plus those a naming hook (the configured process groups) names.
 
+use std::io::Read as _;
 use std::sync::Arc;
 
 use common::proc_table::ProcessInfo;
@@ -9,6 +10,7 @@ use common::{Build, CollectError, Collector, CollectorDef, Desc, MetricSet, Scra
 
 use crate::OsExporter;
 use crate::jvm::config::JvmConfig;
+use crate::jvm::seed::SeedSource;
 use crate::jvm::{self, Unreadable};
 use crate::parsers::hsperfdata::JvmStats;
 use crate::process_table::ProcessTable;
@@ -108,6 +110,10 @@ const THREADS: Desc = Desc::gauge(
     "1",
     "Live Java threads (java.threads.live), a count.",
 );
+const SEED_INFO: Desc = Desc::info(
+    "jvm_securerandom_seed_info",
+    "Where the JVM seeds SecureRandom from (its -Djava.security.egd, else securerandom.source of its java.security), label source (dev_random, dev_urandom, other, unknown).",
+);
 const GC_INFO: Desc = Desc::info(
     "jvm_gc_info",
     "The JVM's garbage collector, label policy (g1, parallel, serial, z, shenandoah, other).",
@@ -171,7 +177,7 @@ impl JvmCollector {
     }
 
     /// The counters of one JVM, or why not.
-    fn read(&self, f: &Found, boot: Option<f64>) -> Result<JvmStats, Unreadable> {
+    fn read(&self, f: &Found, boot: Option<f64>) -> Result<(JvmStats, SeedSource), Unreadable> {
         let paths = self.table.paths();
         let cmdline = common::proc_table::read_cmdline(paths, f.pid).unwrap_or_default();
         if jvm::perfdata_disabled(&cmdline) {
@@ -188,7 +194,31 @@ impl JvmCollector {
         #[allow(clippy::cast_precision_loss)]
         let start =
             boot.map(|b| b + f.start_ticks as f64 / common::sysconf::clock_ticks_per_second());
-        jvm::stats(&bytes, start)
+        let stats = jvm::stats(&bytes, start)?;
+        let seed = self.seed(f.pid, &stats);
+        Ok((stats, seed))
+    }
+
+    /// The JVM's seed source: its options, else its `java.security`, read through its root.
+    fn seed(&self, pid: u32, stats: &JvmStats) -> SeedSource {
+        let from_home = || -> Option<String> {
+            let home = stats.java_home.as_deref()?.trim_start_matches('/');
+            let root = self.table.paths().proc(&format!("{pid}/root"));
+            jvm::seed::JAVA_SECURITY_PATHS.iter().find_map(|rel| {
+                let mut text = String::new();
+                std::fs::File::open(root.join(home).join(rel))
+                    .ok()?
+                    .take(256 * 1024)
+                    .read_to_string(&mut text)
+                    .ok()?;
+                Some(text)
+            })
+        };
+        let options = stats.vm_args.as_deref();
+        match jvm::seed::seed_source(options, None) {
+            SeedSource::Unknown => jvm::seed::seed_source(options, from_home().as_deref()),
+            known => known,
+        }
     }
 }
 
@@ -208,7 +238,7 @@ impl Collector for JvmCollector {
         found.truncate(self.config.max_jvms);
         #[allow(clippy::cast_precision_loss)]
         set.add(&REPORTED, &[], found.len() as f64);
-        let results: Vec<Result<JvmStats, Unreadable>> =
+        let results: Vec<Result<(JvmStats, SeedSource), Unreadable>> =
             found.iter().map(|f| self.read(f, boot)).collect();
         let mut names: Vec<String> = found
             .iter()
@@ -261,8 +291,8 @@ fn main_word(cmdline: &[u8]) -> Option<String> {
     None
 }
 
-fn add_jvm(set: &mut MetricSet, name: &str, result: Result<JvmStats, Unreadable>) {
-    let s = match result {
+fn add_jvm(set: &mut MetricSet, name: &str, result: Result<(JvmStats, SeedSource), Unreadable>) {
+    let (s, seed) = match result {
         Ok(s) => s,
         Err(why) => {
             set.add(
@@ -285,6 +315,11 @@ fn add_jvm(set: &mut MetricSet, name: &str, result: Result<JvmStats, Unreadable>
     set.add(
         &GC_INFO,
         &[("process", name), ("policy", s.policy.label())],
+        1.0,
+    );
+    set.add(
+        &SEED_INFO,
+        &[("process", name), ("source", seed.label())],
         1.0,
     );
     let supported = s.policy.full_count_meaningful();
@@ -342,6 +377,7 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
         LAST_MAJOR_DURATION,
         THREADS,
         GC_INFO,
+        SEED_INFO,
     ],
     build: Build::Blocking(|e| {
         // A JVM that is a member of a configured process group is labelled with its name. Only
@@ -471,18 +507,26 @@ mod tests {
         add_jvm(
             &mut set,
             "a",
-            jvm::stats(&bytes("jdk17_g1.hsperfdata"), None),
+            jvm::stats(&bytes("jdk17_g1.hsperfdata"), None).map(|s| (s, SeedSource::DevRandom)),
         );
         add_jvm(
             &mut set,
             "b",
-            jvm::stats(&bytes("jdk17_shenandoah.hsperfdata"), None),
+            jvm::stats(&bytes("jdk17_shenandoah.hsperfdata"), None)
+                .map(|s| (s, SeedSource::Unknown)),
         );
         add_jvm(&mut set, "c", Err(Unreadable::Disabled));
         let a = [("process", "a")];
         assert_eq!(set.value("jvm_gc_full_collections_total", &a), Some(2.0));
         assert_eq!(set.value("jvm_gc_young_collections_total", &a), Some(8.0));
         assert_eq!(set.value("jvm_gc_full_count_supported", &a), Some(1.0));
+        assert_eq!(
+            set.value(
+                "jvm_securerandom_seed_info",
+                &[("process", "a"), ("source", "dev_random")]
+            ),
+            Some(1.0)
+        );
         let rate = set.value("jvm_heap_use_rate", &a).unwrap();
         assert!(rate > 0.0 && rate < 100.0, "{rate}");
         let b = [("process", "b")];

@@ -4,6 +4,7 @@
 //! containers work), opened without following links and only when the process's user owns it.
 
 pub(crate) mod config;
+pub(crate) mod seed;
 
 use std::io::Read as _;
 use std::path::Path;

@@ -340,6 +340,10 @@ pub struct JvmStats {
     pub threads_live: Option<f64>,
     /// `sun.rt.javaCommand`: main class or `-jar` file and its arguments.
     pub java_command: Option<String>,
+    /// `java.property.java.home`: where the JVM's `java.security` is.
+    pub java_home: Option<String>,
+    /// `java.rt.vmArgs`: the JVM's options, `-D` properties included.
+    pub vm_args: Option<String>,
 }
 
 /// Why counters cannot give a [`JvmStats`].
@@ -416,6 +420,8 @@ impl JvmStats {
             full,
             threads_live: p.long("java.threads.live").map(|v| v.max(0) as f64),
             java_command: p.string("sun.rt.javaCommand").map(str::to_owned),
+            java_home: p.string("java.property.java.home").map(str::to_owned),
+            vm_args: p.string("java.rt.vmArgs").map(str::to_owned),
         })
     }
 
