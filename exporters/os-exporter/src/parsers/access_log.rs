@@ -37,7 +37,7 @@ pub enum PatternError {
     NoStatus(String),
     /// `%D` without the Tomcat version that fixes its unit.
     #[error(
-        "access log pattern {0:?} measures latency with %D, microseconds on Tomcat 10 and later but milliseconds on 9 and earlier: set tomcat_version (or use %{{us}}T / %{{ms}}T)"
+        "access log pattern {0:?} measures latency with %D, microseconds on Tomcat 10 and later but milliseconds on 9 and earlier: set tomcat_version or catalina_home (or use %{{us}}T / %{{ms}}T)"
     )]
     DUnitUnknown(String),
     /// The generated expression did not compile (cannot happen for accepted codes).

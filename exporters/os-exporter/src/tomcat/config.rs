@@ -47,6 +47,10 @@ pub(crate) struct TomcatConfig {
     /// milliseconds before; needed only when the pattern's latency field is `%D`.
     #[serde(default)]
     pub(crate) tomcat_version: Option<String>,
+    /// `CATALINA_HOME`: without `tomcat_version`, the version is read from its
+    /// `lib/catalina.jar` at start-up (`/usr/share/tomcat10` on Debian).
+    #[serde(default)]
+    pub(crate) catalina_home: Option<PathBuf>,
     /// `catalina.out` (or the journal's copy of it): startup, SecureRandom and product lines.
     #[serde(default)]
     pub(crate) catalina_log: Option<PathBuf>,
@@ -103,15 +107,20 @@ impl TomcatConfig {
             .transpose()
     }
 
-    /// The compiled access log pattern (when an access log is configured).
-    pub(crate) fn compiled_pattern(&self) -> Result<Option<Pattern>, String> {
+    /// The compiled access log pattern (when an access log is configured), for Tomcat `major`.
+    pub(crate) fn compiled_pattern(&self, major: Option<u32>) -> Result<Option<Pattern>, String> {
         if self.access_log_dir.is_none() {
             return Ok(None);
         }
-        Pattern::compile(&self.pattern, self.major()?)
+        Pattern::compile(&self.pattern, major)
             .map(Some)
             .map_err(|e| format!("tomcat {:?}: {e}", self.name))
     }
+}
+
+/// The configured major version, or a stand-in when `catalina_home` will tell it.
+fn self_major(t: &TomcatConfig) -> Result<Option<u32>, String> {
+    Ok(t.major()?.or(t.catalina_home.as_ref().map(|_| 10)))
 }
 
 /// Checks every `[[tomcat]]` table: names, paths, window, pattern.
@@ -129,6 +138,7 @@ pub(crate) fn validate(all: &[TomcatConfig]) -> Result<(), String> {
         }
         for (what, p) in [
             ("server_xml", &t.server_xml),
+            ("catalina_home", &t.catalina_home),
             ("access_log_dir", &t.access_log_dir),
             ("catalina_log", &t.catalina_log),
             ("application_properties", &t.application_properties),
@@ -158,7 +168,10 @@ pub(crate) fn validate(all: &[TomcatConfig]) -> Result<(), String> {
         }
         super::daily_tail::date_regex(&t.file_date_format)
             .map_err(|e| format!("tomcat {:?}: {e}", t.name))?;
-        t.compiled_pattern()?;
+        // With only catalina_home the version is read when the collector starts; any major
+        // checks the pattern's syntax here.
+        let major = self_major(t)?;
+        t.compiled_pattern(major)?;
     }
     Ok(())
 }

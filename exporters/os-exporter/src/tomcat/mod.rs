@@ -6,6 +6,7 @@
 pub(crate) mod appkey;
 pub(crate) mod config;
 pub(crate) mod daily_tail;
+pub(crate) mod version;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -124,7 +125,15 @@ impl Instance {
     /// The readers of `cfg` (validated); reads `server_xml`.
     pub(crate) fn new(paths: &SysPaths, cfg: TomcatConfig) -> Result<Self, String> {
         let ports = ports(paths, &cfg)?;
-        let pattern = cfg.compiled_pattern()?;
+        let major = match (cfg.major()?, &cfg.catalina_home) {
+            (Some(m), _) => Some(m),
+            (None, Some(home)) => Some(
+                version::major_of_home(&under_root(paths, home))
+                    .map_err(|e| format!("tomcat {:?}: catalina_home: {e}", cfg.name))?,
+            ),
+            (None, None) => None,
+        };
+        let pattern = cfg.compiled_pattern(major)?;
         let access_tail = cfg.access_log_dir.as_ref().map(|d| {
             let t = DailyTail::new(
                 under_root(paths, d),
