@@ -74,6 +74,7 @@ source = "procfs"
 paths = ["/etc", "/etc/ssh"]
 state_file = "{state}"
 
+# Paths under the fixture tree's root (--path.rootfs), never the host's.
 [[tomcat]]
 name = "app"
 server_xml = "/etc/tomcat10/server.xml"

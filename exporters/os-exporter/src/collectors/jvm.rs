@@ -17,8 +17,6 @@ use crate::process_table::ProcessTable;
 
 /// Names a pid after its configured process group; `None` when it belongs to none.
 pub(crate) type NameHook = Arc<dyn Fn(Option<&ScrapeContext>, u32) -> Option<String> + Send + Sync>;
-/// Pids of configured process groups, read as JVMs whatever their command name.
-pub(crate) type CandidatesHook = Arc<dyn Fn(Option<&ScrapeContext>) -> Vec<u32> + Send + Sync>;
 
 const FOUND: Desc = Desc::gauge(
     "jvm_processes_found",
@@ -124,7 +122,6 @@ pub(crate) struct JvmCollector {
     table: Arc<ProcessTable>,
     config: JvmConfig,
     name_hook: Option<NameHook>,
-    candidates_hook: Option<CandidatesHook>,
 }
 
 /// One JVM as a scrape found it.
@@ -142,26 +139,19 @@ impl JvmCollector {
         table: Arc<ProcessTable>,
         config: JvmConfig,
         name_hook: Option<NameHook>,
-        candidates_hook: Option<CandidatesHook>,
     ) -> Self {
         Self {
             table,
             config,
             name_hook,
-            candidates_hook,
         }
     }
 
     fn candidates(&self, ctx: &ScrapeContext, procs: &[ProcessInfo]) -> Vec<Found> {
-        let extra: std::collections::HashSet<u32> = self
-            .candidates_hook
-            .as_ref()
-            .map(|h| h(Some(ctx)).into_iter().collect())
-            .unwrap_or_default();
         let mut out: Vec<Found> = procs
             .iter()
             .filter(|p| p.is_alive())
-            .filter(|p| self.config.comms.contains(&p.comm) || extra.contains(&p.pid))
+            .filter(|p| self.config.comms.contains(&p.comm))
             .filter_map(|p| {
                 let configured = self.name_hook.as_ref().and_then(|h| h(Some(ctx), p.pid));
                 (self.config.discover || configured.is_some()).then(|| Found {
@@ -392,7 +382,6 @@ pub(crate) const DEF: CollectorDef<OsExporter> = CollectorDef {
             Arc::clone(&e.process_table),
             e.config.jvm.clone(),
             name_hook,
-            None,
         ))))
     }),
 };
@@ -423,7 +412,6 @@ mod tests {
             Arc::new(ProcessTable::new(fixture("ugly"))),
             JvmConfig::default(),
             None,
-            None,
         );
         let set = c.collect(&ctx()).unwrap();
         assert_eq!(set.value("jvm_processes_found", &[]), Some(0.0));
@@ -431,14 +419,9 @@ mod tests {
     }
 
     fn noswap(config: JvmConfig, hook: Option<NameHook>) -> MetricSet {
-        JvmCollector::new(
-            Arc::new(ProcessTable::new(fixture("noswap"))),
-            config,
-            hook,
-            None,
-        )
-        .collect(&ctx())
-        .unwrap()
+        JvmCollector::new(Arc::new(ProcessTable::new(fixture("noswap"))), config, hook)
+            .collect(&ctx())
+            .unwrap()
     }
 
     #[test]
