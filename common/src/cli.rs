@@ -3,6 +3,7 @@
 //! validation, the collector registry, background jobs, serving). An exporter's `main.rs` is
 //! `common::cli::run::<TheExporter>()`.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 use serde::de::DeserializeOwned;
 
 use crate::collector::CollectorSet;
+use crate::diagnose::{DiagnoseArgs, OutputFormat, Walk};
 use crate::job::Job;
 use crate::logging::{LogFormat, LogLevel};
 use crate::paths::SysPaths;
@@ -44,26 +46,42 @@ pub struct CommonArgs {
     #[arg(long = "web.timeout-offset", default_value = "250ms", value_parser = crate::config::parse_duration)]
     pub timeout_offset: Duration,
     /// TOML configuration file; without it the embedded defaults are used.
-    #[arg(long = "config.file")]
+    #[arg(global = true, long = "config.file")]
     pub config_file: Option<PathBuf>,
     /// Validate the configuration (and web config) and exit.
     #[arg(long = "config.check")]
     pub config_check: bool,
     /// Only log messages with the given severity or above.
-    #[arg(long = "log.level", value_enum, default_value = "info")]
+    #[arg(global = true, long = "log.level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
     /// Output format of log messages.
-    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    #[arg(
+        global = true,
+        long = "log.format",
+        value_enum,
+        default_value = "logfmt"
+    )]
     pub log_format: LogFormat,
     /// procfs mountpoint.
-    #[arg(long = "path.procfs", default_value = "/proc")]
+    #[arg(global = true, long = "path.procfs", default_value = "/proc")]
     pub procfs: PathBuf,
     /// sysfs mountpoint.
-    #[arg(long = "path.sysfs", default_value = "/sys")]
+    #[arg(global = true, long = "path.sysfs", default_value = "/sys")]
     pub sysfs: PathBuf,
     /// Root filesystem of the host (for files such as /etc and /var/log).
-    #[arg(long = "path.rootfs", default_value = "/")]
+    #[arg(global = true, long = "path.rootfs", default_value = "/")]
     pub rootfs: PathBuf,
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands every exporter has.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Walk the source document's troubleshooting procedure on this host and print the
+    /// evidence and a verdict (read-only; exit status 1 when a cause is found).
+    Diagnose(crate::diagnose::DiagnoseArgs),
 }
 
 /// What identifies an exporter binary.
@@ -91,6 +109,9 @@ pub struct Context {
     /// True under `--config.check`: validate only; constructors must not touch the monitored
     /// service (no signals, no commands), and jobs are not started.
     pub check_only: bool,
+    /// True under `diagnose`: collectors and jobs run, but nothing is persisted (state files,
+    /// the audit journal), since the running exporter owns them.
+    pub diagnose: bool,
 }
 
 /// An exporter's configuration: TOML with unknown keys rejected, defaults for everything.
@@ -124,6 +145,11 @@ pub trait Exporter: Sized + Send + Sync + 'static {
     /// Extra paths served with a document (`/manifest`), behind the same web config.
     fn documents(&self) -> Vec<(String, Arc<dyn DocumentHandler>)> {
         Vec::new()
+    }
+    /// Walks the document's troubleshooting procedure (`<binary> diagnose`). The default
+    /// reports which collectors fail.
+    fn diagnose(&self, walk: &mut Walk) -> impl Future<Output = ()> + Send {
+        crate::diagnose::collectors_walk(walk)
     }
 }
 
@@ -160,6 +186,15 @@ pub fn assemble<E: Exporter>(
     ctx: &Context,
     config_text: Option<&str>,
 ) -> Result<Assembled, StartError> {
+    build::<E>(config, ctx, config_text).map(|(_, a)| a)
+}
+
+/// [`assemble`], keeping the exporter's state (for `diagnose`, which asks it for its procedure).
+fn build<E: Exporter>(
+    config: E::Config,
+    ctx: &Context,
+    config_text: Option<&str>,
+) -> Result<(E, Assembled), StartError> {
     let where_ = |msg: String| match &ctx.config_path {
         Some(p) => StartError(format!("config file {}: {msg}", p.display())),
         None => StartError(format!("configuration: {msg}")),
@@ -187,11 +222,14 @@ pub fn assemble<E: Exporter>(
     }
     let probe = exporter.probe();
     let documents = exporter.documents();
-    Ok(Assembled {
-        collectors,
-        probe,
-        documents,
-    })
+    Ok((
+        exporter,
+        Assembled {
+            collectors,
+            probe,
+            documents,
+        },
+    ))
 }
 
 /// Exit code for bad configuration, flags or files (as clap uses for bad flags).
@@ -240,6 +278,21 @@ pub fn run<E: Exporter>() -> ExitCode {
         Ok(a) => a,
         Err(e) => e.exit(),
     };
+    if let Some(Command::Diagnose(d)) = &args.command {
+        // The report is the output: only warnings and errors are logged, unless asked.
+        let explicit = matches!(
+            matches.value_source("log_level"),
+            Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+        );
+        let level = if explicit {
+            args.log_level
+        } else {
+            LogLevel::Warn
+        };
+        crate::logging::init(args.log_format, level);
+        crate::logging::route_panics_to_log();
+        return diagnose::<E>(&args, d);
+    }
     crate::logging::init(args.log_format, args.log_level);
     crate::logging::route_panics_to_log();
     let listen = args
@@ -295,6 +348,7 @@ pub fn run<E: Exporter>() -> ExitCode {
             rootfs: args.rootfs.clone(),
         },
         check_only: args.config_check,
+        diagnose: false,
     };
     // Bound before the collectors are built, so a port in use stops the start at once.
     let listener = if args.config_check {
@@ -322,6 +376,70 @@ pub fn run<E: Exporter>() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     serve(spec, &args, web, &runtime, listener, assembled)
+}
+
+/// `<binary> diagnose`: builds the exporter from its config as for serving (no listener), walks
+/// its procedure and prints the report. Exit status 0 when no fault is found, 1 when a cause is
+/// named, [`EXIT_CONFIG`] for bad flags or config.
+fn diagnose<E: Exporter>(args: &CommonArgs, d: &DiagnoseArgs) -> ExitCode {
+    let spec = E::SPEC;
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("{} diagnose: {e}", spec.name);
+        ExitCode::from(EXIT_CONFIG)
+    };
+    let window = match crate::diagnose::Window::from_flags(d.since.as_deref(), d.until.as_deref()) {
+        Ok(w) => w,
+        Err(e) => return fail(&e),
+    };
+    let (config, config_text) = match read_config::<E::Config>(args.config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .thread_name(spec.name)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("starting the runtime: {e}")),
+    };
+    let ctx = Context {
+        config_path: args.config_file.clone(),
+        paths: SysPaths {
+            procfs: args.procfs.clone(),
+            sysfs: args.sysfs.clone(),
+            rootfs: args.rootfs.clone(),
+        },
+        check_only: false,
+        diagnose: true,
+    };
+    let built = {
+        let _guard = runtime.enter();
+        build::<E>(config, &ctx, config_text.as_deref())
+    };
+    let (exporter, assembled) = match built {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let report = runtime.block_on(async {
+        let mut walk = Walk::new(d.clone(), window, assembled.collectors);
+        exporter.diagnose(&mut walk).await;
+        walk.finish(spec.name, spec.build.version)
+    });
+    let out = match d.output {
+        OutputFormat::Text => crate::diagnose::render_text(&report),
+        OutputFormat::Json => crate::diagnose::render_json(&report),
+    };
+    println!("{out}");
+    // A check cut at its deadline may still hold a thread (a hung mount): do not wait for it.
+    runtime.shutdown_background();
+    if report.found_fault() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn serve(

@@ -48,6 +48,7 @@ pub async fn scrape<E: Exporter>(
         config_path: Some(PathBuf::from("golden.toml")),
         paths,
         check_only: false,
+        diagnose: false,
     };
     let assembled = assemble::<E>(cfg, &ctx, Some(config)).map_err(|e| e.to_string())?;
     Ok(assembled
@@ -70,6 +71,7 @@ pub async fn scrape_after_jobs<E: Exporter>(
         config_path: Some(PathBuf::from("golden.toml")),
         paths,
         check_only: false,
+        diagnose: false,
     };
     let assembled = assemble::<E>(cfg, &ctx, Some(config)).map_err(|e| e.to_string())?;
     let set = &assembled.collectors;

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod collector;
 pub mod command;
 pub mod config;
+pub mod diagnose;
 pub mod encode;
 pub mod fd_limit;
 pub mod glob;

@@ -174,6 +174,7 @@ async fn local_scrapes(only: Option<&str>) -> (Vec<MetricFamily>, Vec<MetricFami
         config_path: Some(PathBuf::from("golden.toml")),
         paths: host_paths(dir.path()),
         check_only: false,
+        diagnose: false,
     };
     let assembled = common::cli::assemble::<IcServerProbe>(cfg, &ctx, Some(&config)).unwrap();
     let scrape = || {
