@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod chrony;
 pub mod daemons;
 pub mod dashboards;
+pub mod diagnose;
 pub mod etcd_cluster;
 pub mod exporter;
 pub mod exporter_list;

@@ -280,6 +280,46 @@ user = "root"
     );
     assert_eq!(bucket("2.5"), Some(17.0));
 
+    // `os-exporter diagnose` walks 001 §3.5.3 on the same host (issue 17): the HTTPS connector
+    // is down because of a key error, and the appkey file is missing; the key error is named.
+    // It writes nothing: the running exporter's audit journal is left as it was.
+    let cfg_arg = format!("--config.file={}", cfg.display());
+    let journal = tmp.path().join("audit.jsonl");
+    let journal_before = std::fs::read(&journal).unwrap_or_default();
+    let d = suite_tests::diagnose::run("os-exporter", &[&cfg_arg, "--since", "10m"]);
+    assert_eq!(d.cause(), "appkey_file_missing", "{:#}", d.report);
+    let ports = d.steps("tomcat_ports");
+    assert_eq!(ports[0]["status"], "fail", "{:#}", d.report);
+    assert_eq!(ports[0]["cause"], "connector_not_listening");
+    assert!(d.evidence_contains("tomcat_ports", &format!("port {https} no listener")));
+    assert!(d.evidence_contains("tomcat_ports", &format!("port {http} LISTEN")));
+    assert_eq!(ports[1]["status"], "fail", "idle's port has no listener");
+    assert_eq!(d.status("appkey_file"), "fail");
+    assert!(
+        d.evidence_contains("appkey_file", &key.display().to_string()),
+        "{:#}",
+        d.step("appkey_file")
+    );
+    // Tomcat's own startup line, with its time, from the real catalina.out.
+    let catalina = d.step("catalina_log");
+    assert_eq!(catalina["status"], "pass", "{catalina:#}");
+    assert_eq!(d.status("slow_start"), "pass");
+    assert!(
+        d.evidence_contains("slow_start", "Server startup in"),
+        "{:#}",
+        d.step("slow_start")
+    );
+    assert_eq!(
+        d.report["verdict"]["title"]["zh"]
+            .as_str()
+            .map(|z| z.contains("Property File Not Found")),
+        Some(true)
+    );
+    assert_eq!(
+        std::fs::read(&journal).unwrap_or_default().len(),
+        journal_before.len()
+    );
+
     // The missing appkey file appears: 1 at the next pass.
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     std::fs::write(&key, "appkey=x\n").unwrap();
@@ -290,6 +330,15 @@ user = "root"
             let s = exporter.scrape();
             (v(&s, "tomcat_appkey_file_ok", &[("tomcat", "app")]) == Some(1.0)).then_some(s)
         },
+    );
+
+    // Diagnosed again: with the key file there, the connector that does not listen is the cause.
+    let d = suite_tests::diagnose::run("os-exporter", &[&cfg_arg]);
+    assert_eq!(d.cause(), "connector_not_listening", "{:#}", d.report);
+    assert_eq!(d.status("appkey_file"), "pass");
+    assert_eq!(
+        d.report["verdict"]["steps"],
+        serde_json::json!(["tomcat_ports", "tomcat_ports"])
     );
 
     // Prometheus: the document's rows from the recording rules.

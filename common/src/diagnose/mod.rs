@@ -506,6 +506,38 @@ impl Walk {
         .await
     }
 
+    /// [`Walk::check_blocking`] for a check that also yields data later steps use (a log read
+    /// once, judged by several steps): the data is `None` when the check was cut.
+    pub async fn check_blocking_keep<T, F>(
+        &mut self,
+        step: Step,
+        deadline: Duration,
+        check: F,
+    ) -> (Status, Option<T>)
+    where
+        T: Send + 'static,
+        F: FnOnce() -> (Outcome, Option<T>) + Send + 'static,
+    {
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let put = std::sync::Arc::clone(&slot);
+        let status = self
+            .check_blocking(step, deadline, move || {
+                let (o, data) = check();
+                if let Ok(mut s) = put.lock() {
+                    *s = data;
+                }
+                o
+            })
+            .await;
+        // A cut check may still finish later; what it yields then is not used.
+        let data = if status == Status::TimedOut {
+            None
+        } else {
+            slot.lock().ok().and_then(|mut s| s.take())
+        };
+        (status, data)
+    }
+
     /// Records a step that needs a person, with the document's instruction.
     pub fn manual(&mut self, step: Step, instruction: Text) {
         self.record(

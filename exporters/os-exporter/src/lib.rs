@@ -6,6 +6,7 @@ mod cidr;
 mod collectors;
 mod config;
 mod cron_watch;
+mod diagnose;
 /// Directory change detection; its baseline parser is public for the fuzz targets (`fuzz/`).
 pub mod directories;
 mod disk_filter;
@@ -25,6 +26,7 @@ mod services;
 mod time_sync;
 mod tomcat;
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -56,6 +58,8 @@ pub struct OsExporter {
     sampler: Mutex<Option<sampler::Sampler>>,
     /// The `[[process]]` groups, `None` when none is configured.
     process_groups: Option<Arc<process_groups::ProcessGroups>>,
+    /// False under `diagnose`: no state file or audit record is written.
+    persist: bool,
 }
 
 impl Exporter for OsExporter {
@@ -64,8 +68,12 @@ impl Exporter for OsExporter {
     const SPEC: Spec = common::spec!(prefix: "os", listen: ":9910");
     const COLLECTORS: &'static [CollectorDef<Self>] = collectors::ALL;
 
-    fn new(config: Config, ctx: &Context) -> Result<Self, SetupError> {
+    fn new(mut config: Config, ctx: &Context) -> Result<Self, SetupError> {
         let paths = ctx.paths.clone();
+        // The running exporter owns the journal: a diagnosis neither writes it nor samples.
+        if ctx.diagnose {
+            config.audit.enabled = false;
+        }
         let journal = Arc::new(AuditJournal::new(
             config.audit.clone(),
             Path::new(DEFAULT_AUDIT_PATH),
@@ -113,6 +121,7 @@ impl Exporter for OsExporter {
             services,
             sampler: Mutex::new(sampler),
             process_groups,
+            persist: !ctx.diagnose,
         })
     }
 
@@ -131,5 +140,9 @@ impl Exporter for OsExporter {
             self.config.audit_checks.interval,
             move || Ok(sampler.run_once()?),
         )]
+    }
+
+    fn diagnose(&self, walk: &mut common::diagnose::Walk) -> impl Future<Output = ()> + Send {
+        diagnose::walk(self.paths.clone(), self.config.tomcat.clone(), walk)
     }
 }

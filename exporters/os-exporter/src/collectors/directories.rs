@@ -86,6 +86,9 @@ fn build(e: &OsExporter) -> common::registry::Built<Background> {
         Arc::clone(&e.journal),
         latest.clone(),
     );
+    if !e.persist {
+        watcher = watcher.read_only();
+    }
     Ok(Some(Background {
         job: Job::new("directories", e.config.directories.interval, move || {
             Ok(watcher.run_once()?)

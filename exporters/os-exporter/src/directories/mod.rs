@@ -65,6 +65,9 @@ pub(crate) struct Watcher {
     latest: Latest<Report>,
     /// `None` until the state file has been read.
     baseline: Option<Baseline>,
+    /// False under `diagnose`: the running exporter owns the state file, so it is read, never
+    /// written or moved aside.
+    persist: bool,
 }
 
 impl Watcher {
@@ -81,7 +84,14 @@ impl Watcher {
             journal,
             latest,
             baseline: None,
+            persist: true,
         }
+    }
+
+    /// A watcher that reads the state file but never writes it (for `diagnose`).
+    pub(crate) fn read_only(mut self) -> Self {
+        self.persist = false;
+        self
     }
 
     /// One pass; fails when a directory or the state file could not be read, the baseline
@@ -192,7 +202,9 @@ impl Watcher {
         report.errors = errors.clone();
         // Unsaved, the baseline still holds in memory and the counts are right; only a restart
         // would forget it, so the job fails (and logs) but the collector serves.
-        if let Err(e) = state_file::save(&self.cfg.state_file, &next) {
+        if self.persist
+            && let Err(e) = state_file::save(&self.cfg.state_file, &next)
+        {
             errors.push(format!(
                 "{e} (the baseline is kept in memory until a save succeeds)"
             ));
@@ -238,9 +250,13 @@ impl Watcher {
             Err(e) => {
                 // Kept for a look, never silently dropped; a fresh baseline starts now.
                 let aside = corrupt_path(path);
-                let moved = std::fs::rename(path, &aside)
-                    .map(|()| format!("moved to {}", aside.display()))
-                    .unwrap_or_else(|e| format!("could not be moved aside: {e}"));
+                let moved = if self.persist {
+                    std::fs::rename(path, &aside)
+                        .map(|()| format!("moved to {}", aside.display()))
+                        .unwrap_or_else(|e| format!("could not be moved aside: {e}"))
+                } else {
+                    "left in place (read-only run)".to_owned()
+                };
                 let msg = format!(
                     "state file {} is corrupt ({e}); {moved}; a fresh baseline is recorded and changes made before this pass are not reported",
                     path.display()
