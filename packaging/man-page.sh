@@ -8,6 +8,7 @@ bin=${1:?usage: man-page.sh <binary>}
 name=$(basename "$bin")
 version=$("$bin" --version | awk '{print $2}')
 help=$("$bin" --help)
+diagnose_help=$("$bin" diagnose --help)
 summary=$(printf '%s\n' "$help" | head -n 1)
 # roff: a leading dot or quote would be read as a request, a backslash as an escape.
 escape() { sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"; }
@@ -18,6 +19,9 @@ $name \- $(printf '%s' "$summary" | escape)
 .SH SYNOPSIS
 .B $name
 [\fIOPTIONS\fR]
+.br
+.B $name diagnose
+[\fIOPTIONS\fR]
 .SH DESCRIPTION
 A Prometheus exporter of the ops exporter suite: it serves \fB/metrics\fR (and \fB/-/healthy\fR)
 over HTTP, or HTTPS with basic auth under \fB\-\-web.config.file\fR. Without
@@ -25,6 +29,14 @@ over HTTP, or HTTPS with basic auth under \fB\-\-web.config.file\fR. Without
 .SH OPTIONS
 .nf
 $(printf '%s\n' "$help" | sed -n '/^Options:/,$p' | sed 1d | escape)
+.fi
+.SH DIAGNOSE
+\fB$name diagnose\fR walks the troubleshooting procedure of the exporter's source document on
+this host with the same configuration and checks, prints each step's evidence and a verdict with
+the document's remedy, and exits: 0 when no fault is found, 1 when it names a cause. It changes
+nothing. Its options, besides \fB\-\-config.file\fR, \fB\-\-log.*\fR and \fB\-\-path.*\fR:
+.nf
+$(printf '%s\n' "$diagnose_help" | sed -n '/^Options:/,/^  *--config.file/p' | sed '1d;$d' | escape)
 .fi
 .SH FILES
 .TP

@@ -168,7 +168,29 @@ pub fn heading_anchor(heading: &str) -> String {
 /// replaces it with the operator's base URL (where `docs/runbooks/` is served).
 pub const RUNBOOK_BASE: &str = "${RUNBOOK_BASE_URL}/";
 
-fn runbook_problem(root: &Path, url: &str) -> Option<String> {
+/// The exporter whose rules are in `file` (`ic-server.yml` holds `ic_server_*` rules, from
+/// ic-server-probe); `None` for rule files of no single exporter (`suite.yml`).
+fn rules_binary(file: &Path) -> Option<String> {
+    let stem = file.file_stem()?.to_str()?;
+    crate::exporter_list::all()
+        .into_iter()
+        .find(|e| e.prefix.replace('_', "-") == stem)
+        .map(|e| e.name)
+}
+
+/// What is wrong with the first paragraph of a runbook section: it must be the `diagnose`
+/// command of the alert's exporter (`**Diagnose:** \`<binary> diagnose ...\``).
+fn diagnose_line_problem(section_first_line: Option<&str>, binary: Option<&str>) -> Option<String> {
+    let line = section_first_line.unwrap_or("");
+    let want = match binary {
+        Some(b) => format!("**Diagnose:** `{b} diagnose"),
+        None => "**Diagnose:** `".to_owned(),
+    };
+    (!line.starts_with(&want))
+        .then(|| format!("the section does not start with {want}...` (found {line:?})"))
+}
+
+fn runbook_problem(root: &Path, url: &str, binary: Option<&str>) -> Option<String> {
     let Some(rel) = url.strip_prefix(RUNBOOK_BASE) else {
         return Some(format!(
             "runbook_url {url:?} does not start with {RUNBOOK_BASE} (a file of docs/runbooks/ under the base URL set at render time)"
@@ -182,12 +204,18 @@ fn runbook_problem(root: &Path, url: &str) -> Option<String> {
     if anchor.is_empty() {
         return None;
     }
-    let found = text
-        .lines()
-        .filter_map(|l| l.strip_prefix('#'))
-        .map(|h| heading_anchor(h.trim_start_matches('#')))
-        .any(|a| a == anchor);
-    (!found).then(|| format!("runbook_url {url:?}: no heading with anchor #{anchor} in {file}"))
+    let mut lines = text.lines();
+    let found = lines.by_ref().any(|l| {
+        l.strip_prefix('#')
+            .is_some_and(|h| heading_anchor(h.trim_start_matches('#')) == anchor)
+    });
+    if !found {
+        return Some(format!(
+            "runbook_url {url:?}: no heading with anchor #{anchor} in {file}"
+        ));
+    }
+    let first = lines.find(|l| !l.trim().is_empty());
+    diagnose_line_problem(first, binary).map(|p| format!("{file}#{anchor}: {p}"))
 }
 
 /// Labels a template refers to (`$labels.x`, `.Labels.x`, `$labels "x"` forms).
@@ -223,7 +251,7 @@ pub fn lint(root: &Path, alerts: &[AlertRule], cases: &[AlertCase]) -> Vec<Strin
             }
         }
         if let Some(url) = a.annotations.get("runbook_url")
-            && let Some(p) = runbook_problem(root, url)
+            && let Some(p) = runbook_problem(root, url, rules_binary(&a.file).as_deref())
         {
             problems.push(format!("{at}: {p}"));
         }

@@ -127,3 +127,39 @@ fn help_shows_each_binarys_own_default_listen_address() {
         assert!(!stdout.contains("127.0.0.1:9910") || port == 9910, "{bin}");
     }
 }
+
+/// `diagnose` exists on every binary, ends with a verdict whose exit status agrees, within its
+/// limit even on a host without the monitored software, and rejects a bad window with exit 2.
+#[test]
+fn every_binary_diagnoses_within_its_limit_and_rejects_a_bad_window() {
+    let dir = TempDir::new("cli-diagnose");
+    for e in suite_tests::exporter_list::built() {
+        let bin = e.name.as_str();
+        // Its state paths in the test's directory, as when serving (the walk must not write
+        // them anyway: `make test`'s state guard checks the host's).
+        let mut args: Vec<String> = suite_tests::exporter::isolated_args(bin, dir.path());
+        // --target only matters to the probe-style exporter; the others ignore it.
+        args.extend(["--timeout", "8s", "--target", "127.0.0.1:1"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let t0 = std::time::Instant::now();
+        let d = suite_tests::diagnose::run(bin, &args);
+        let took = t0.elapsed();
+        assert!(took < std::time::Duration::from_secs(12), "{bin}: {took:?}");
+        assert_eq!(d.report["binary"], bin);
+        assert!(
+            d.report["steps"].as_array().is_some_and(|s| !s.is_empty()),
+            "{bin}: no step\n{:#}",
+            d.report
+        );
+        assert!(
+            d.report["verdict"]["remedy"]["en"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{bin}: {:#}",
+            d.report["verdict"]
+        );
+        let (code, _, stderr) = run_bin(bin, &["diagnose", "--since", "last tuesday"]);
+        assert_eq!(code, Some(2), "{bin}: {stderr}");
+        assert!(stderr.contains("--since"), "{bin}: {stderr}");
+    }
+}

@@ -119,6 +119,27 @@ fn the_lint_reports_each_kind_of_mistake() {
         problems.contains("no promtool test case where it fires"),
         "{problems}"
     );
+    // An etcd rule pointing at a section that opens with another exporter's diagnose command.
+    let wrong_diagnose = AlertRule {
+        file: "alerting-rules/etcd.yml".into(),
+        name: "EtcdSomething".into(),
+        expr: "up == 0".into(),
+        labels: [("severity".to_owned(), "warning".to_owned())].into(),
+        annotations: [
+            ("summary".to_owned(), "s".to_owned()),
+            ("description".to_owned(), "d".to_owned()),
+            (
+                "runbook_url".to_owned(),
+                "${RUNBOOK_BASE_URL}/os.md#oscpuusageover80".to_owned(),
+            ),
+        ]
+        .into(),
+    };
+    let problems = rules::lint(&root, &[wrong_diagnose], &[]).join("\n");
+    assert!(
+        problems.contains("does not start with **Diagnose:** `etcd-probe diagnose"),
+        "{problems}"
+    );
 }
 
 #[test]
