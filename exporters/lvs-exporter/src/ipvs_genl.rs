@@ -373,18 +373,40 @@ pub fn decode_dest(payload: &[u8], service_af_v6: bool) -> Result<RealServer, De
 /// number of per-service dumps (and so the labels); services beyond it are returned without
 /// their real servers, and `truncated` says so.
 pub fn read(limits: Limits, max_services: usize) -> Result<(Vec<Service>, bool), IpvsGenlError> {
+    read_tapped(limits, max_services, &mut |_, _| {})
+}
+
+/// Which dump an answer of the kernel belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// The service dump.
+    Service,
+    /// The real-server dump of this service.
+    Dest(&'a ServiceKey),
+}
+
+/// [`read`], handing every answer's payload (genl header and attributes, as the kernel sent
+/// them) to `tap` before it is decoded: how the unit tests' captures are taken
+/// (`examples/ipvs_capture.rs`).
+pub fn read_tapped(
+    limits: Limits,
+    max_services: usize,
+    tap: &mut dyn FnMut(Answer<'_>, &[u8]),
+) -> Result<(Vec<Service>, bool), IpvsGenlError> {
     let mut sock = genl::open(limits)?;
     let id = genl::family_id(&mut sock, FAMILY)?.ok_or(IpvsGenlError::NoFamily)?;
-    read_with(&mut sock, id, max_services)
+    read_with(&mut sock, id, max_services, tap)
 }
 
 fn read_with(
     sock: &mut Socket,
     id: u16,
     max_services: usize,
+    tap: &mut dyn FnMut(Answer<'_>, &[u8]),
 ) -> Result<(Vec<Service>, bool), IpvsGenlError> {
     let mut services = Vec::new();
     sock.dump(request(id, CMD_GET_SERVICE, None), |_, payload| {
+        tap(Answer::Service, payload);
         services.push(decode_service(payload)?);
         Ok(())
     })?;
@@ -396,7 +418,9 @@ fn read_with(
             ServiceKey::Fwmark { ipv6, .. } => ipv6,
         };
         let mut dests = Vec::new();
-        sock.dump(request(id, CMD_GET_DEST, Some(&svc.key)), |_, payload| {
+        let key = svc.key;
+        sock.dump(request(id, CMD_GET_DEST, Some(&key)), |_, payload| {
+            tap(Answer::Dest(&key), payload);
             dests.push(decode_dest(payload, v6)?);
             Ok(())
         })?;
@@ -591,5 +615,136 @@ mod tests {
         let fw = dest_request_bytes(&"fwmark/9".parse().unwrap());
         let svc = nested(&fw, CMD_ATTR_SERVICE).unwrap().unwrap();
         assert_eq!(NlasIterator::new(svc).count(), 2);
+    }
+
+    /// `tests/fixtures/netns-genl`: the kernel's answers to this module's own dumps in the VM
+    /// (real servers in network namespaces, traffic through the VIP; see the README), decoded
+    /// and put together as [`read`] does.
+    fn captured_table() -> Vec<Service> {
+        let mut services: Vec<Service> = Vec::new();
+        for line in crate::fixtures::text("netns-genl").lines() {
+            let (head, hex) = line.rsplit_once(' ').unwrap();
+            let payload = crate::fixtures::unhex(hex);
+            if head == "service" {
+                services.push(decode_service(&payload).unwrap());
+                continue;
+            }
+            let label = head.strip_prefix("dest ").unwrap();
+            let svc = services
+                .iter_mut()
+                .find(|s| s.key.to_string() == label)
+                .unwrap_or_else(|| panic!("dest of unknown service {label}"));
+            let v6 = matches!(svc.key, ServiceKey::Addr { addr, .. } if addr.is_ipv6());
+            svc.real_servers.push(decode_dest(&payload, v6).unwrap());
+        }
+        services
+    }
+
+    #[test]
+    fn captured_answers_equal_ipvsadm_of_the_same_moment() {
+        let table = captured_table();
+        let keys: Vec<String> = table.iter().map(|s| s.key.to_string()).collect();
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        let listed = crate::fixtures::ipvsadm_lines(&crate::fixtures::text("netns-ipvsadm-Ln"));
+        let stats =
+            crate::fixtures::ipvsadm_lines(&crate::fixtures::text("netns-ipvsadm-Ln-stats-exact"));
+        let words = |s: &Stats| {
+            [
+                s.conns,
+                s.in_packets,
+                s.out_packets,
+                s.in_bytes,
+                s.out_bytes,
+            ]
+            .map(|v| v.to_string())
+            .to_vec()
+        };
+        let mut from_genl = std::collections::BTreeMap::new();
+        let mut from_genl_stats = std::collections::BTreeMap::new();
+        for s in &table {
+            let key = s.key.to_string();
+            let mut head = vec![s.scheduler.clone()];
+            if let Some(Persistence::Seconds(p)) = s.persistence {
+                head.extend(["persistent".to_owned(), p.to_string()]);
+            }
+            from_genl.insert((key.clone(), String::new()), head);
+            from_genl_stats.insert((key.clone(), String::new()), words(&s.stats.unwrap()));
+            for r in &s.real_servers {
+                let fwd = match r.forward.unwrap() {
+                    Forward::Masq => "Masq",
+                    Forward::Route => "Route",
+                    Forward::Tunnel => "Tunnel",
+                    Forward::Local => "Local",
+                    Forward::Bypass => "Bypass",
+                };
+                from_genl.insert(
+                    (key.clone(), r.label()),
+                    [
+                        fwd.to_owned(),
+                        r.weight.to_string(),
+                        r.active_conns.to_string(),
+                        r.inactive_conns.to_string(),
+                    ]
+                    .to_vec(),
+                );
+                from_genl_stats.insert((key.clone(), r.label()), words(&r.stats.unwrap()));
+            }
+        }
+        assert_eq!(from_genl, listed);
+        assert_eq!(from_genl_stats, stats);
+        // The traffic through the VIP reached the namespaced real servers 3:1 (wrr), and UDP moved.
+        let web = &stats[&("tcp/10.0.0.3:80".to_owned(), String::new())];
+        assert_eq!(web[0], "8");
+        assert_eq!(
+            stats[&("tcp/10.0.0.3:80".to_owned(), "10.2.1.2:80".to_owned())][0],
+            "6"
+        );
+        assert_eq!(
+            stats[&("udp/10.0.0.3:53".to_owned(), String::new())][0],
+            "3"
+        );
+    }
+
+    #[test]
+    fn captured_answers_equal_proc_of_the_same_moment() {
+        let genl = captured_table();
+        let proc =
+            crate::proc_ip_vs::parse(&crate::fixtures::text("netns-proc_net_ip_vs")).unwrap();
+        let shape = |t: &[Service]| {
+            let mut v: Vec<String> = t
+                .iter()
+                .flat_map(|s| {
+                    let svc = format!("{} {}", s.key, s.scheduler);
+                    s.real_servers.iter().map(move |r| {
+                        format!(
+                            "{svc} {} {:?} {} {} {}",
+                            r.label(),
+                            r.forward,
+                            r.weight,
+                            r.active_conns,
+                            r.inactive_conns
+                        )
+                    })
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(shape(&genl), shape(&proc.services));
+        // The SCTP service and its drained real server, as both sources show them.
+        let sctp = genl
+            .iter()
+            .find(|s| s.key.to_string() == "sctp/10.0.0.3:3868")
+            .unwrap();
+        assert_eq!(sctp.real_servers[0].weight, 0);
+        // Persistence: seconds over netlink, jiffies in /proc.
+        let fw = |t: &[Service]| {
+            t.iter()
+                .find(|s| s.key.to_string() == "fwmark/7")
+                .unwrap()
+                .persistence
+        };
+        assert_eq!(fw(&genl), Some(Persistence::Seconds(300)));
+        assert_eq!(fw(&proc.services), Some(Persistence::Jiffies(75000)));
     }
 }

@@ -205,25 +205,19 @@ mod tests {
     fn the_capture_agrees_with_ipvsadm_of_the_same_moment() {
         // tests/fixtures/ipvsadm-Ln: `ipvsadm -Ln` right after the /proc capture, same VM.
         let t = parse(&fixtures::text("proc_net_ip_vs")).unwrap();
-        let mut from_ipvsadm = Vec::new();
-        let mut service = String::new();
-        for line in fixtures::text("ipvsadm-Ln").lines() {
-            let w: Vec<&str> = line.split_whitespace().collect();
-            match w.as_slice() {
-                ["->", "RemoteAddress:Port", ..] => {}
-                ["->", rs, fwd, weight, active, inactive] => from_ipvsadm.push(format!(
-                    "{service} {rs} {} {weight} {active} {inactive}",
-                    fwd.to_lowercase()
-                )),
-                [prot @ ("TCP" | "UDP" | "FWM"), addr, sched, ..] => {
-                    service = match *prot {
-                        "FWM" => format!("fwmark/{addr} {sched}"),
-                        p => format!("{}/{addr} {sched}", p.to_lowercase()),
-                    };
-                }
-                _ => {}
-            }
-        }
+        let listed = fixtures::ipvsadm_lines(&fixtures::text("ipvsadm-Ln"));
+        let mut from_ipvsadm: Vec<String> = listed
+            .iter()
+            .filter(|((_, rs), _)| !rs.is_empty())
+            .map(|((svc, rs), w)| {
+                let sched = &listed[&(svc.clone(), String::new())][0];
+                format!(
+                    "{svc} {sched} {rs} {} {}",
+                    w[0].to_lowercase(),
+                    w[1..].join(" ")
+                )
+            })
+            .collect();
         let mut from_proc: Vec<String> = t
             .services
             .iter()
