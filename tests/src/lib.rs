@@ -11,6 +11,7 @@ pub mod etcd_cluster;
 pub mod exporter;
 pub mod exporter_list;
 pub mod http;
+pub mod ipvsadm;
 pub mod jvm;
 pub mod metric_reference;
 pub mod netns;

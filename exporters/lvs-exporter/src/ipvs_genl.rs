@@ -645,9 +645,9 @@ mod tests {
         let table = captured_table();
         let keys: Vec<String> = table.iter().map(|s| s.key.to_string()).collect();
         assert_eq!(keys.len(), 5, "{keys:?}");
-        let listed = crate::fixtures::ipvsadm_lines(&crate::fixtures::text("netns-ipvsadm-Ln"));
+        let listed = suite_tests::ipvsadm::lines(&crate::fixtures::text("netns-ipvsadm-Ln"));
         let stats =
-            crate::fixtures::ipvsadm_lines(&crate::fixtures::text("netns-ipvsadm-Ln-stats-exact"));
+            suite_tests::ipvsadm::lines(&crate::fixtures::text("netns-ipvsadm-Ln-stats-exact"));
         let words = |s: &Stats| {
             [
                 s.conns,

@@ -205,7 +205,7 @@ mod tests {
     fn the_capture_agrees_with_ipvsadm_of_the_same_moment() {
         // tests/fixtures/ipvsadm-Ln: `ipvsadm -Ln` right after the /proc capture, same VM.
         let t = parse(&fixtures::text("proc_net_ip_vs")).unwrap();
-        let listed = fixtures::ipvsadm_lines(&fixtures::text("ipvsadm-Ln"));
+        let listed = suite_tests::ipvsadm::lines(&fixtures::text("ipvsadm-Ln"));
         let mut from_ipvsadm: Vec<String> = listed
             .iter()
             .filter(|((_, rs), _)| !rs.is_empty())
