@@ -11,6 +11,7 @@
 
 mod collectors;
 mod config;
+mod diagnose;
 mod probe_endpoint;
 mod target;
 
@@ -89,6 +90,10 @@ impl Exporter for IcServerProbe {
             cfg,
             paths,
         })
+    }
+
+    async fn diagnose(&self, walk: &mut common::diagnose::Walk) {
+        diagnose::walk(self, walk).await;
     }
 
     fn probe(&self) -> Option<Arc<dyn ProbeHandler>> {

@@ -53,21 +53,33 @@ pub fn is_match(name: &str, comm: &str, cmdline: &[u8]) -> bool {
 
 /// Counts the processes of `name` under `paths`' procfs, skipping `own_pid`.
 pub(crate) fn count(paths: &SysPaths, name: &str, own_pid: u32) -> Result<u32, CollectError> {
-    let mut n = 0;
+    Ok(u32::try_from(matching(paths, name, own_pid)?.len()).unwrap_or(u32::MAX))
+}
+
+/// The processes of `name` under `paths`' procfs, skipping `own_pid`: `(pid, command line)`
+/// with NULs shown as spaces, as `ps -ef` prints them.
+pub(crate) fn matching(
+    paths: &SysPaths,
+    name: &str,
+    own_pid: u32,
+) -> Result<Vec<(u32, String)>, CollectError> {
+    let mut found = Vec::new();
     // A process that exits mid-walk reads as empty and simply is not counted.
     common::proc_table::for_each_process(paths, |p| {
         if p.pid() == own_pid {
             return;
         }
-        if is_match(
-            name,
-            p.comm().unwrap_or_default(),
-            p.cmdline().unwrap_or_default(),
-        ) {
-            n += 1;
+        let cmdline = p.cmdline().unwrap_or_default();
+        if is_match(name, p.comm().unwrap_or_default(), cmdline) {
+            let shown = String::from_utf8_lossy(cmdline)
+                .split('\0')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            found.push((p.pid(), shown));
         }
     })?;
-    Ok(n)
+    Ok(found)
 }
 
 /// The local process check.
