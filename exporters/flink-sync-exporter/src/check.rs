@@ -287,6 +287,41 @@ pub struct Shared {
     check_success: Option<bool>,
     ok: Option<bool>,
     last_success: f64,
+    /// Why the last comparison could not be made (standby only).
+    compare_error: Option<String>,
+    /// Up to [`LOG_PATHS`] paths of this node the sync user cannot read, with why.
+    local_unreadable_paths: Vec<(String, String)>,
+}
+
+/// What the last check found, for `diagnose`'s evidence.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// This node's role, when known.
+    pub role: Option<Role>,
+    /// Why the role could not be decided.
+    pub role_error: Option<String>,
+    /// Why this node's manifest could not be built.
+    pub manifest_error: Option<String>,
+    /// The last comparison (standby only).
+    pub compared: Option<Diff>,
+    /// Why the last comparison could not be made (standby only).
+    pub compare_error: Option<String>,
+    /// Some of this node's paths the sync user cannot read, with why.
+    pub local_unreadable: Vec<(String, String)>,
+}
+
+impl Shared {
+    /// What the last check found.
+    pub fn findings(&self) -> Findings {
+        Findings {
+            role: self.role,
+            role_error: self.role_error.clone(),
+            manifest_error: self.manifest_error.clone(),
+            compared: self.compared.clone(),
+            compare_error: self.compare_error.clone(),
+            local_unreadable: self.local_unreadable_paths.clone(),
+        }
+    }
 }
 
 /// The check's state between runs.
@@ -384,6 +419,11 @@ impl Check {
                     sh.manifest_error = None;
                     sh.local_entries = m.entries.len();
                     sh.local_unreadable = m.unreadable().count();
+                    sh.local_unreadable_paths = m
+                        .unreadable()
+                        .take(LOG_PATHS)
+                        .map(|e| (e.path_text(), e.unreadable.clone().unwrap_or_default()))
+                        .collect();
                 }
                 Err(e) => {
                     sh.manifest = None;
@@ -420,18 +460,22 @@ impl Check {
                 self.peer_manifest = (!tag.is_empty()).then_some((tag, active));
                 let mut sh = self.shared.lock_or_recover();
                 sh.compared = Some(diff);
+                sh.compare_error = None;
                 Ok(())
             }
             Ok(None) => {
                 let why = format!("{}: 304 for a manifest this node no longer holds", peer.url);
                 self.conclude(None);
-                self.shared.lock_or_recover().compared = None;
+                let mut sh = self.shared.lock_or_recover();
+                sh.compared = None;
+                sh.compare_error = Some(why.clone());
                 Err(why)
             }
             Err(e) => {
                 self.conclude(None);
                 let mut sh = self.shared.lock_or_recover();
                 sh.compared = None;
+                sh.compare_error = Some(e.to_string());
                 Err(e.to_string())
             }
         }

@@ -14,6 +14,7 @@ pub mod check;
 mod collectors;
 pub mod compare;
 pub mod config;
+mod diagnose;
 pub mod ha_log;
 pub mod manifest;
 pub mod users;
@@ -135,10 +136,12 @@ impl Exporter for FlinkSyncExporter {
             user_agent: format!("flink-sync-exporter/{}", env!("CARGO_PKG_VERSION")),
         };
         let http = Arc::new(HttpProbe::new(&opts).map_err(|e| format!("peer TLS: {e}"))?);
-        let audit = Arc::new(AuditJournal::new(
-            cfg.audit.clone(),
-            Path::new(DEFAULT_AUDIT_PATH),
-        ));
+        // Under `diagnose` the running exporter owns the journal: nothing is written.
+        let mut audit_cfg = cfg.audit.clone();
+        if ctx.diagnose {
+            audit_cfg.enabled = false;
+        }
+        let audit = Arc::new(AuditJournal::new(audit_cfg, Path::new(DEFAULT_AUDIT_PATH)));
         audit.declare_checks(&["sync_difference", "junk_files"]);
         let host = paths
             .read_proc("sys/kernel/hostname")
@@ -171,6 +174,10 @@ impl Exporter for FlinkSyncExporter {
             http,
             host,
         })
+    }
+
+    async fn diagnose(&self, walk: &mut common::diagnose::Walk) {
+        diagnose::walk(self, walk).await;
     }
 
     fn documents(&self) -> Vec<(String, Arc<dyn DocumentHandler>)> {

@@ -21,8 +21,26 @@ use crate::FlinkSyncExporter;
 pub(crate) struct Found {
     /// Junk files, as the node names them.
     pub(crate) paths: BTreeSet<String>,
+    /// Other `sed*` files (not junk: size or mode say so), as `ll` shows them, at most
+    /// [`OTHERS_KEPT`]: step 10 lists every `sed*` file, step 11 tells junk from the rest.
+    pub(crate) others: BTreeSet<String>,
     /// Whether the search stopped at its bound.
     pub(crate) truncated: bool,
+}
+
+/// Non-junk `sed*` files kept per search.
+pub(crate) const OTHERS_KEPT: usize = 20;
+
+/// `ll`'s permission column for `mode`, e.g. `-rw-r--r--`.
+pub(crate) fn mode_text(mode: u32) -> String {
+    let mut s = String::from("-");
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 0o7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
 }
 
 /// Whether a file is the document's junk: name `sed*`, regular, size 0, permissions `---------`.
@@ -53,12 +71,20 @@ pub(crate) fn search(rootfs: &Path, roots: &[String], max_entries: usize) -> Fou
                     if dirs_seen.insert((meta.dev(), meta.ino())) {
                         stack.push(child.path());
                     }
-                } else if is_junk(child.file_name().as_bytes(), &meta) {
+                } else if child.file_name().as_bytes().starts_with(b"sed") {
                     let p = child.path();
                     let shown = p
                         .strip_prefix(rootfs)
                         .map_or_else(|_| p.display().to_string(), |r| format!("/{}", r.display()));
-                    found.paths.insert(shown);
+                    if is_junk(child.file_name().as_bytes(), &meta) {
+                        found.paths.insert(shown);
+                    } else if meta.is_file() && found.others.len() < OTHERS_KEPT {
+                        found.others.insert(format!(
+                            "{} {} {shown}",
+                            mode_text(meta.mode()),
+                            meta.size()
+                        ));
+                    }
                 }
             }
         }
@@ -179,6 +205,12 @@ mod tests {
             vec!["/opt/a/b/sed123"]
         );
         assert!(!f.truncated);
+        // Step 10 lists every sed* file as `ll` shows it; only the empty mode-000 one is junk.
+        assert_eq!(
+            f.others.into_iter().collect::<Vec<_>>(),
+            vec!["---------- 1 /opt/a/sedXYZ", "-rw-r--r-- 0 /opt/a/sed9"]
+        );
+        assert_eq!(mode_text(0o750), "-rwxr-x---");
         assert!(search(&d, &["/opt".into()], 2).truncated);
         let _ = std::fs::remove_dir_all(&d);
     }

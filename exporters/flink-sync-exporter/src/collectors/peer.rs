@@ -35,13 +35,37 @@ pub(crate) fn peer_addr(url: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
+/// What one probe of the peer found: step 3's ping, and a TCP connection to its exporter.
+#[derive(Debug)]
+pub(crate) struct PeerProbe {
+    /// The echo's round trip, or why there was none.
+    pub(crate) ping: Result<Duration, icmp::PingError>,
+    /// Whether the exporter port accepted a connection, or why not.
+    pub(crate) port: Result<(), String>,
+}
+
+/// Pings `addr`'s host and connects to `addr`, each within `timeout` and `budget`.
+pub(crate) fn probe(addr: SocketAddr, timeout: Duration, seq: u16, budget: Duration) -> PeerProbe {
+    let started = std::time::Instant::now();
+    let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0);
+    let ping = icmp::ping(addr.ip(), id, seq, timeout.min(budget));
+    let wait = timeout.min(budget.saturating_sub(started.elapsed()));
+    let port = if wait.is_zero() {
+        Err("no time left to connect".to_owned())
+    } else {
+        TcpStream::connect_timeout(&addr, wait)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    PeerProbe { ping, port }
+}
+
 impl Collector for PeerCollector {
     fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
         let mut m = MetricSet::new();
-        let wait = self.timeout.min(ctx.remaining());
-        let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0);
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let ping = match icmp::ping(self.addr.ip(), id, seq, wait) {
+        let p = probe(self.addr, self.timeout, seq, ctx.remaining());
+        let ping = match &p.ping {
             Ok(_) => true,
             Err(icmp::PingError::NoReply { .. }) => false,
             Err(e) => {
@@ -49,8 +73,7 @@ impl Collector for PeerCollector {
                 false
             }
         };
-        let wait = self.timeout.min(ctx.remaining());
-        let port = !wait.is_zero() && TcpStream::connect_timeout(&self.addr, wait).is_ok();
+        let port = p.port.is_ok();
         m.add(&PEER_UP, &[("probe", "icmp")], f64::from(u8::from(ping)));
         m.add(
             &PEER_UP,
