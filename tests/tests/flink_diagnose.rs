@@ -449,5 +449,38 @@ fn each_alm_45641_cause_gets_its_own_verdict_on_the_standby() {
         "{lines:?}"
     );
     assert!(lines[0]["time"].as_str().is_some());
+
+    // 7. 20 minutes ago the sync could not lstat a file: a window around that time (the
+    // errors above fall outside it) names the permission cause, the document's example.
+    let rot = log_dir.join(format!(
+        "ha.log.{}",
+        local_time("-19 min").replace(' ', "_").replace(':', "-")
+    ));
+    let t = local_time("-20 min");
+    std::fs::write(
+        &rot,
+        [
+            ha_line(
+                &t,
+                "INFO",
+                "open lstat failed:(/opt/Bigdata/FusionInsight_Flink/conf/security/ha.crt ). Permission denied.",
+            ),
+            ha_line(&t, "ERROR", "Travel stack failed."),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let (code, r) = standby.diagnose(&["--since", "25m", "--until", "15m"]);
+    assert_verdict(code, &r, "sync_file_permission", &["ha_log"]);
+    let lines = details(step(&r, "ha_log"));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("Permission denied"), "{lines:?}");
+    assert!(
+        step(&r, "ha_log")["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 error line(s) in the window (1 permission denied"),
+        "{r:#}"
+    );
     assert!(!db.join("audit.jsonl").exists());
 }
