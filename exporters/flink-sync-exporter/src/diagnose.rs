@@ -168,6 +168,8 @@ const S14: Step = step(
 const PEER_DEADLINE: Duration = Duration::from_secs(5);
 /// Deadline of the `sed*` search.
 const FIND_DEADLINE: Duration = Duration::from_secs(10);
+/// Time of the walk's limit kept for the steps after the collectors' run.
+const RESERVED: Duration = Duration::from_secs(10);
 /// Deadline of the HA log scan.
 const LOG_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -208,25 +210,20 @@ pub(crate) async fn walk(e: &FlinkSyncExporter, walk: &mut Walk) {
         ),
     );
 
-    // One run of every collector and background job: the comparison, the junk search, df.
-    let wait = e.cfg.fetch_timeout + e.cfg.peer_timeout * 2 + Duration::from_secs(5);
-    let families = walk.metrics(wait).await.to_vec();
-    let findings: Findings = e.shared.lock_or_recover().findings();
-
-    let role = match (&findings.role, &findings.role_error) {
-        (Some(r), _) => Outcome::pass(format!("this node is the {}", r.as_str())).with(
-            Evidence::new("role", r.as_str()).from(format!(
-                "float_ip {}, role setting {}",
-                e.cfg
-                    .float_ip
-                    .map_or_else(|| "none".to_owned(), |i| i.to_string()),
-                format!("{:?}", e.cfg.role).to_lowercase()
-            )),
-        ),
-        (None, Some(err)) => Outcome::error(format!("the role could not be decided: {err}")),
-        (None, None) => Outcome::error("the check did not finish in time"),
-    };
-    walk.record_outcome(S2, role);
+    let source = e.role_source();
+    let setting = format!(
+        "float_ip {}, role setting {}",
+        e.cfg
+            .float_ip
+            .map_or_else(|| "none".to_owned(), |i| i.to_string()),
+        format!("{:?}", e.cfg.role).to_lowercase()
+    );
+    walk.check_blocking(S2, PEER_DEADLINE, move || match source.current() {
+        Ok(r) => Outcome::pass(format!("this node is the {}", r.as_str()))
+            .with(Evidence::new("role", r.as_str()).from(setting)),
+        Err(err) => Outcome::error(format!("the role could not be decided: {err}")),
+    })
+    .await;
 
     let mut ping_failed = false;
     match ping_step(e) {
@@ -287,6 +284,13 @@ pub(crate) async fn walk(e: &FlinkSyncExporter, walk: &mut Walk) {
         walk.not_applicable(S4, "the other node answers: go to step 6");
         walk.not_applicable(S5, "the other node answers: go to step 6");
     }
+
+    // One run of every collector and background job (the comparison, the junk search, df),
+    // leaving time for the steps after it.
+    let wait = (e.cfg.fetch_timeout + e.cfg.peer_timeout * 2 + Duration::from_secs(5))
+        .min(walk.remaining().saturating_sub(RESERVED));
+    let families = walk.metrics(wait).await.to_vec();
+    let findings: Findings = e.shared.lock_or_recover().findings();
 
     let prefix = "flink_sync";
     let usage = diagnose::value(&families, "flink_sync_local_backup_usage_ratio", &[]);

@@ -57,13 +57,18 @@ fn read_under(paths: &SysPaths, rel: &str) -> String {
 }
 
 impl FlinkSyncExporter {
-    /// The background check, sharing this exporter's state.
-    fn new_check(&self) -> Check {
-        let role = match self.cfg.role {
+    /// How this node's role is decided, from the config.
+    fn role_source(&self) -> RoleSource {
+        match self.cfg.role {
             RoleSetting::Active => RoleSource::Fixed(Role::Active),
             RoleSetting::Standby => RoleSource::Fixed(Role::Standby),
             RoleSetting::Auto => RoleSource::FloatIp(self.cfg.float_ip),
-        };
+        }
+    }
+
+    /// The background check, sharing this exporter's state.
+    fn new_check(&self) -> Check {
+        let role = self.role_source();
         let peer = self.cfg.peer_url.as_ref().map(|u| Peer {
             url: format!("{}/manifest", u.trim_end_matches('/')),
             http: Arc::clone(&self.http),
