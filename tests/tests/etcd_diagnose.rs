@@ -179,7 +179,13 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     // longer than the step's: cut at the step's 4 s deadline, the walk goes on to its verdict.
     let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hung_url = format!("http://{}", hung.local_addr().unwrap());
-    let hung_cfg = config(&cluster, dir.path(), "hung", &[hung_url.clone()], "30s");
+    let hung_cfg = config(
+        &cluster,
+        dir.path(),
+        "hung",
+        std::slice::from_ref(&hung_url),
+        "30s",
+    );
     let (code, r, took) = diagnose(&hung_cfg, mark, &[]);
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert_eq!(r["verdict"]["cause"], "network_fault", "{r:#}");
@@ -394,5 +400,10 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
             .as_str()
             .unwrap()
             .contains("etcdctl alarm disarm")
+    );
+    // Nothing was persisted: the data-loss state file belongs to the serving probe.
+    assert!(
+        !dir.path().join("state.json").exists(),
+        "diagnose wrote the state file"
     );
 }

@@ -706,7 +706,7 @@ fn path_label(fams: &[MetricFamily], family: &str) -> String {
 fn process_step(fams: &[MetricFamily], since: i64) -> Outcome {
     match metric(fams, "etcd_process_status") {
         None => Outcome::error("the local collector did not answer (see the exporter's log)"),
-        Some(v) if v == 0.0 => Outcome::fail("no etcd process runs (ps ux | grep etcd)")
+        Some(0.0) => Outcome::fail("no etcd process runs (ps ux | grep etcd)")
             .cause("process_down")
             .with(Evidence::new("etcd_process_status", "0").from("local collector")),
         Some(_) => {
@@ -778,10 +778,10 @@ fn binary_step(fams: &[MetricFamily]) -> Outcome {
         metric(fams, "etcd_binary_exists"),
         metric(fams, "etcd_binary_executable"),
     ) {
-        (Some(e), _) if e == 0.0 => Outcome::fail(format!("{path} does not exist"))
+        (Some(0.0), _) => Outcome::fail(format!("{path} does not exist"))
             .cause("binary_missing")
             .with(Evidence::new("etcd_binary_exists", "0").from(path)),
-        (Some(_), Some(x)) if x == 0.0 => Outcome::fail(format!("{path} has no execute bit"))
+        (Some(_), Some(0.0)) => Outcome::fail(format!("{path} has no execute bit"))
             .cause("binary_missing")
             .with(Evidence::new("etcd_binary_executable", "0").from(path)),
         (Some(_), Some(_)) => Outcome::pass(format!("{path} exists and is executable"))
@@ -797,7 +797,7 @@ fn data_dir_step(fams: &[MetricFamily]) -> Outcome {
         None => {
             return Outcome::error("the local collector did not answer (see the exporter's log)");
         }
-        Some(v) if v == 0.0 => {
+        Some(0.0) => {
             return Outcome::fail(format!("{path} does not exist"))
                 .cause("data_dir_fault")
                 .with(Evidence::new("etcd_data_dir_exists", "0").from(path));
@@ -970,5 +970,220 @@ fn data_loss_step(fams: &[MetricFamily], since: i64) -> Outcome {
         .with_all(evidence)
     } else {
         Outcome::pass("no data loss seen")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::MetricSet;
+    use common::diagnose::Status;
+
+    fn fams(samples: &[(&str, &[(&str, &str)], f64)]) -> Vec<MetricFamily> {
+        let mut m = MetricSet::new();
+        for (name, labels, v) in samples {
+            m.gauge_with(name, "test", labels, *v);
+        }
+        m.into_families()
+    }
+
+    #[test]
+    fn every_cause_a_step_can_name_is_in_the_list_once() {
+        let mut ids: Vec<&str> = CAUSES.iter().map(|c| c.id).collect();
+        for named in [
+            "vm_fault",
+            "network_fault",
+            "ip_missing",
+            "peer_process_down",
+            "overload",
+            "process_down",
+            "process_restarted",
+            "manual_stop",
+            "binary_missing",
+            "data_dir_fault",
+            "data_dir_full",
+            "data_dir_permissions",
+            "om_status_file_missing",
+            "nospace_alarm",
+            "member_abnormal",
+            "data_loss",
+        ] {
+            assert!(ids.contains(&named), "{named}");
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CAUSES.len());
+        // What stops etcd outranks what follows from it.
+        let pos = |id: &str| CAUSES.iter().position(|c| c.id == id).unwrap();
+        assert!(pos("manual_stop") < pos("process_down"));
+        assert!(pos("process_down") < pos("peer_process_down"));
+        assert!(pos("nospace_alarm") < pos("overload"));
+        assert!(pos("overload") < pos("network_fault"));
+    }
+
+    #[test]
+    fn refused_lines_name_a_dead_peer_and_timeouts_the_network() {
+        let counts = |v: &[(Detail, usize)]| v.iter().copied().collect::<BTreeMap<_, _>>();
+        let net = |v: &[(Detail, usize)]| log_cause(LogCause::Network, &counts(v));
+        assert_eq!(
+            net(&[
+                (Detail::ConnectionRefused, 2),
+                (Detail::PeerConnectionLost, 7)
+            ]),
+            "peer_process_down"
+        );
+        assert_eq!(
+            net(&[(Detail::ConnectionRefused, 1), (Detail::IoTimeout, 5)]),
+            "network_fault"
+        );
+        assert_eq!(net(&[(Detail::PeerConnectionLost, 3)]), "network_fault");
+        assert_eq!(
+            log_cause(LogCause::Disk, &counts(&[(Detail::QuotaExceeded, 1)])),
+            "nospace_alarm"
+        );
+        assert_eq!(
+            log_cause(LogCause::Disk, &counts(&[(Detail::NoSpaceLeft, 1)])),
+            "data_dir_full"
+        );
+        assert_eq!(log_cause(LogCause::IoUtil, &BTreeMap::new()), "overload");
+    }
+
+    #[test]
+    fn members_step_tells_refused_from_cut_and_nospace_from_both() {
+        let healthy = fams(&[
+            ("etcd_health", &[("endpoint", "http://a")], 1.0),
+            ("etcd_cluster_has_leader", &[], 1.0),
+        ]);
+        assert_eq!(
+            members_step(&healthy, Duration::from_secs(2)).status,
+            Status::Pass
+        );
+        let cut = fams(&[
+            ("etcd_health", &[("endpoint", "http://a")], 1.0),
+            ("etcd_health", &[("endpoint", "http://b")], 0.0),
+            (
+                "etcd_endpoint_probe_failure",
+                &[("endpoint", "http://b"), ("reason", "timeout")],
+                1.0,
+            ),
+            ("etcd_cluster_has_leader", &[], 1.0),
+        ]);
+        let o = members_step(&cut, Duration::from_millis(2500));
+        assert_eq!((o.status, o.cause), (Status::Fail, Some("network_fault")));
+        assert_eq!(
+            o.evidence[1].detail,
+            "no answer within its 2.5s deadline: cut (reason timeout)"
+        );
+        let refused = fams(&[
+            ("etcd_health", &[("endpoint", "http://b")], 0.0),
+            (
+                "etcd_endpoint_probe_failure",
+                &[("endpoint", "http://b"), ("reason", "connection_refused")],
+                1.0,
+            ),
+            ("etcd_cluster_alarm_active", &[("alarm", "NOSPACE")], 0.0),
+        ]);
+        let o = members_step(&refused, Duration::from_secs(2));
+        assert_eq!(o.cause, Some("peer_process_down"));
+        assert!(o.summary.contains("no leader"), "{}", o.summary);
+        let nospace = fams(&[
+            ("etcd_health", &[("endpoint", "http://a")], 0.0),
+            ("etcd_cluster_alarm_active", &[("alarm", "NOSPACE")], 1.0),
+            ("etcd_cluster_has_leader", &[], 1.0),
+        ]);
+        let o = members_step(&nospace, Duration::from_secs(2));
+        assert_eq!(o.cause, Some("nospace_alarm"));
+        assert_eq!(
+            members_step(&[], Duration::from_secs(2)).status,
+            Status::Error
+        );
+    }
+
+    #[test]
+    fn local_steps_read_the_local_collector() {
+        let p: &[(&str, &str)] = &[("path", "/var/lib/etcd")];
+        let wrong_mode = fams(&[
+            ("etcd_data_dir_exists", p, 1.0),
+            ("etcd_data_dir_mode", p, f64::from(0o755_u32)),
+            ("etcd_data_dir_permissions_ok", p, 0.0),
+            ("etcd_data_dir_filesystem_used_ratio", p, 0.5),
+            ("etcd_data_dir_filesystem_avail_bytes", p, 1048576.0 * 10.0),
+        ]);
+        let o = data_dir_step(&wrong_mode);
+        assert_eq!(o.cause, Some("data_dir_permissions"));
+        assert_eq!(o.evidence[0].detail, "0755, want 0700");
+        assert_eq!(o.evidence[1].detail, "50% used, 10 MiB available");
+        let full = fams(&[
+            ("etcd_data_dir_exists", p, 1.0),
+            ("etcd_data_dir_mode", p, f64::from(0o700_u32)),
+            ("etcd_data_dir_permissions_ok", p, 1.0),
+            ("etcd_data_dir_filesystem_used_ratio", p, 0.97),
+        ]);
+        assert_eq!(data_dir_step(&full).cause, Some("data_dir_full"));
+        let missing = fams(&[("etcd_data_dir_exists", p, 0.0)]);
+        assert_eq!(data_dir_step(&missing).cause, Some("data_dir_fault"));
+
+        let b: &[(&str, &str)] = &[("path", "/usr/bin/etcd")];
+        let not_exec = fams(&[
+            ("etcd_binary_exists", b, 1.0),
+            ("etcd_binary_executable", b, 0.0),
+        ]);
+        let o = binary_step(&not_exec);
+        assert_eq!(o.cause, Some("binary_missing"));
+        assert_eq!(o.summary, "/usr/bin/etcd has no execute bit");
+
+        let restarted = fams(&[
+            ("etcd_process_status", &[], 1.0),
+            ("etcd_process_start_time_seconds", &[], 1_800_000_100.0),
+        ]);
+        assert_eq!(
+            process_step(&restarted, 1_800_000_000).cause,
+            Some("process_restarted")
+        );
+        assert_eq!(process_step(&restarted, 1_800_000_200).status, Status::Pass);
+        let down = fams(&[("etcd_process_status", &[], 0.0)]);
+        assert_eq!(process_step(&down, 0).cause, Some("process_down"));
+
+        let marker = fams(&[
+            (
+                "etcd_manual_stop_marker_present",
+                &[("file", "cluster_manual_start")],
+                1.0,
+            ),
+            (
+                "etcd_manual_stop_marker_present",
+                &[("file", "etcd_manual_start")],
+                0.0,
+            ),
+        ]);
+        let o = markers_step(&marker, true);
+        assert_eq!(o.cause, Some("manual_stop"));
+        assert_eq!(
+            o.summary,
+            "manual-stop marker present: cluster_manual_start"
+        );
+        assert_eq!(markers_step(&marker, false).status, Status::NotApplicable);
+    }
+
+    #[test]
+    fn data_loss_counts_only_inside_the_window() {
+        let seen = fams(&[
+            (
+                "etcd_data_loss_events_total",
+                &[("kind", "revision_backwards")],
+                1.0,
+            ),
+            (
+                "etcd_data_loss_last_event_timestamp_seconds",
+                &[],
+                1_800_000_100.0,
+            ),
+        ]);
+        assert_eq!(
+            data_loss_step(&seen, 1_800_000_000).cause,
+            Some("data_loss")
+        );
+        assert_eq!(data_loss_step(&seen, 1_800_000_200).status, Status::Pass);
+        assert_eq!(data_loss_step(&[], 0).status, Status::Error);
     }
 }
