@@ -659,6 +659,9 @@ async fn log_step(walk: &mut Walk, step: Step, logs: &[(String, PathBuf)], cause
                 }
             });
             match found {
+                Ok(m) if m.files == 0 => {
+                    problems.push(format!("{name}: {} not found", path.display()));
+                }
                 Ok(m) => {
                     evidence.extend(m.lines);
                     problems.extend(m.problems.into_iter().map(|p| format!("{name}: {p}")));
@@ -979,7 +982,10 @@ mod tests {
     use common::MetricSet;
     use common::diagnose::Status;
 
-    fn fams(samples: &[(&str, &[(&str, &str)], f64)]) -> Vec<MetricFamily> {
+    /// A sample: family, labels, value.
+    type Sample<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
+    fn fams(samples: &[Sample<'_>]) -> Vec<MetricFamily> {
         let mut m = MetricSet::new();
         for (name, labels, v) in samples {
             m.gauge_with(name, "test", labels, *v);

@@ -41,7 +41,11 @@ impl Exporter for EtcdProbe {
         let paths = ctx.paths.clone();
         let selected = common::registry::select(Self::COLLECTORS, &cfg.collectors)
             .is_ok_and(|defs| defs.iter().any(|d| d.name == "log_causes"));
-        let logs = (selected && !cfg.logs.is_empty()).then(|| LogCauses::new(&cfg.logs, &paths));
+        // Under diagnose the logs are read over the `--since` window by the walk itself, so
+        // they are not followed (a large log read from the beginning would only spend the
+        // walk's time).
+        let logs = (selected && !cfg.logs.is_empty() && !ctx.diagnose)
+            .then(|| LogCauses::new(&cfg.logs, &paths));
         Ok(Self {
             cfg,
             paths,
