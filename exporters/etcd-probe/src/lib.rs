@@ -5,6 +5,7 @@
 pub mod collectors;
 pub mod config;
 pub mod data_loss;
+pub mod diagnose;
 pub mod exposition;
 pub mod gateway;
 pub mod health;
@@ -26,6 +27,8 @@ pub struct EtcdProbe {
     /// The classified logs, shared by the `log_causes` collector and the `log_poll` job; `None`
     /// when no log is configured or the collector is disabled.
     logs: Option<LogCauses>,
+    /// False under `diagnose`: nothing is written (the data-loss state file).
+    persist: bool,
 }
 
 impl Exporter for EtcdProbe {
@@ -38,12 +41,25 @@ impl Exporter for EtcdProbe {
         let paths = ctx.paths.clone();
         let selected = common::registry::select(Self::COLLECTORS, &cfg.collectors)
             .is_ok_and(|defs| defs.iter().any(|d| d.name == "log_causes"));
-        let logs = (selected && !cfg.logs.is_empty()).then(|| LogCauses::new(&cfg.logs, &paths));
-        Ok(Self { cfg, paths, logs })
+        // Under diagnose the logs are read over the `--since` window by the walk itself, so
+        // they are not followed (a large log read from the beginning would only spend the
+        // walk's time).
+        let logs = (selected && !cfg.logs.is_empty() && !ctx.diagnose)
+            .then(|| LogCauses::new(&cfg.logs, &paths));
+        Ok(Self {
+            cfg,
+            paths,
+            logs,
+            persist: !ctx.diagnose,
+        })
     }
 
     /// The logs are also read between scrapes, so a file truncated (`copytruncate`) or rotated
     /// more than once between two scrapes still has every line counted.
+    fn diagnose(&self, walk: &mut common::diagnose::Walk) -> impl Future<Output = ()> + Send {
+        diagnose::walk(self, walk)
+    }
+
     fn jobs(&self) -> Vec<Job> {
         let Some(logs) = self.logs.clone() else {
             return Vec::new();

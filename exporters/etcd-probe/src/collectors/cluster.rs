@@ -150,6 +150,8 @@ pub struct ClusterProbe {
     key_drop_ratio: f64,
     state_file: Option<PathBuf>,
     state: Arc<Mutex<State>>,
+    /// False under `diagnose`: the running probe owns the state file, so it is read, never written.
+    persist: bool,
     /// Set once a save failed, so a read-only disk is logged once, not at every change.
     save_failed: AtomicBool,
 }
@@ -163,8 +165,9 @@ impl std::fmt::Debug for ClusterProbe {
 }
 
 impl ClusterProbe {
-    /// Builds the prober; fails on unusable TLS files or a corrupt state file.
-    pub fn new(cfg: &Config) -> Result<Self, SetupError> {
+    /// Builds the prober; fails on unusable TLS files or a corrupt state file. With `persist`
+    /// false the state file is read but never written.
+    pub fn new(cfg: &Config, persist: bool) -> Result<Self, SetupError> {
         let opts = ProbeOptions {
             tls: cfg.tls.clone(),
             max_body_bytes: MAX_BODY,
@@ -188,6 +191,7 @@ impl ClusterProbe {
             key_drop_ratio: cfg.key_drop_ratio,
             state_file: cfg.state_file.clone(),
             state: Arc::new(Mutex::new(state)),
+            persist,
             save_failed: AtomicBool::new(false),
         })
     }
@@ -434,6 +438,7 @@ impl ClusterProbe {
             );
         }
         if *state != before
+            && self.persist
             && let Some(path) = &self.state_file
         {
             match data_loss::save(path, &state) {
@@ -495,10 +500,13 @@ impl AsyncCollector for ClusterProbe {
 }
 
 /// When the member probes must end: after `request_timeout`, and a little before the scrape
-/// deadline to leave time to assemble the answer. Checked arithmetic: a huge timeout or a young
-/// monotonic clock must not panic.
+/// deadline to leave time to assemble the answer (5%, and at least a quarter of a short
+/// deadline up to 250 ms: re-exporting three members' `/metrics` takes tens of milliseconds, so
+/// a one-second `diagnose` limit must not leave only 50). Checked arithmetic: a huge timeout or
+/// a young monotonic clock must not panic.
 fn members_deadline(now: Instant, scrape_deadline: Instant, request_timeout: Duration) -> Instant {
-    let margin = scrape_deadline.saturating_duration_since(now) / 20;
+    let left = scrape_deadline.saturating_duration_since(now);
+    let margin = (left / 20).max((left / 4).min(Duration::from_millis(250)));
     let before_answer = scrape_deadline
         .checked_sub(margin)
         .unwrap_or(scrape_deadline);
@@ -546,7 +554,7 @@ pub(crate) const DEF: CollectorDef<EtcdProbe> = CollectorDef {
         DATA_LOSS_EVENTS,
         DATA_LOSS_LAST_EVENT,
     ],
-    build: Build::Async(|e| Ok(Some(Box::new(ClusterProbe::new(&e.cfg)?)))),
+    build: Build::Async(|e| Ok(Some(Box::new(ClusterProbe::new(&e.cfg, e.persist)?)))),
 };
 
 #[cfg(test)]
@@ -571,5 +579,14 @@ mod deadline_tests {
             now + Duration::from_millis(9500)
         );
         assert_eq!(members_deadline(now, now, Duration::from_secs(1)), now);
+        // A short deadline keeps a quarter, at most 250 ms, to assemble the answer.
+        assert_eq!(
+            members_deadline(now, now + Duration::from_secs(1), Duration::from_secs(30)),
+            now + Duration::from_millis(750)
+        );
+        assert_eq!(
+            members_deadline(now, now + Duration::from_secs(3), Duration::from_secs(30)),
+            now + Duration::from_millis(2750)
+        );
     }
 }
