@@ -286,7 +286,8 @@ pub async fn walk(e: &LvsExporter, walk: &mut Walk) {
     );
 
     // A dial through the VIP fails because a real server behind it is down: the real server is
-    // the cause. An unreachable VIP on a director that is not master: the VIP is elsewhere.
+    // the cause. A VIP of this director that does not answer while it is not master: the VIP is
+    // not here (another director's, or nobody's).
     let failed = |w: &Walk, id: &str| w.status_of(id) == Some(Status::Fail);
     let backend_cause = walk
         .steps()
@@ -296,7 +297,12 @@ pub async fn walk(e: &LvsExporter, walk: &mut Walk) {
     if failed(walk, DIAL.id) && backend_cause == Some("real_server_down") {
         walk.conclude("real_server_down");
     }
-    if failed(walk, PING_ALARMED.id) && failed(walk, MASTER.id) {
+    let alarmed_is_vip = walk.args().target.as_deref().is_none_or(|t| {
+        diagnose::samples(&fams, "lvs_vip_local", &[("vip", t)])
+            .next()
+            .is_some()
+    });
+    if alarmed_is_vip && failed(walk, PING_ALARMED.id) && failed(walk, MASTER.id) {
         walk.conclude("not_master");
     }
 }
