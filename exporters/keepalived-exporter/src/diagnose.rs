@@ -202,6 +202,7 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
         match w.scan_family(&path, |l| {
             classify(l).is_some_and(|ev| ev.kind.is_fault()) || script_failed(l).is_some()
         }) {
+            Ok(m) if m.files == 0 => missing_log(&path),
             Ok(m) if m.total == 0 => Outcome::pass(format!(
                 "no FAULT or failed-script line among {} lines in the window",
                 m.in_window
@@ -232,6 +233,7 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
         match w.scan_family(&path, |l| {
             classify(l).is_some_and(|ev| ev.kind.is_failover())
         }) {
+            Ok(m) if m.files == 0 => missing_log(&path),
             Ok(m) if m.total == 0 => Outcome::pass(format!(
                 "no failover line among {} lines in the window",
                 m.in_window
@@ -264,7 +266,7 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
         }
         Some(Err(err)) => walk.record_outcome(
             VIP_MAC,
-            Outcome::error(format!("keepalived's state could not be read: {err}")),
+            Outcome::error(format!("the VIPs could not be checked: {err}")),
         ),
         None if walk.status_of(VRRP_STATE.id) == Some(Status::NotApplicable) => {
             walk.not_applicable(VIP_MAC, "dump = \"none\": the VIPs are not checked");
@@ -287,6 +289,14 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
 
 fn collectors_vrrp(e: &KeepalivedExporter) -> Result<Option<VrrpCollector>, common::SetupError> {
     crate::collectors::vrrp::collector(e)
+}
+
+/// A log that is not there: no line can be vouched for (Debian logs to /var/log/syslog).
+fn missing_log(path: &std::path::Path) -> Outcome {
+    Outcome::error(format!(
+        "{} does not exist: set log_file to where keepalived's syslog lines go",
+        path.display()
+    ))
 }
 
 fn dedup(mut v: Vec<&str>) -> Vec<&str> {
@@ -335,7 +345,11 @@ async fn process_step(walk: &mut Walk) -> bool {
 fn state_outcome(o: &Result<Observation, String>, running: bool) -> Outcome {
     let o = match o {
         Ok(o) => o,
-        Err(e) => return Outcome::error(format!("keepalived's dump could not be read: {e}")),
+        Err(e) => {
+            return Outcome::error(format!(
+                "keepalived's state (its dump, or keepalived.conf while it is down) could not be read: {e}"
+            ));
+        }
     };
     if o.pid.is_none() {
         return Outcome::not_applicable(if running {
