@@ -323,7 +323,10 @@ async fn process_step(walk: &mut Walk) -> bool {
                 )
                 .from("keepalived_process_status"),
             );
-            if let Some(t) = start.and_then(|s| jiff::Timestamp::from_second(s as i64).ok()) {
+            if let Some(t) = start
+                .and_then(|s| jiff::SignedDuration::try_from_secs_f64(s).ok())
+                .and_then(|d| jiff::Timestamp::from_duration(d).ok())
+            {
                 o = o.with(
                     Evidence::new("started", t.to_string())
                         .from("keepalived_process_start_time_seconds"),
@@ -525,7 +528,7 @@ async fn garp_step(walk: &mut Walk) {
             .collect();
     let o = match (instances, refresh.iter().copied().reduce(f64::min)) {
         (None, _) => Outcome::error("keepalived.conf could not be read"),
-        (Some(n), _) if n == 0.0 => Outcome::not_applicable("no vrrp_instance in keepalived.conf"),
+        (Some(0.0), _) => Outcome::not_applicable("no vrrp_instance in keepalived.conf"),
         (Some(_), Some(r)) if r > 0.0 => Outcome::pass(format!("garp_master_refresh {r:.0}s"))
             .with(
                 Evidence::new("garp_master_refresh", format!("{r:.0}s"))
