@@ -1,5 +1,6 @@
 //! `keepalived-exporter diagnose` (issue 17, acceptance 3) against a real keepalived pair in
-//! network namespaces (`suite_tests::keepalived`): a healthy pair gives no fault; a failing
+//! network namespaces (`suite_tests::keepalived`): a healthy pair gives no fault; a node cut off
+//! the bridge names its unreachable peer; a failing
 //! track script gives the FAULT verdict with the state and the log lines; SIGKILL of the master
 //! (its VIP left configured while the backup takes over) gives "VIP held by two hosts" on both
 //! nodes, with both MACs as evidence. The JSON report is checked field by field.
@@ -146,7 +147,26 @@ fn diagnose_names_the_track_script_fault_and_the_vip_on_two_hosts() {
     );
     assert!(evidence(&r, "vip_mac", "other MAC").is_empty(), "{r:#}");
 
-    // 2. A failing track script puts a in FAULT: its dump says so and its log has the lines.
+    // 2. b cut off the bridge: it cannot ping a, takes the VIP itself, and no other MAC
+    //    answers it there. The peer is the cause.
+    lan.cut(1);
+    wait_until("cut-off b to take the VIP", long, || {
+        keepalived::vip_configured(&lan, 1, VIP).then_some(())
+    });
+    let (r, code) = diagnose(&lan, 1, b, &[]);
+    assert_eq!(r["verdict"]["cause"], "peer_unreachable", "{r:#}");
+    assert_eq!(code, 1);
+    assert_eq!(failing(&r), ["peer_connectivity"], "{r:#}");
+    assert_eq!(
+        evidence(&r, "peer_connectivity", "ping"),
+        [format!("{}: no answer", lan.addr(0))]
+    );
+    lan.restore(1);
+    wait_until("b to give the VIP back", long, || {
+        (!keepalived::vip_configured(&lan, 1, VIP)).then_some(())
+    });
+
+    // 3. A failing track script puts a in FAULT: its dump says so and its log has the lines.
     std::fs::write(a.join("fail"), "").unwrap();
     wait_until("a to log FAULT and b to take the VIP", long, || {
         (log_has(a, "Entering FAULT STATE") && keepalived::vip_configured(&lan, 1, VIP))
@@ -199,7 +219,7 @@ fn diagnose_names_the_track_script_fault_and_the_vip_on_two_hosts() {
     );
     assert_eq!(step(&r, "vip_mac")["status"], "pass");
 
-    // 3. Recovery, then SIGKILL of the master: its VIP stays on a while b takes over.
+    // 4. Recovery, then SIGKILL of the master: its VIP stays on a while b takes over.
     std::fs::remove_file(a.join("fail")).unwrap();
     wait_until("a to take the VIP back", long, || {
         (keepalived::vip_configured(&lan, 0, VIP) && !keepalived::vip_configured(&lan, 1, VIP))
