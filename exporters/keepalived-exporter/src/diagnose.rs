@@ -543,3 +543,95 @@ async fn garp_step(walk: &mut Walk) {
     };
     walk.record_outcome(GARP_REFRESH, o);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrrp::VrrpInstance;
+
+    fn finding(is_master: bool, present: bool, others: Option<Vec<[u8; 6]>>) -> VipFinding {
+        VipFinding {
+            instance: "VI_1".into(),
+            vip: "10.77.0.100".parse().unwrap(),
+            interface: "eth0".into(),
+            own_mac: Some([2, 0, 0, 0, 0, 1]),
+            is_master,
+            present,
+            others,
+            probe_error: None,
+        }
+    }
+
+    fn observed(pid: Option<u32>, vips: Vec<VipFinding>) -> Observation {
+        Observation {
+            pid,
+            instances: vec![VrrpInstance {
+                name: "VI_1".into(),
+                interface: "eth0".into(),
+                vrid: 51,
+                state: pid.map(|_| VrrpState::Fault),
+                ..VrrpInstance::default()
+            }],
+            vips: Ok(vips),
+        }
+    }
+
+    #[test]
+    fn causes_are_unique_and_snake_case() {
+        let mut ids: Vec<&str> = CAUSES.iter().map(|c| c.id).collect();
+        assert!(
+            ids.iter()
+                .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CAUSES.len());
+    }
+
+    #[test]
+    fn two_macs_for_one_vip_is_the_split_brain_with_both_macs() {
+        let o = vip_outcome(&observed(
+            None,
+            vec![finding(false, true, Some(vec![[2, 0, 0, 0, 0, 9]]))],
+        ));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.cause, Some("vip_on_two_hosts"));
+        let details: Vec<&str> = o.evidence.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "10.77.0.100 on eth0 at 02:00:00:00:00:01 (VI_1, not master, keepalived down)",
+                "02:00:00:00:00:09 answers ARP for 10.77.0.100"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_vip_left_behind_alone_and_a_clean_master() {
+        let o = vip_outcome(&observed(None, vec![finding(false, true, Some(vec![]))]));
+        assert_eq!(o.cause, Some("vip_left_behind"));
+        let o = vip_outcome(&observed(Some(7), vec![finding(true, true, Some(vec![]))]));
+        assert_eq!(o.status, Status::Pass);
+        let o = vip_outcome(&observed(Some(7), vec![]));
+        assert_eq!(o.status, Status::NotApplicable);
+        let mut failed_probe = finding(true, true, None);
+        failed_probe.probe_error = Some("Operation not permitted".into());
+        let o = vip_outcome(&observed(Some(7), vec![failed_probe]));
+        assert_eq!(o.status, Status::Error, "an unprobed VIP is not a pass");
+    }
+
+    #[test]
+    fn fault_state_is_the_track_script_and_no_keepalived_has_no_state() {
+        let o = state_outcome(&Ok(observed(Some(7), vec![])), true);
+        assert_eq!(o.cause, Some("track_script_fault"));
+        assert_eq!(
+            o.evidence[0].detail, "VI_1 on eth0 (vrid 51): FAULT",
+            "{:?}",
+            o.evidence
+        );
+        let o = state_outcome(&Ok(observed(None, vec![])), false);
+        assert_eq!(o.status, Status::NotApplicable);
+        let o = state_outcome(&Err("dump not ready".into()), true);
+        assert_eq!(o.status, Status::Error);
+    }
+}
