@@ -4,11 +4,10 @@
 //! `garp_master_refresh`), with a verdict from §3.1.4's cause list.
 //!
 //! Every check is the exporter's own: the collectors' metrics ([`Walk::metrics`]), the VRRP
-//! collector's look at keepalived and the VIPs ([`VrrpCollector::observe`], which here also
+//! collector's look at keepalived and the VIPs ([`crate::collectors::vrrp::VrrpCollector::observe`], which here also
 //! ARP-probes a VIP held by a node that is not master, to name the other MAC), and the log
 //! classifier as the matcher of the log window.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::diagnose::{self, Cause, Evidence, Outcome, Status, Step, Text, Walk};
@@ -16,7 +15,7 @@ use common::diagnose::{self, Cause, Evidence, Outcome, Status, Step, Text, Walk}
 use crate::KeepalivedExporter;
 use crate::arp::mac_string;
 use crate::collectors::vips::VipFinding;
-use crate::collectors::vrrp::{Observation, VrrpCollector};
+use crate::collectors::vrrp::Observation;
 use crate::log_classifier::{classify, script_failed};
 use crate::vrrp::VrrpState;
 
@@ -169,22 +168,19 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
     let running = process_step(walk).await;
 
     // One look at keepalived and the VIPs, shared by the state and VIP steps.
-    let seen: Arc<Mutex<Option<Result<Observation, String>>>> = Arc::default();
-    match collectors_vrrp(e) {
+    let mut observed: Option<Result<Observation, String>> = None;
+    match crate::collectors::vrrp::collector(e) {
         Ok(Some(vrrp)) => {
-            let out = Arc::clone(&seen);
             let deadline = e.cfg.dump_timeout + Duration::from_secs(5);
-            walk.check_blocking(VRRP_STATE, deadline, move || {
-                let o = vrrp
-                    .observe(Instant::now() + deadline, true)
-                    .map_err(|e| e.to_string());
-                let outcome = state_outcome(&o, running);
-                if let Ok(mut slot) = out.lock() {
-                    *slot = Some(o);
-                }
-                outcome
-            })
-            .await;
+            observed = walk
+                .check_blocking_keep(VRRP_STATE, deadline, move || {
+                    let o = vrrp
+                        .observe(Instant::now() + deadline, true)
+                        .map_err(|e| e.to_string());
+                    (state_outcome(&o, running), Some(o))
+                })
+                .await
+                .1;
         }
         Ok(None) => walk.not_applicable(
             VRRP_STATE,
@@ -252,7 +248,6 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
 
     peers_step(walk).await;
 
-    let observed = seen.lock().ok().and_then(|mut s| s.take());
     match observed {
         Some(Ok(o)) => {
             let outcome = vip_outcome(&o);
@@ -285,10 +280,6 @@ pub async fn walk(e: &KeepalivedExporter, walk: &mut Walk) {
             "针对VIP绑定的MAC地址是否存在错误，需要具备监控能力，及时发现VIP",
         ),
     );
-}
-
-fn collectors_vrrp(e: &KeepalivedExporter) -> Result<Option<VrrpCollector>, common::SetupError> {
-    crate::collectors::vrrp::collector(e)
 }
 
 /// A log that is not there: no line can be vouched for (Debian logs to /var/log/syslog).
