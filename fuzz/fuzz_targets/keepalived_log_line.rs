@@ -1,4 +1,5 @@
-//! keepalived's log lines (syslog, console, journal messages): `log_classifier::classify`.
+//! keepalived's log lines (syslog, console, journal messages): `log_classifier::classify` and
+//! `log_classifier::script_failed`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,5 +10,6 @@ fuzz_target!(|data: &[u8]| {
         if let Some(e) = keepalived_exporter::log_classifier::classify(line) {
             let _ = (e.kind.label(), e.kind.is_failover(), e.kind.is_fault());
         }
+        let _ = keepalived_exporter::log_classifier::script_failed(line);
     }
 });

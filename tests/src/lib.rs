@@ -13,6 +13,7 @@ pub mod exporter_list;
 pub mod http;
 pub mod ipvsadm;
 pub mod jvm;
+pub mod keepalived;
 pub mod metric_reference;
 pub mod netns;
 pub mod process;

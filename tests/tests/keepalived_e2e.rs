@@ -4,10 +4,7 @@
 //! document's VIP-on-the-wrong-MAC incident) and the stale address removed. Each node's exporter
 //! runs inside its namespace and is reached over a point-to-point management link, which is
 //! also how the real Prometheus in the root namespace scrapes it for the dashboard and rule gates.
-//!
-//! keepalived writes its JSON/stats dumps to fixed names in /tmp, so each node runs it in a
-//! private mount namespace with its own /tmp (as systemd's PrivateTmp does); the exporter reads
-//! them through `/proc/<pid>/root`.
+//! The nodes' keepalived is `suite_tests::keepalived`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -18,7 +15,7 @@ use suite_tests::exporter::{Endpoint, sample_value};
 use suite_tests::netns::{Lan, unique_tag};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{
-    TempDir, bin_path, dashboards, metric_reference, process, promtool, read_text, wait_until,
+    TempDir, bin_path, dashboards, keepalived, metric_reference, process, promtool, wait_until,
     workspace_root,
 };
 
@@ -107,82 +104,14 @@ impl Node {
     }
 
     fn pid(&self, file: &str) -> u32 {
-        read_text(&self.dir.join(file)).trim().parse().unwrap()
+        keepalived::pid(&self.dir, file)
     }
 }
 
-/// The main file; the instance lives in `conf.d/vi_1.conf` (see [`instance_conf`]), included by a
-/// relative glob as packaged deployments do, so both keepalived and the exporter must follow it.
-fn keepalived_conf(dir: &Path) -> String {
-    format!(
-        "global_defs {{\n  router_id {name}\n  script_user root\n  enable_script_security\n  vrrp_garp_master_refresh 60\n}}\n\
-         vrrp_script chk {{\n  script \"/usr/bin/test ! -e {fail}\"\n  interval 1\n  fall 1\n  rise 1\n}}\n\
-         include conf.d/*.conf\n",
-        name = dir.file_name().unwrap().to_string_lossy(),
-        fail = dir.join("fail").display()
-    )
-}
-
-fn instance_conf(me: &str, peer: &str, priority: u32) -> String {
-    format!(
-        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 1\n\
-           unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n\
-           track_script {{\n    chk\n  }}\n}}\n"
-    )
-}
-
-fn start_keepalived(lan: &mut Lan, i: usize, dir: &Path) {
-    let script = format!(
-        "mount --bind {tmp} /tmp && exec keepalived -f {dir}/keepalived.conf -n -l -D -G -P -p {dir}/ka.pid -r {dir}/vrrp.pid",
-        tmp = dir.join("tmp").display(),
-        dir = dir.display()
-    );
-    lan.hosts[i].spawn(
-        &[
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &script,
-        ],
-        &dir.join("keepalived.log"),
-    );
-    let pid_file = dir.join("ka.pid");
-    wait_until(
-        "keepalived to write its pid file",
-        Duration::from_secs(10),
-        || {
-            std::fs::read_to_string(&pid_file)
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .map(|_| ())
-        },
-    );
-}
-
 fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
-    let dir = work.join(format!("n{i}"));
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    let me = lan.addr(i);
-    let peer = lan.addr(1 - i);
-    std::fs::write(dir.join("keepalived.conf"), keepalived_conf(&dir)).unwrap();
-    std::fs::create_dir_all(dir.join("conf.d")).unwrap();
-    std::fs::write(
-        dir.join("conf.d/vi_1.conf"),
-        instance_conf(&me, &peer, priority),
-    )
-    .unwrap();
-    let cfg = format!(
-        "log_file = \"{d}/keepalived.log\"\nlog_start = \"beginning\"\nlog_poll_interval = \"500ms\"\n\
-         keepalived_conf = \"{d}/keepalived.conf\"\npid_file = \"{d}/ka.pid\"\ndump_timeout = \"2s\"\n\
-         ping_timeout = \"300ms\"\narp_timeout = \"200ms\"\nstartup_grace = \"10s\"\n",
-        d = dir.display()
-    );
-    std::fs::write(dir.join("exporter.toml"), cfg).unwrap();
+    let dir = keepalived::write_node(lan, i, work, priority, VIP);
     let host_addr = lan.expose(i, MGMT);
-    start_keepalived(lan, i, &dir);
+    keepalived::start(lan, i, &dir);
     let bin = bin_path("keepalived-exporter");
     let listen = format!("--web.listen-address={host_addr}:{PORT}");
     let config = format!("--config.file={}", dir.join("exporter.toml").display());
@@ -199,15 +128,6 @@ fn setup_node(lan: &mut Lan, i: usize, work: &Path, priority: u32) -> Node {
 
 fn kill(sig: &str, pid: u32) {
     assert!(process::signal(pid, sig), "kill {sig} {pid}");
-}
-
-/// Whether host `i` still has the VIP on its `eth0`.
-fn vip_configured(lan: &Lan, i: usize) -> bool {
-    let out = lan.hosts[i].run(
-        &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
-        Duration::from_secs(5),
-    );
-    String::from_utf8_lossy(&out.stdout).contains(VIP)
 }
 
 #[test]
@@ -357,7 +277,10 @@ fn keepalived_pair_in_network_namespaces() {
     });
     let (failover, startup) = b.failovers();
     assert!(failover + startup > b_failovers);
-    assert!(!vip_configured(&lan, 0), "SIGTERM releases the VIP");
+    assert!(
+        !keepalived::vip_configured(&lan, 0, VIP),
+        "SIGTERM releases the VIP"
+    );
     assert_eq!(
         a.value("keepalived_vrrp_state", &[]),
         None,
@@ -367,7 +290,7 @@ fn keepalived_pair_in_network_namespaces() {
     // preempts), its start-up, not a failover of a; b handing the VIP back is a real failover.
     let (a_failover, a_startup) = a.failovers();
     let (b_failover, _) = b.failovers();
-    start_keepalived(&mut lan, 0, &a.dir);
+    keepalived::start(&mut lan, 0, &a.dir);
     a.wait_state("restarted a to be master", long, "master");
     b.wait_state("b to be backup after a's return", long, "backup");
     wait_until("a's start-up election to be counted", long, || {
@@ -406,7 +329,10 @@ fn keepalived_pair_in_network_namespaces() {
     kill("-KILL", ka_parent);
     lan.hosts[0].reap();
     b.wait_state("b to take over after SIGKILL", long, "master");
-    assert!(vip_configured(&lan, 0), "SIGKILL leaves the VIP on a");
+    assert!(
+        keepalived::vip_configured(&lan, 0, VIP),
+        "SIGKILL leaves the VIP on a"
+    );
     b.wait_sample(
         "b to see the conflict",
         long,

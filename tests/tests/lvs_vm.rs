@@ -4,7 +4,8 @@
 //! with real servers of several weights and forwarding methods, busybox `wget` sends traffic
 //! through a VIP to busybox `httpd`, a busybox `nc` answers like a Redis that wants a password;
 //! the host-built exporter is scraped after each change. The other test runs on this host,
-//! where IPVS is absent.
+//! where IPVS is absent. The VM run ends with `lvs-exporter diagnose` in one scenario per cause
+//! (issue 17).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -139,6 +140,37 @@ scrape backup 9912
 # ... unless keepalived's dump says MASTER.
 {exporter} --config.file=/tmp/lvs-dump.toml --web.listen-address=127.0.0.1:9914 >/tmp/dump.log 2>&1 &
 scrape dump 9914
+# diagnose (issue 17): one scenario per cause, each config naming only its scenario's service.
+printf '#!/bin/sh\nsleep 30\n' > /tmp/silent.sh; chmod 755 /tmp/silent.sh
+busybox nc -ll -p 6381 -e /tmp/silent.sh & silent_pid=$!
+ip addr add 10.0.0.3/32 dev lvs0
+ipvsadm -A -t 127.0.0.4:8080 -s rr
+ipvsadm -a -t 127.0.0.4:8080 -r 127.0.0.1:9000 -m -w 1
+ipvsadm -A -t 127.0.0.5:8080 -s rr
+ipvsadm -a -t 127.0.0.5:8080 -r 127.0.0.1:9000 -m -w 0
+ipvsadm -A -t 127.0.0.6:8080 -s rr
+ipvsadm -a -t 127.0.0.6:8080 -r 127.0.0.1:9001 -m -w 1
+ipvsadm -A -t 127.0.0.7:8080 -s rr
+ipvsadm -a -t 127.0.0.7:8080 -r 127.0.0.1:9000 -m -w 1
+ipvsadm -a -t 127.0.0.7:8080 -r 127.0.0.3:9000 -m -w 0
+ipvsadm -A -t 127.0.0.8:6379 -s rr
+ipvsadm -a -t 127.0.0.8:6379 -r 127.0.0.1:6381 -m -w 1
+diag() {{
+  name=$1; service=$2; probe=$3; shift 3
+  printf 'keepalived_conf = ""\ndial_timeout = "1s"\nvips = ["10.0.0.3"]\nservices = [{{ service = "%s", probe = "%s" }}]\n[ping]\ninner = ["127.0.0.1"]\nvips = false\n' "$service" "$probe" > /tmp/d-$name.toml
+  echo "=== diag-$name"
+  code=0; {exporter} diagnose --output json --config.file=/tmp/d-$name.toml "$@" || code=$?
+  echo "=== diag-$name-exit"; echo $code
+}}
+diag ok tcp/127.0.0.4:8080 '' --target 10.0.0.3
+diag missing udp/10.0.0.3:53 ''
+diag no-real-server tcp/127.0.0.5:8080 ''
+diag real-server-down tcp/127.0.0.6:8080 ''
+diag drained tcp/127.0.0.7:8080 ''
+diag dial tcp/127.0.0.8:6379 'PING\r\n'
+ip addr del 10.0.0.3/32 dev lvs0
+diag not-master tcp/127.0.0.4:8080 '' --target 10.0.0.3
+kill $silent_pid; wait $silent_pid 2>/dev/null || true
 echo "=== module"; grep -c '^ip_vs ' /proc/modules || true
 echo "=== targets"; curl -s http://127.0.0.1:9090/api/v1/targets; echo
 echo "=== log"; cat /tmp/exporter.log /tmp/nobody.log /tmp/dump.log /tmp/prom.log /tmp/os.log | tail -n 40
@@ -559,6 +591,188 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
             );
         }
     }
+    // 5. diagnose (issue 17): each scenario's own verdict, checked field by field.
+    diagnose_scenarios(&s);
+}
+
+/// The report of diagnose scenario `name` and its exit status.
+fn diag_report(s: &BTreeMap<String, String>, name: &str) -> (serde_json::Value, String) {
+    let text = s
+        .get(&format!("diag-{name}"))
+        .unwrap_or_else(|| panic!("no diag-{name} section in {:?}", s.keys()));
+    let report = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("diag-{name} is not JSON ({e}):\n{text}"));
+    let code = s
+        .get(&format!("diag-{name}-exit"))
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    (report, code)
+}
+
+fn diag_step<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {r:#}"))
+}
+
+fn diag_failing(r: &serde_json::Value) -> Vec<String> {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "fail")
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn diag_evidence(r: &serde_json::Value, id: &str) -> Vec<String> {
+    diag_step(r, id)["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `lvs-exporter diagnose` in the VM's scenarios: a healthy service gives no fault; a missing
+/// service, a service without a weighted real server, a real server down, a drained one, a
+/// business port that does not answer through the VIP and a director without its VIP each give
+/// their own verdict, from the steps that show it.
+fn diagnose_scenarios(s: &BTreeMap<String, String>) {
+    let (r, code) = diag_report(s, "ok");
+    assert_eq!(r["verdict"]["cause"], "no_fault_found", "{r:#}");
+    assert_eq!(code, "0");
+    assert!(diag_failing(&r).is_empty(), "{r:#}");
+    let ids: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "ping_alarmed_ip",
+            "ping_device",
+            "login",
+            "cpu_bond_traffic",
+            "lvs_status",
+            "lvs_is_master",
+            "dial_business_port",
+            "backend_status",
+            "who_to_tell"
+        ]
+    );
+    for manual in ["login", "cpu_bond_traffic", "who_to_tell"] {
+        assert_eq!(diag_step(&r, manual)["status"], "manual", "{manual}");
+    }
+    assert!(
+        diag_step(&r, "who_to_tell")["instruction"]["zh"]
+            .as_str()
+            .unwrap()
+            .contains("单点"),
+        "{r:#}"
+    );
+    assert!(diag_evidence(&r, "ping_alarmed_ip")[0].starts_with("10.0.0.3: answered in"));
+    assert!(diag_evidence(&r, "ping_device")[0].starts_with("127.0.0.1 (inner): answered in"));
+    let table = diag_evidence(&r, "lvs_status");
+    assert!(
+        table.len() == 1
+            && table[0].starts_with("tcp/127.0.0.4:8080: -> 127.0.0.1:9000 ")
+            && table[0].ends_with("weight 1"),
+        "{table:?}"
+    );
+    assert!(
+        diag_evidence(&r, "lvs_is_master").contains(&"10.0.0.3: on a local interface".to_owned()),
+        "{r:#}"
+    );
+    assert!(
+        diag_evidence(&r, "dial_business_port")[0].starts_with("tcp/127.0.0.4:8080: answered in")
+    );
+    assert_eq!(
+        diag_evidence(&r, "backend_status"),
+        ["tcp/127.0.0.4:8080 -> 127.0.0.1:9000: accepts connections"]
+    );
+
+    // (scenario, cause, failing steps, the step whose evidence shows it, that evidence). A dial
+    // through the VIP that fails because its only real server is down names the real server.
+    let cases = [
+        (
+            "missing",
+            "service_missing",
+            &["lvs_status"][..],
+            "lvs_status",
+            "udp/10.0.0.3:53: not in the table",
+        ),
+        (
+            "no-real-server",
+            "no_real_server_up",
+            &["lvs_status", "dial_business_port", "backend_status"][..],
+            "lvs_status",
+            "tcp/127.0.0.5:8080: -> 127.0.0.1:9000 ",
+        ),
+        (
+            "real-server-down",
+            "real_server_down",
+            &["dial_business_port", "backend_status"][..],
+            "backend_status",
+            "tcp/127.0.0.6:8080 -> 127.0.0.1:9001: refused or no answer",
+        ),
+        (
+            "drained",
+            "real_server_drained",
+            &["backend_status"][..],
+            "backend_status",
+            "tcp/127.0.0.7:8080 -> 127.0.0.3:9000: drained (weight 0)",
+        ),
+        (
+            "dial",
+            "dial_failing",
+            &["dial_business_port"][..],
+            "dial_business_port",
+            "tcp/127.0.0.8:6379: no connection or no answer",
+        ),
+        (
+            "not-master",
+            "not_master",
+            &["ping_alarmed_ip", "lvs_is_master"][..],
+            "lvs_is_master",
+            "10.0.0.3: not held here",
+        ),
+    ];
+    for (name, cause, failing, step, shows) in cases {
+        let (r, code) = diag_report(s, name);
+        assert_eq!(r["verdict"]["cause"], cause, "{name}: {r:#}");
+        assert_eq!(code, "1", "{name}");
+        assert_eq!(diag_failing(&r), failing, "{name}: {r:#}");
+        assert_eq!(
+            r["verdict"]["steps"],
+            serde_json::json!([step]),
+            "{name}: {r:#}"
+        );
+        assert!(
+            diag_evidence(&r, step).iter().any(|e| e.starts_with(shows)),
+            "{name}: {step} lacks {shows:?}: {r:#}"
+        );
+    }
+    let (r, _) = diag_report(s, "dial");
+    assert_eq!(
+        diag_evidence(&r, "backend_status"),
+        ["tcp/127.0.0.8:6379 -> 127.0.0.1:6381: accepts connections"],
+        "the real server accepts; only the answer through the VIP is missing"
+    );
+    let (r, _) = diag_report(s, "not-master");
+    assert_eq!(
+        diag_step(&r, "dial_business_port")["status"],
+        "not_applicable"
+    );
+    assert_eq!(
+        diag_evidence(&r, "ping_alarmed_ip"),
+        ["10.0.0.3: no answer within 1.0 s"]
+    );
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //!   HA's ha.log (`[2021-03-22 14:03:35,339][...]`), rsyslog's RFC 3339 prefix;
 //! * BSD syslog (`Dec  2 05:45:08 host prog[1]: ...`), whose year is the latest that does not
 //!   put the line in the future;
-//! * Tomcat's JULI (`02-Dec-2026 05:45:08.123 SEVERE ...`).
+//! * Tomcat's JULI (`02-Dec-2026 05:45:08.123 SEVERE ...`);
+//! * C's `ctime` (`Wed Dec  2 05:45:08 2026: ...`), keepalived's own log (`-l`, `--log-console`).
 //!
 //! A time without a zone is local time in `tz` (the host's zone, as the logger wrote it).
 
@@ -29,6 +30,7 @@ pub fn line_time(line: &str, tz: &TimeZone, now: Timestamp) -> Option<Timestamp>
     iso(head, tz)
         .or_else(|| bsd_syslog(head, tz, now))
         .or_else(|| juli(head, tz))
+        .or_else(|| ctime(head, tz))
 }
 
 /// At most [`SEARCH`] bytes of `line`, cut at a character boundary.
@@ -190,6 +192,27 @@ fn juli(head: &str, tz: &TimeZone) -> Option<Timestamp> {
     resolve(date.to_datetime(t), None, tz)
 }
 
+/// `Www Mon DD HH:MM:SS YYYY` at the start of `head` (the day padded with a space or a zero).
+fn ctime(head: &str, tz: &TimeZone) -> Option<Timestamp> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    let s = head.as_bytes();
+    if !DAYS.contains(&s.get(0..3)?) || s.get(3) != Some(&b' ') || s.get(7) != Some(&b' ') {
+        return None;
+    }
+    let mo = month(s.get(4..7)?)?;
+    let day = match s.get(8..10)? {
+        [b' ', d] if d.is_ascii_digit() => i8::try_from(d - b'0').ok()?,
+        _ => i8::try_from(digits(s, 8, 2)?).ok()?,
+    };
+    if s.get(10) != Some(&b' ') || s.get(19) != Some(&b' ') {
+        return None;
+    }
+    let (t, _) = clock(s, 11)?;
+    let y = digits(s, 20, 4)?;
+    let date = Date::new(i16::try_from(y).ok()?, mo, day).ok()?;
+    resolve(date.to_datetime(t), None, tz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +277,20 @@ mod tests {
                 .as_deref(),
             Some("2026-12-02T05:45:08.123Z")
         );
+    }
+
+    #[test]
+    fn ctime_of_keepalived_console_log() {
+        assert_eq!(
+            at("Wed Dec  2 05:55:22 2026: (VI_1) Entering FAULT STATE").as_deref(),
+            Some("2026-12-02T05:55:22Z")
+        );
+        assert_eq!(
+            at("Thu Dec 03 05:55:22 2026: x").as_deref(),
+            Some("2026-12-03T05:55:22Z")
+        );
+        assert_eq!(at("Wex Dec  2 05:55:22 2026: x"), None);
+        assert_eq!(at("Wed Dec  2 05:55:22 20x6: x"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod collectors;
 pub mod conf_file;
 pub mod conf_include;
 pub mod config;
+pub mod diagnose;
 pub mod dump;
 #[cfg(test)]
 mod fixtures;
@@ -18,6 +19,7 @@ pub mod vrrp;
 
 use std::sync::{Arc, Mutex};
 
+use common::diagnose::Walk;
 use common::log_tail::{LogTail, StartAt};
 use common::{CollectorDef, Context, Exporter, Job, SetupError, Spec, SysPaths};
 
@@ -71,5 +73,10 @@ impl Exporter for KeepalivedExporter {
             self.cfg.log_poll_interval,
             move || Ok(poller.poll()?),
         )]
+    }
+
+    /// Document 001 §3.1's checks (see [`diagnose`]).
+    fn diagnose(&self, walk: &mut Walk) -> impl std::future::Future<Output = ()> + Send {
+        diagnose::walk(self, walk)
     }
 }

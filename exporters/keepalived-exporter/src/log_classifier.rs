@@ -132,6 +132,30 @@ pub fn classify(line: &str) -> Option<LogEvent> {
     })
 }
 
+/// The track script named on a line saying it failed: `VRRP_Script(chk) failed` (1.x and 2.x,
+/// 2.x adding `(exited with status 1)`) or 2.x's `Script `chk` now returning 1`; `None` for
+/// any other line, a script succeeding again (`VRRP_Script(chk) succeeded`) included.
+pub fn script_failed(line: &str) -> Option<&str> {
+    if let Some(i) = line.find("VRRP_Script(") {
+        let rest = &line[i + "VRRP_Script(".len()..];
+        let end = rest.find(')')?;
+        return rest[end + 1..]
+            .trim_start()
+            .starts_with("failed")
+            .then(|| &rest[..end])
+            .filter(|n| !n.is_empty() && n.len() <= MAX_INSTANCE_NAME);
+    }
+    let i = line.find("Script `")?;
+    let rest = &line[i + "Script `".len()..];
+    let end = rest.find('`')?;
+    let code = rest[end + 1..]
+        .trim_start()
+        .strip_prefix("now returning ")?;
+    (code.trim() != "0")
+        .then(|| &rest[..end])
+        .filter(|n| !n.is_empty() && n.len() <= MAX_INSTANCE_NAME)
+}
+
 /// keepalived 2.x: `Received advert from X with lower priority N, ours M, forcing new election`
 /// and `Master received advert from X with higher priority N, ours M`.
 fn advert_2x(lower: &str) -> Option<EventKind> {
@@ -184,6 +208,32 @@ mod tests {
             .filter_map(classify)
             .map(|e| (e.kind, e.instance))
             .collect()
+    }
+
+    #[test]
+    fn failing_track_scripts_are_named() {
+        assert_eq!(
+            script_failed("Dec  2 05:45:08 lb1 Keepalived_vrrp[9]: VRRP_Script(chk) failed"),
+            Some("chk")
+        );
+        assert_eq!(
+            script_failed(
+                "Wed Dec  2 05:55:22 2026: VRRP_Script(chk_nginx) failed (exited with status 1)"
+            ),
+            Some("chk_nginx")
+        );
+        assert_eq!(
+            script_failed("Wed Dec  2 05:55:22 2026: Script `chk` now returning 1"),
+            Some("chk")
+        );
+        assert_eq!(
+            script_failed("Wed Dec  2 05:55:22 2026: Script `chk` now returning 0"),
+            None
+        );
+        assert_eq!(script_failed("VRRP_Script(chk) succeeded"), None);
+        assert_eq!(script_failed("VRRP_Script() failed"), None);
+        assert_eq!(script_failed("VRRP_Script(chk failed"), None);
+        assert_eq!(script_failed("(VI_1) Entering FAULT STATE"), None);
     }
 
     #[test]

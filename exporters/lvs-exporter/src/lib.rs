@@ -5,6 +5,7 @@
 
 pub mod collectors;
 pub mod config;
+pub mod diagnose;
 pub mod dial;
 #[cfg(test)]
 mod fixtures;
@@ -16,6 +17,7 @@ pub mod source;
 pub mod subnet_lint;
 pub mod table;
 
+use common::diagnose::Walk;
 use common::{CollectorDef, Context, Exporter, SetupError, Spec, SysPaths};
 
 use crate::config::Config;
@@ -38,5 +40,10 @@ impl Exporter for LvsExporter {
             cfg,
             paths: ctx.paths.clone(),
         })
+    }
+
+    /// Documents 003's and 001 §3.2's checks (see [`diagnose`]).
+    fn diagnose(&self, walk: &mut Walk) -> impl std::future::Future<Output = ()> + Send {
+        diagnose::walk(self, walk)
     }
 }

@@ -61,59 +61,125 @@ impl Prober for ArpProber {
     }
 }
 
-/// Adds the VIP families for `instances` given the local interfaces; probes held IPv4 VIPs with
-/// `prober` when given.
+/// What was found for one VIP of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipFinding {
+    /// The VRRP instance.
+    pub instance: String,
+    /// The VIP.
+    pub vip: IpAddr,
+    /// Its interface.
+    pub interface: String,
+    /// That interface's MAC, when it has one.
+    pub own_mac: Option<Mac>,
+    /// Whether the instance is MASTER.
+    pub is_master: bool,
+    /// Whether the VIP is on the local interface.
+    pub present: bool,
+    /// Other MACs claiming the VIP; `None` when it was not probed.
+    pub others: Option<Vec<Mac>>,
+    /// Why a probe failed.
+    pub probe_error: Option<String>,
+}
+
+impl VipFinding {
+    /// On the local interface although the instance is not MASTER.
+    pub fn unexpected(&self) -> bool {
+        self.present && !self.is_master
+    }
+
+    /// Another MAC claims the VIP this host holds.
+    pub fn conflict(&self) -> bool {
+        self.others.as_ref().is_some_and(|o| !o.is_empty())
+    }
+}
+
+/// Checks every VIP of `instances` against the local interfaces, probing held IPv4 VIPs with
+/// `prober` when given: those of a MASTER, and also those held unexpectedly when
+/// `probe_unexpected` (who else answers for a VIP left behind).
+pub fn check(
+    instances: &[VrrpInstance],
+    ifaces: &[Interface],
+    prober: Option<&dyn Prober>,
+    probe_unexpected: bool,
+) -> Vec<VipFinding> {
+    let mut out = Vec::new();
+    for inst in instances {
+        let is_master = inst.state == Some(VrrpState::Master);
+        for vip in &inst.vips {
+            let dev = inst.vip_interface(vip);
+            let iface = ifaces.iter().find(|i| i.name == dev);
+            let mut f = VipFinding {
+                instance: inst.name.clone(),
+                vip: vip.address,
+                interface: dev.to_owned(),
+                own_mac: iface.and_then(|i| i.mac),
+                is_master,
+                present: has_address(ifaces, dev, vip.address),
+                others: None,
+                probe_error: None,
+            };
+            if let (Some(prober), true, true, IpAddr::V4(v4), Some(iface)) = (
+                prober,
+                is_master || probe_unexpected,
+                f.present,
+                vip.address,
+                iface,
+            ) {
+                match prober.probe(iface, v4) {
+                    Ok(macs) => f.others = Some(macs),
+                    Err(e) => f.probe_error = Some(e.to_string()),
+                }
+            }
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Adds the VIP families of `findings` (`keepalived_vip_conflict` for a MASTER's VIPs only).
+pub fn add_findings(m: &mut MetricSet, findings: &[VipFinding]) {
+    for f in findings {
+        let addr = f.vip.to_string();
+        let labels = [
+            ("vrrp_instance", f.instance.as_str()),
+            ("vip", addr.as_str()),
+            ("interface", f.interface.as_str()),
+        ];
+        m.add(&PRESENT, &labels, f64::from(u8::from(f.present)));
+        m.add(&UNEXPECTED, &labels, f64::from(u8::from(f.unexpected())));
+        if let Some(e) = &f.probe_error {
+            log::warn!("ARP probe for VIP {addr} on {} failed: {e}", f.interface);
+        }
+        let (true, Some(others)) = (f.is_master, &f.others) else {
+            continue;
+        };
+        if !others.is_empty() {
+            let list: Vec<String> = others.iter().map(mac_string).collect();
+            log::warn!(
+                "VIP {addr} held by {} on {} is also claimed by {}",
+                f.instance,
+                f.interface,
+                list.join(", ")
+            );
+        }
+        m.add(
+            &CONFLICT,
+            &[("vip", addr.as_str())],
+            f64::from(u8::from(!others.is_empty())),
+        );
+    }
+}
+
+/// Adds the VIP families for `instances` given the local interfaces; probes a MASTER's held
+/// IPv4 VIPs with `prober` when given.
 pub fn add_metrics(
     m: &mut MetricSet,
     instances: &[VrrpInstance],
     ifaces: &[Interface],
     prober: Option<&dyn Prober>,
 ) {
-    for inst in instances {
-        let is_master = inst.state == Some(VrrpState::Master);
-        for vip in &inst.vips {
-            let dev = inst.vip_interface(vip);
-            let addr = vip.address.to_string();
-            let labels = [
-                ("vrrp_instance", inst.name.as_str()),
-                ("vip", addr.as_str()),
-                ("interface", dev),
-            ];
-            let present = has_address(ifaces, dev, vip.address);
-            m.add(&PRESENT, &labels, f64::from(u8::from(present)));
-            m.add(
-                &UNEXPECTED,
-                &labels,
-                f64::from(u8::from(present && !is_master)),
-            );
-            let (Some(prober), true, true, IpAddr::V4(v4)) =
-                (prober, is_master, present, vip.address)
-            else {
-                continue;
-            };
-            let Some(iface) = ifaces.iter().find(|i| i.name == dev) else {
-                continue;
-            };
-            match prober.probe(iface, v4) {
-                Ok(macs) => {
-                    if !macs.is_empty() {
-                        let list: Vec<String> = macs.iter().map(mac_string).collect();
-                        log::warn!(
-                            "VIP {addr} held by {} on {dev} is also claimed by {}",
-                            inst.name,
-                            list.join(", ")
-                        );
-                    }
-                    m.add(
-                        &CONFLICT,
-                        &[("vip", addr.as_str())],
-                        f64::from(u8::from(!macs.is_empty())),
-                    );
-                }
-                Err(e) => log::warn!("ARP probe for VIP {addr} on {dev} failed: {e}"),
-            }
-        }
-    }
+    add_findings(m, &check(instances, ifaces, prober, false));
 }
 
 #[cfg(test)]
@@ -184,6 +250,28 @@ mod tests {
             m.value("keepalived_vip_conflict", &[("vip", "10.77.0.100")]),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn a_left_behind_vip_is_probed_for_diagnosis_only() {
+        let mut left = inst(VrrpState::Backup);
+        left.state = None;
+        let found = check(
+            std::slice::from_ref(&left),
+            &ifaces(true),
+            Some(&Fake(vec![[2, 0, 0, 0, 0, 9]])),
+            true,
+        );
+        assert_eq!(found.len(), 1);
+        assert!(found[0].unexpected() && found[0].conflict());
+        assert_eq!(found[0].own_mac, Some([2, 0, 0, 0, 0, 1]));
+        assert_eq!(found[0].others, Some(vec![[2, 0, 0, 0, 0, 9]]));
+        let mut m = MetricSet::new();
+        add_findings(&mut m, &found);
+        assert_eq!(m.value("keepalived_vip_unexpected", &[]), Some(1.0));
+        assert!(!m.has("keepalived_vip_conflict"), "only a master's VIPs");
+        let not_probed = check(&[left], &ifaces(true), Some(&Fake(vec![[9; 6]])), false);
+        assert_eq!(not_probed[0].others, None);
     }
 
     #[test]

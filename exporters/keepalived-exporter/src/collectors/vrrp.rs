@@ -238,33 +238,66 @@ pub fn add_instance_metrics(m: &mut MetricSet, instances: &[VrrpInstance]) {
     }
 }
 
-impl Collector for VrrpCollector {
-    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
-        let deadline = ctx.deadline.min(Instant::now() + self.dump_timeout);
-        let mut m = MetricSet::new();
-        let instances = match crate::process::find(&self.paths, &self.pid_file) {
+/// What one look at keepalived and the interfaces found.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The keepalived parent's pid, when it runs.
+    pub pid: Option<u32>,
+    /// Its instances (from its dump; from keepalived.conf, without state, while it is down).
+    pub instances: Vec<VrrpInstance>,
+    /// The VIP findings, or why the interface addresses could not be listed.
+    pub vips: Result<Vec<vips::VipFinding>, String>,
+}
+
+impl VrrpCollector {
+    /// Asks keepalived for its state (or reads keepalived.conf while it is down) and checks its
+    /// VIPs on the interfaces; `probe_unexpected` also ARP-probes VIPs held by a non-master.
+    pub fn observe(
+        &self,
+        scrape_deadline: Instant,
+        probe_unexpected: bool,
+    ) -> Result<Observation, CollectError> {
+        let deadline = scrape_deadline.min(Instant::now() + self.dump_timeout);
+        let running = crate::process::find(&self.paths, &self.pid_file);
+        let instances = match &running {
             Some(k) => {
                 let _guard = self.lock.lock_or_recover();
-                let instances = self.instances(k.pid, deadline)?;
-                add_instance_metrics(&mut m, &instances);
-                instances
+                self.instances(k.pid, deadline)?
             }
             // With keepalived down nothing here should hold a VIP; the configured ones are checked
             // so that a VIP left behind by a killed keepalived is reported on this host too.
             None => self.configured_instances()?,
         };
-        match self.interfaces(ctx.deadline) {
-            Ok(ifaces) => {
-                let prober = self.arp_timeout.map(|wait| ArpProber {
-                    wait,
-                    deadline: ctx.deadline,
-                });
-                vips::add_metrics(
-                    &mut m,
-                    &instances,
-                    &ifaces,
-                    prober.as_ref().map(|p| p as &dyn vips::Prober),
-                );
+        let vips = self.interfaces(scrape_deadline).map(|ifaces| {
+            let prober = self.arp_timeout.map(|wait| ArpProber {
+                wait,
+                deadline: scrape_deadline,
+            });
+            vips::check(
+                &instances,
+                &ifaces,
+                prober.as_ref().map(|p| p as &dyn vips::Prober),
+                probe_unexpected,
+            )
+        });
+        Ok(Observation {
+            pid: running.map(|k| k.pid),
+            instances,
+            vips,
+        })
+    }
+}
+
+impl Collector for VrrpCollector {
+    fn collect(&self, ctx: &ScrapeContext) -> Result<MetricSet, CollectError> {
+        let o = self.observe(ctx.deadline, false)?;
+        let mut m = MetricSet::new();
+        if o.pid.is_some() {
+            add_instance_metrics(&mut m, &o.instances);
+        }
+        match &o.vips {
+            Ok(findings) => {
+                vips::add_findings(&mut m, findings);
                 m.add(&VIP_CHECK_SUCCESS, &[], 1.0);
             }
             Err(e) => {
@@ -277,8 +310,9 @@ impl Collector for VrrpCollector {
 }
 
 /// Builds the VRRP collector: asks the keepalived binary which signals dump its state (never
-/// under `--config.check`, which must not run anything), and picks the dump format.
-fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
+/// under `--config.check`, which must not run anything), and picks the dump format. `None`
+/// when dumps are off (`dump = "none"`) or under `--config.check`.
+pub fn collector(e: &KeepalivedExporter) -> Result<Option<VrrpCollector>, SetupError> {
     let cfg = &e.cfg;
     if cfg.dump == DumpMode::None || e.check_only {
         return Ok(None);
@@ -299,7 +333,7 @@ fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
         Format::Text => "text (data and stats)",
     };
     log::info!("reading keepalived state from its {kind} dumps ({signals})");
-    Ok(Some(Box::new(VrrpCollector {
+    Ok(Some(VrrpCollector {
         paths: e.paths.clone(),
         pid_file: cfg.pid_file.clone(),
         conf: cfg.keepalived_conf.clone(),
@@ -311,7 +345,11 @@ fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
         arp_timeout: cfg.arp_probe.then_some(cfg.arp_timeout),
         ip_bin: cfg.ip_bin.clone(),
         lock: Mutex::new(()),
-    })))
+    }))
+}
+
+fn build(e: &KeepalivedExporter) -> Built<Box<dyn Collector>> {
+    Ok(collector(e)?.map(|c| Box::new(c) as Box<dyn Collector>))
 }
 
 /// Registry entry: `keepalived_scrape_collector_success{collector="vrrp"}`.

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
 
 use common::icmp::{self, PassOptions, Target};
 use common::{
@@ -43,6 +44,30 @@ pub fn targets(cfg: &Config, vips: &[IpAddr]) -> Vec<(IpAddr, &'static str)> {
     out
 }
 
+/// One ping pass (all echoes at once) over `addrs`: each one's round-trip time, `None` when it
+/// did not answer within `timeout`. `seq_base` keeps a late reply to an earlier pass out.
+pub fn ping(
+    addrs: &[IpAddr],
+    timeout: Duration,
+    seq_base: u16,
+) -> Result<Vec<Option<Duration>>, CollectError> {
+    let t: Vec<Target> = addrs
+        .iter()
+        .map(|addr| Target {
+            addr: *addr,
+            source: None,
+        })
+        .collect();
+    let opts = PassOptions {
+        timeout,
+        id: u16::try_from(std::process::id() & 0xffff).unwrap_or(0),
+        seq_base,
+        ..PassOptions::default()
+    };
+    let r = icmp::ping_pass(&t, &opts).map_err(|e| CollectError::Other(format!("ping: {e}")))?;
+    Ok(r.echoes.iter().map(|e| e.max()).collect())
+}
+
 /// Pings the on-call targets at each scrape.
 #[derive(Debug)]
 pub struct PingCollector {
@@ -63,26 +88,16 @@ impl Collector for PingCollector {
         if list.is_empty() {
             return Ok(m);
         }
-        let t: Vec<Target> = list
-            .iter()
-            .map(|(addr, _)| Target {
-                addr: *addr,
-                source: None,
-            })
-            .collect();
-        let count = u16::try_from(t.len()).unwrap_or(u16::MAX);
-        let opts = PassOptions {
-            timeout: self.cfg.ping.timeout.min(ctx.remaining()),
-            id: u16::try_from(std::process::id() & 0xffff).unwrap_or(0),
-            seq_base: self.seq.fetch_add(count, Ordering::Relaxed),
-            ..PassOptions::default()
-        };
-        let r =
-            icmp::ping_pass(&t, &opts).map_err(|e| CollectError::Other(format!("ping: {e}")))?;
-        for ((addr, role), echoes) in list.iter().zip(&r.echoes) {
+        let addrs: Vec<IpAddr> = list.iter().map(|(a, _)| *a).collect();
+        let count = u16::try_from(addrs.len()).unwrap_or(u16::MAX);
+        let rtts = ping(
+            &addrs,
+            self.cfg.ping.timeout.min(ctx.remaining()),
+            self.seq.fetch_add(count, Ordering::Relaxed),
+        )?;
+        for ((addr, role), rtt) in list.iter().zip(rtts) {
             let a = addr.to_string();
             let l = [("target", a.as_str()), ("role", *role)];
-            let rtt = echoes.max();
             m.add(&UP, &l, f64::from(u8::from(rtt.is_some())));
             if let Some(rtt) = rtt {
                 m.add(&RTT, &l, rtt.as_secs_f64());
