@@ -2,7 +2,8 @@
 //! (`tests/vm/run-in-vm.sh`, Debian 12's kernel) runs a scripted scenario: Debian's `ipvsadm`
 //! (used by the test only, never by the exporter) builds TCP, UDP, fwmark and IPv6 services
 //! with real servers of several weights and forwarding methods, busybox `wget` sends traffic
-//! through a VIP to busybox `httpd`, a busybox `nc` answers like a Redis that wants a password;
+//! through a VIP to busybox `httpd` (on the VM's loopback, and in two network namespaces of the
+//! VM behind veth pairs), a busybox `nc` answers like a Redis that wants a password;
 //! the host-built exporter is scraped after each change. The other test runs on this host,
 //! where IPVS is absent. The VM run ends with `lvs-exporter diagnose` in one scenario per cause
 //! (issue 17).
@@ -25,6 +26,10 @@ const DNS: &str = "udp/10.0.0.3:53";
 const MARK: &str = "fwmark/7";
 const V6: &str = "tcp/[2001:db8::10]:80";
 const REDIS: &str = "tcp/127.0.0.2:6379";
+/// A web service whose real servers are in two network namespaces of the VM, behind the VIP.
+const NETNS: &str = "tcp/10.0.0.3:80";
+/// Its real servers (namespaces rs1 and rs2), weights 3 and 1.
+const NETNS_RS: [&str; 2] = ["10.2.1.2:80", "10.2.2.2:80"];
 
 /// The VM's script; `dir` is a host directory (read-only in the VM) holding the rules, the
 /// os-exporter config and the dashboard's queries, one per line.
@@ -44,6 +49,7 @@ services = [
   {{ service = "{MARK}" }},
   {{ service = "{V6}" }},
   {{ service = "{REDIS}", probe = "AUTH x\r\n" }},
+  {{ service = "{NETNS}" }},
 ]
 [ping]
 inner = ["127.0.0.1"]
@@ -55,6 +61,17 @@ sed -e 's|^keepalived_conf = ""|keepalived_conf = ""\ndial = "never"|' /tmp/lvs.
 chmod 644 /tmp/lvs.toml /tmp/lvs-dump.toml /tmp/lvs-nodial.toml
 # The VIP this director holds (lvs_is_master), on an interface that is not lo.
 ip link add lvs0 type dummy; ip link set lvs0 up; ip addr add 10.0.0.3/32 dev lvs0
+# Two real servers in network namespaces, each behind a veth pair, routing back through us.
+sysctl -qw net.ipv4.ip_forward=1
+for i in 1 2; do
+  ip netns add rs$i
+  ip link add veth$i type veth peer name eth0 netns rs$i
+  ip addr add 10.2.$i.1/24 dev veth$i; ip link set veth$i up
+  ip -n rs$i addr add 10.2.$i.2/24 dev eth0; ip -n rs$i link set eth0 up; ip -n rs$i link set lo up
+  ip -n rs$i route add default via 10.2.$i.1
+  mkdir -p /tmp/rs$i; echo rs$i > /tmp/rs$i/index.html
+  ip netns exec rs$i busybox httpd -p 80 -h /tmp/rs$i
+done
 mkdir -p /tmp/www; echo hello > /tmp/www/index.html
 busybox httpd -p 9000 -h /tmp/www
 printf '#!/bin/sh\nread -r line\necho "-NOAUTH Authentication required."\n' > /tmp/noauth.sh; chmod 755 /tmp/noauth.sh
@@ -63,14 +80,17 @@ ipvsadm -A -t 127.0.0.2:8080 -s wrr
 ipvsadm -a -t 127.0.0.2:8080 -r 127.0.0.1:9000 -m -w 3
 ipvsadm -a -t 127.0.0.2:8080 -r 127.0.0.3:9000 -m -w 1
 ipvsadm -A -u 10.0.0.3:53 -s rr
-ipvsadm -a -u 10.0.0.3:53 -r 10.1.0.1:53 -g -w 1
-ipvsadm -a -u 10.0.0.3:53 -r 10.1.0.2:53 -g -w 5
+ipvsadm -a -u 10.0.0.3:53 -r 10.2.1.2:53 -m -w 1
+ipvsadm -a -u 10.0.0.3:53 -r 10.2.2.2:53 -g -w 5
 ipvsadm -A -f 7 -s wlc -p 300
 ipvsadm -a -f 7 -r 10.1.0.3 -i -w 2
 ipvsadm -A -t [2001:db8::10]:80 -s sh
 ipvsadm -a -t [2001:db8::10]:80 -r [2001:db8::11]:80 -g -w 1
 ipvsadm -A -t 127.0.0.2:6379 -s rr
 ipvsadm -a -t 127.0.0.2:6379 -r 127.0.0.1:6380 -m -w 1
+ipvsadm -A -t 10.0.0.3:80 -s wrr
+ipvsadm -a -t 10.0.0.3:80 -r 10.2.1.2:80 -m -w 3
+ipvsadm -a -t 10.0.0.3:80 -r 10.2.2.2:80 -m -w 1
 {exporter} --config.file=/tmp/lvs.toml --web.listen-address=127.0.0.1:9912 >/tmp/exporter.log 2>&1 &
 {exporter} --config.file=/tmp/lvs-nodial.toml --web.listen-address=127.0.0.1:9915 >/tmp/nodial.log 2>&1 &
 scrape() {{
@@ -78,10 +98,14 @@ scrape() {{
   echo "=== $1"; cat /tmp/scrape
 }}
 for i in 1 2 3 4 5 6; do busybox wget -q -O /dev/null http://127.0.0.2:8080/index.html; done
+# Through the VIP to the namespaced real servers: four requests, three datagrams.
+for i in 1 2 3 4; do busybox wget -q -O /dev/null http://10.0.0.3/index.html; done
+for i in 1 2 3; do echo query > /dev/udp/10.0.0.3/53 || true; done
 # The per-CPU counters reach netlink and /proc only with the 2-second estimator: wait (bounded)
 # until all six connections are counted, then until the packet counters stop moving.
 for _ in $(seq 50); do
-  ipvsadm -Ln --stats --exact -t 127.0.0.2:8080 | grep -q '^TCP .* 6 ' && break; sleep 0.2
+  ipvsadm -Ln --stats --exact -t 127.0.0.2:8080 | grep -q '^TCP .* 6 ' &&
+    ipvsadm -Ln --stats --exact -t 10.0.0.3:80 | grep -q '^TCP .* 4 ' && break; sleep 0.2
 done
 prev=
 for _ in $(seq 20); do
@@ -179,36 +203,6 @@ echo "=== end"
     )
 }
 
-/// One service or real-server line of `ipvsadm -Ln` / `--stats --exact`, keyed by the
-/// exporter's label text; the words after the address.
-fn ipvsadm_lines(text: &str) -> BTreeMap<(String, String), Vec<String>> {
-    let mut out = BTreeMap::new();
-    let mut service = String::new();
-    for line in text.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        match w.as_slice() {
-            ["->", addr, rest @ ..] if !service.is_empty() && *addr != "RemoteAddress:Port" => {
-                out.insert(
-                    (service.clone(), (*addr).to_owned()),
-                    rest.iter().map(|s| (*s).to_owned()).collect(),
-                );
-            }
-            [prot @ ("TCP" | "UDP" | "FWM"), addr, rest @ ..] => {
-                service = match *prot {
-                    "FWM" => format!("fwmark/{addr}"),
-                    p => format!("{}/{addr}", p.to_lowercase()),
-                };
-                out.insert(
-                    (service.clone(), String::new()),
-                    rest.iter().map(|s| (*s).to_owned()).collect(),
-                );
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 fn value(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     sample_value(scrape, name, labels)
 }
@@ -267,6 +261,7 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
             "ip_vs_wlc",
             "ip_vs_sh",
             "dummy",
+            "veth",
             "bonding",
         ],
         Duration::from_secs(420),
@@ -290,14 +285,14 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
     // 1. Services, real servers, weights and connections equal ipvsadm's and /proc's.
     assert_eq!(value(&counters, "lvs_status", &[]), Some(1.0), "{ctx}");
     assert_eq!(value(&base, "lvs_status", &[]), Some(1.0), "{base}");
-    assert_eq!(value(&counters, "lvs_services", &[]), Some(5.0), "{ctx}");
+    assert_eq!(value(&counters, "lvs_services", &[]), Some(6.0), "{ctx}");
     assert_eq!(
         value(&counters, "lvs_ipvs_source_info", &[("source", "netlink")]),
         Some(1.0),
         "{ctx}"
     );
-    let list = ipvsadm_lines(&section("ipvsadm"));
-    let stats = ipvsadm_lines(&section("ipvsadm-stats"));
+    let list = suite_tests::ipvsadm::lines(&section("ipvsadm"));
+    let stats = suite_tests::ipvsadm::lines(&section("ipvsadm-stats"));
     let mut real_servers = 0;
     for ((svc, rs), words) in &list {
         if rs.is_empty() {
@@ -335,7 +330,7 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
             "{svc} {rs}"
         );
     }
-    assert_eq!(real_servers, 7, "{list:?}");
+    assert_eq!(real_servers, 9, "{list:?}");
     for ((svc, rs), words) in &stats {
         let (prefix, labels): (&str, Vec<(&str, &str)>) = if rs.is_empty() {
             ("lvs_service", vec![("service", svc.as_str())])
@@ -387,7 +382,24 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
                 > 0.0
         );
     }
-    assert!(value(&counters, "lvs_ipvs_connections_total", &[]).unwrap() >= 6.0);
+    // Through the VIP to the real servers in the VM's network namespaces: wrr 3:1 over four
+    // requests, and the three datagrams of the UDP service.
+    let conns = |svc: &str, rs: Option<&str>| {
+        let mut l = vec![("service", svc)];
+        let name = match rs {
+            Some(r) => {
+                l.push(("real_server", r));
+                "lvs_real_server_connections_total"
+            }
+            None => "lvs_service_connections_total",
+        };
+        value(&counters, name, &l)
+    };
+    assert_eq!(conns(NETNS, None), Some(4.0), "{ctx}");
+    assert_eq!(conns(NETNS, Some(NETNS_RS[0])), Some(3.0), "{ctx}");
+    assert_eq!(conns(NETNS, Some(NETNS_RS[1])), Some(1.0), "{ctx}");
+    assert_eq!(conns(DNS, None), Some(3.0), "{ctx}");
+    assert!(value(&counters, "lvs_ipvs_connections_total", &[]).unwrap() >= 13.0);
     assert_eq!(
         value(
             &counters,
@@ -458,7 +470,7 @@ fn a_real_ipvs_table_its_counters_and_its_changes() {
         "{nobody}\n{}",
         section("log")
     );
-    assert_eq!(value(&nobody, "lvs_services", &[]), Some(5.0));
+    assert_eq!(value(&nobody, "lvs_services", &[]), Some(6.0));
     assert_eq!(value(&nobody, "lvs_status", &[]), Some(1.0));
     assert!(
         !nobody.contains("lvs_service_connections_total{"),
