@@ -327,29 +327,14 @@ pub fn run<E: Exporter>() -> ExitCode {
             }
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(64)
-        .thread_name(spec.name)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(spec) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{}: starting the runtime: {e}", spec.name);
             return ExitCode::FAILURE;
         }
     };
-    let ctx = Context {
-        config_path: args.config_file.clone(),
-        paths: SysPaths {
-            procfs: args.procfs.clone(),
-            sysfs: args.sysfs.clone(),
-            rootfs: args.rootfs.clone(),
-        },
-        check_only: args.config_check,
-        diagnose: false,
-    };
+    let ctx = context(&args, args.config_check, false);
     // Bound before the collectors are built, so a port in use stops the start at once.
     let listener = if args.config_check {
         None
@@ -378,6 +363,31 @@ pub fn run<E: Exporter>() -> ExitCode {
     serve(spec, &args, web, &runtime, listener, assembled)
 }
 
+/// The runtime every binary runs on: two workers (scrapes are I/O-bound), room for blocking
+/// reads stuck on hung mounts.
+fn runtime(spec: Spec) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .thread_name(spec.name)
+        .enable_all()
+        .build()
+}
+
+/// The [`Context`] of the flags.
+fn context(args: &CommonArgs, check_only: bool, diagnose: bool) -> Context {
+    Context {
+        config_path: args.config_file.clone(),
+        paths: SysPaths {
+            procfs: args.procfs.clone(),
+            sysfs: args.sysfs.clone(),
+            rootfs: args.rootfs.clone(),
+        },
+        check_only,
+        diagnose,
+    }
+}
+
 /// `<binary> diagnose`: builds the exporter from its config as for serving (no listener), walks
 /// its procedure and prints the report. Exit status 0 when no fault is found, 1 when a cause is
 /// named, [`EXIT_CONFIG`] for bad flags or config.
@@ -395,26 +405,11 @@ fn diagnose<E: Exporter>(args: &CommonArgs, d: &DiagnoseArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(64)
-        .thread_name(spec.name)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(spec) {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("starting the runtime: {e}")),
     };
-    let ctx = Context {
-        config_path: args.config_file.clone(),
-        paths: SysPaths {
-            procfs: args.procfs.clone(),
-            sysfs: args.sysfs.clone(),
-            rootfs: args.rootfs.clone(),
-        },
-        check_only: false,
-        diagnose: true,
-    };
+    let ctx = context(args, false, true);
     let built = {
         let _guard = runtime.enter();
         build::<E>(config, &ctx, config_text.as_deref())

@@ -13,6 +13,52 @@ pub struct Diagnosis {
     pub stderr: String,
 }
 
+/// The step `id` of a report (the first one, when a procedure repeats it per instance).
+pub fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == id))
+        .unwrap_or_else(|| panic!("no step {id:?} in {report:#}"))
+}
+
+/// The ids of the failing steps, in walk order.
+pub fn failing(report: &Value) -> Vec<String> {
+    report["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["status"] == "fail")
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The `detail` of every evidence item of a step.
+pub fn details(step: &Value) -> Vec<String> {
+    step["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["detail"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The evidence items of step `id` whose `what` is `what`.
+pub fn evidence_of<'a>(report: &'a Value, id: &str, what: &str) -> Vec<&'a Value> {
+    step(report, id)["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["what"] == what)
+        .collect()
+}
+
+/// A report printed by `diagnose --output json`; panics with the output when it is not JSON.
+pub fn parse(stdout: &str, stderr: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| {
+        panic!("diagnose: not JSON ({e})\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    })
+}
+
 impl Diagnosis {
     /// The verdict's cause id.
     pub fn cause(&self) -> &str {
@@ -21,10 +67,7 @@ impl Diagnosis {
 
     /// The step with `id` (the first one, when a procedure repeats it per instance).
     pub fn step(&self, id: &str) -> &Value {
-        self.report["steps"]
-            .as_array()
-            .and_then(|s| s.iter().find(|s| s["id"] == id))
-            .unwrap_or_else(|| panic!("no step {id:?} in {:#}", self.report))
+        step(&self.report, id)
     }
 
     /// Every step with `id`.

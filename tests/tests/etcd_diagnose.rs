@@ -9,6 +9,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use suite_tests::diagnose::{evidence_of, failing, step};
 
 use serde_json::Value;
 use suite_tests::etcd_cluster::{EtcdCluster, Options};
@@ -71,35 +72,6 @@ fn diagnose(config: &Path, mark: Instant, extra: &[&str]) -> (i32, Value, Durati
     (out.status.code().unwrap(), v, took)
 }
 
-fn step<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {r:#}"))
-}
-
-fn failing(r: &Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "fail")
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The evidence of `step` whose `what` is `what`.
-fn evidence<'a>(r: &'a Value, step_id: &str, what: &str) -> Vec<&'a Value> {
-    step(r, step_id)["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["what"] == what)
-        .collect()
-}
-
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -138,7 +110,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert_eq!(step(&r, "etcd_process")["status"], "pass", "{r:#}");
     assert_eq!(step(&r, "vm_rebooted")["status"], "pass");
     assert_eq!(step(&r, "ip_configured")["status"], "pass", "{r:#}");
-    let ip = &evidence(&r, "ip_configured", "ip addr")[0];
+    let ip = &evidence_of(&r, "ip_configured", "ip addr")[0];
     assert!(
         ip["detail"]
             .as_str()
@@ -146,7 +118,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
             .starts_with("127.0.0.1/8 on lo"),
         "{ip}"
     );
-    let ping = &evidence(&r, "ping_members", "ping")[0];
+    let ping = &evidence_of(&r, "ping_members", "ping")[0];
     assert_eq!(ping["source"], "127.0.0.1");
     assert!(
         ping["detail"].as_str().unwrap().starts_with("reply, rtt "),
@@ -191,7 +163,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert_eq!(r["verdict"]["cause"], "network_fault", "{r:#}");
     assert_eq!(code, 1);
     assert_eq!(failing(&r), ["member_status"], "{r:#}");
-    let cut = evidence(&r, "member_status", "member")
+    let cut = evidence_of(&r, "member_status", "member")
         .into_iter()
         .find(|e| e["source"] == hung_url.as_str())
         .unwrap();
@@ -207,7 +179,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert!(r["elapsed_seconds"].as_f64().unwrap() < 1.5, "{r:#}");
     assert_eq!(r["verdict"]["cause"], "network_fault", "{r:#}");
     assert_eq!(code, 1);
-    let cut = evidence(&r, "member_status", "member")
+    let cut = evidence_of(&r, "member_status", "member")
         .into_iter()
         .find(|e| e["source"] == hung_url.as_str())
         .unwrap();
@@ -237,7 +209,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert_eq!(code, 1);
     assert_eq!(failing(&r), ["data_dir"], "{r:#}");
     assert_eq!(r["verdict"]["steps"], serde_json::json!(["data_dir"]));
-    let mode = &evidence(&r, "data_dir", "mode")[0];
+    let mode = &evidence_of(&r, "data_dir", "mode")[0];
     assert_eq!(mode["detail"], "0755, want 0700");
     assert_eq!(mode["source"], cluster.data_dir(0).display().to_string());
     assert!(
@@ -258,7 +230,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert_eq!(r["verdict"]["cause"], "manual_stop", "{r:#}");
     assert_eq!(code, 1);
     assert_eq!(failing(&r), ["manual_stop_markers"], "{r:#}");
-    let markers = evidence(&r, "manual_stop_markers", "marker");
+    let markers = evidence_of(&r, "manual_stop_markers", "marker");
     let details: Vec<&str> = markers
         .iter()
         .map(|e| e["detail"].as_str().unwrap())
@@ -297,7 +269,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     assert_eq!(code, 1);
     assert_eq!(step(&r, "etcd_log_overload")["status"], "fail", "{r:#}");
     assert_eq!(step(&r, "etcd_log_overload")["cause"], "overload");
-    let lines = evidence(&r, "etcd_log_overload", "log line");
+    let lines = evidence_of(&r, "etcd_log_overload", "log line");
     assert!(
         lines.iter().any(
             |e| e["source"] == cluster.log_path(leader).display().to_string()
@@ -313,7 +285,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
         ),
         "{r:#}"
     );
-    let classified = &evidence(&r, "etcd_log_overload", "classified lines")[0];
+    let classified = &evidence_of(&r, "etcd_log_overload", "classified lines")[0];
     assert!(
         classified["detail"]
             .as_str()
@@ -353,7 +325,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
     }
     assert_eq!(step(&r, "ip_configured")["status"], "not_applicable");
     assert_eq!(step(&r, "etcd_log_network")["cause"], "peer_process_down");
-    let refused_lines = evidence(&r, "etcd_log_network", "log line");
+    let refused_lines = evidence_of(&r, "etcd_log_network", "log line");
     assert!(
         refused_lines.iter().any(
             |e| e["detail"].as_str().unwrap().contains("connection refused")
@@ -363,7 +335,7 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
         ),
         "{r:#}"
     );
-    let m1 = evidence(&r, "member_status", "member")
+    let m1 = evidence_of(&r, "member_status", "member")
         .into_iter()
         .find(|e| e["source"] == eps[0].as_str())
         .unwrap();
@@ -388,11 +360,11 @@ fn each_cause_of_document_002_gives_its_verdict_on_a_real_cluster() {
         let (code, r, _) = diagnose(&cfg, mark, &[]);
         (r["verdict"]["cause"] == "nospace_alarm" && code == 1).then_some(r)
     });
-    let alarm = evidence(&r, "member_status", "alarm");
+    let alarm = evidence_of(&r, "member_status", "alarm");
     assert_eq!(alarm[0]["detail"], "NOSPACE", "{r:#}");
     assert_eq!(alarm[0]["source"], "etcd_cluster_alarm_active");
     assert_eq!(step(&r, "member_status")["cause"], "nospace_alarm");
-    for m in evidence(&r, "member_status", "member") {
+    for m in evidence_of(&r, "member_status", "member") {
         assert_eq!(m["detail"], "answers, unhealthy", "{r:#}");
     }
     assert!(

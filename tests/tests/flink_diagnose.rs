@@ -9,6 +9,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use suite_tests::diagnose::{details, failing, step};
 
 use serde_json::Value;
 use suite_tests::exporter::Endpoint;
@@ -125,34 +126,6 @@ impl Standby<'_> {
         }
         panic!("no fault found: {:#}", last.unwrap());
     }
-}
-
-fn step<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}: {r:#}"))
-}
-
-fn failing(r: &Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "fail")
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn details(s: &Value) -> Vec<String> {
-    s["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// The fault's verdict, exit status 1, and the failing steps.

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::time::Duration;
+use suite_tests::diagnose::{details, failing, step};
 
 use serde_json::Value;
 use suite_tests::netns::{Lan, unique_tag};
@@ -65,34 +66,6 @@ fn diagnose(lan: &Lan, config: &Path, target: &str, since: Option<&str>) -> (i32
         )
     });
     (out.status.code().unwrap_or(-1), report)
-}
-
-fn step<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}: {r:#}"))
-}
-
-fn failing(r: &Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "fail")
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn evidence(s: &Value) -> Vec<String> {
-    s["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn now_rfc3339() -> String {
@@ -172,7 +145,7 @@ fn a_stopped_process_a_network_cut_and_a_500_with_log_errors_get_three_verdicts(
         step(&r, "process")["title"]["zh"],
         "检查 ic-server 进程是否正常"
     );
-    let ps = evidence(step(&r, "process"));
+    let ps = details(step(&r, "process"));
     assert!(
         ps.iter()
             .any(|e| e.starts_with(&format!("pid {pid}: "))
@@ -180,8 +153,7 @@ fn a_stopped_process_a_network_cut_and_a_500_with_log_errors_get_three_verdicts(
         "{ps:?}"
     );
     assert!(
-        evidence(step(&r, "health"))[0]
-            .starts_with(&format!("GET http://{ic}:{PORT}/ok: HTTP 200")),
+        details(step(&r, "health"))[0].starts_with(&format!("GET http://{ic}:{PORT}/ok: HTTP 200")),
         "{r:#}"
     );
 
@@ -196,7 +168,7 @@ fn a_stopped_process_a_network_cut_and_a_500_with_log_errors_get_three_verdicts(
         r["verdict"]["remedy"]["zh"],
         "若有报错日志，请参考报错日志排查。"
     );
-    let h = evidence(step(&r, "health"));
+    let h = details(step(&r, "health"));
     assert!(
         h[0].contains("http_status (status 500)"),
         "health evidence: {h:?}"
@@ -271,7 +243,7 @@ fn a_stopped_process_a_network_cut_and_a_500_with_log_errors_get_three_verdicts(
     assert_eq!(code, 1);
     assert_eq!(failing(&r), ["health", "process"]);
     assert!(
-        evidence(step(&r, "health"))[0].contains("connection_refused"),
+        details(step(&r, "health"))[0].contains("connection_refused"),
         "{r:#}"
     );
     assert_eq!(

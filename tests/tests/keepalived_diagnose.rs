@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use suite_tests::diagnose::{evidence_of, failing, step};
 
 use serde_json::Value;
 use suite_tests::netns::{Lan, unique_tag};
@@ -40,32 +41,10 @@ fn diagnose(lan: &Lan, i: usize, dir: &Path, extra: &[&str]) -> (Value, i32) {
     (report, out.status.code().unwrap_or(-1))
 }
 
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
-}
-
-fn failing(report: &Value) -> Vec<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "fail")
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The `detail` of every evidence item of `step` whose `what` is `what`.
 fn evidence(report: &Value, step_id: &str, what: &str) -> Vec<String> {
-    step(report, step_id)["evidence"]
-        .as_array()
-        .unwrap()
+    evidence_of(report, step_id, what)
         .iter()
-        .filter(|e| e["what"] == what)
         .map(|e| e["detail"].as_str().unwrap().to_owned())
         .collect()
 }

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use suite_tests::diagnose::step;
 
 use serde_json::Value;
 use suite_tests::netns::{Netns, unique_tag};
@@ -22,15 +23,6 @@ fn procfs(dir: &Path) -> PathBuf {
     } else {
         PathBuf::from("/proc")
     }
-}
-
-fn step<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {r:#}"))
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use suite_tests::diagnose::{details, failing, step};
 use suite_tests::exporter::{isolated_args, sample_value};
 use suite_tests::{TempDir, bin_path, dashboards, metric_reference, vm, workspace_root};
 
@@ -621,34 +622,6 @@ fn diag_report(s: &BTreeMap<String, String>, name: &str) -> (serde_json::Value, 
     (report, code)
 }
 
-fn diag_step<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {r:#}"))
-}
-
-fn diag_failing(r: &serde_json::Value) -> Vec<String> {
-    r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "fail")
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn diag_evidence(r: &serde_json::Value, id: &str) -> Vec<String> {
-    diag_step(r, id)["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// `lvs-exporter diagnose` in the VM's scenarios: a healthy service gives no fault; a missing
 /// service, a service without a weighted real server, a real server down, a drained one, a
 /// business port that does not answer through the VIP and a director without its VIP each give
@@ -657,7 +630,7 @@ fn diagnose_scenarios(s: &BTreeMap<String, String>) {
     let (r, code) = diag_report(s, "ok");
     assert_eq!(r["verdict"]["cause"], "no_fault_found", "{r:#}");
     assert_eq!(code, "0");
-    assert!(diag_failing(&r).is_empty(), "{r:#}");
+    assert!(failing(&r).is_empty(), "{r:#}");
     let ids: Vec<&str> = r["steps"]
         .as_array()
         .unwrap()
@@ -679,18 +652,18 @@ fn diagnose_scenarios(s: &BTreeMap<String, String>) {
         ]
     );
     for manual in ["login", "cpu_bond_traffic", "who_to_tell"] {
-        assert_eq!(diag_step(&r, manual)["status"], "manual", "{manual}");
+        assert_eq!(step(&r, manual)["status"], "manual", "{manual}");
     }
     assert!(
-        diag_step(&r, "who_to_tell")["instruction"]["zh"]
+        step(&r, "who_to_tell")["instruction"]["zh"]
             .as_str()
             .unwrap()
             .contains("单点"),
         "{r:#}"
     );
-    assert!(diag_evidence(&r, "ping_alarmed_ip")[0].starts_with("10.0.0.3: answered in"));
-    assert!(diag_evidence(&r, "ping_device")[0].starts_with("127.0.0.1 (inner): answered in"));
-    let table = diag_evidence(&r, "lvs_status");
+    assert!(details(step(&r, "ping_alarmed_ip"))[0].starts_with("10.0.0.3: answered in"));
+    assert!(details(step(&r, "ping_device"))[0].starts_with("127.0.0.1 (inner): answered in"));
+    let table = details(step(&r, "lvs_status"));
     assert!(
         table.len() == 1
             && table[0].starts_with("tcp/127.0.0.4:8080: -> 127.0.0.1:9000 ")
@@ -698,14 +671,14 @@ fn diagnose_scenarios(s: &BTreeMap<String, String>) {
         "{table:?}"
     );
     assert!(
-        diag_evidence(&r, "lvs_is_master").contains(&"10.0.0.3: on a local interface".to_owned()),
+        details(step(&r, "lvs_is_master")).contains(&"10.0.0.3: on a local interface".to_owned()),
         "{r:#}"
     );
     assert!(
-        diag_evidence(&r, "dial_business_port")[0].starts_with("tcp/127.0.0.4:8080: answered in")
+        details(step(&r, "dial_business_port"))[0].starts_with("tcp/127.0.0.4:8080: answered in")
     );
     assert_eq!(
-        diag_evidence(&r, "backend_status"),
+        details(step(&r, "backend_status")),
         ["tcp/127.0.0.4:8080 -> 127.0.0.1:9000: accepts connections"]
     );
 
@@ -755,34 +728,33 @@ fn diagnose_scenarios(s: &BTreeMap<String, String>) {
             "10.0.0.3: not held here",
         ),
     ];
-    for (name, cause, failing, step, shows) in cases {
+    for (name, cause, failing_steps, shown_in, shows) in cases {
         let (r, code) = diag_report(s, name);
         assert_eq!(r["verdict"]["cause"], cause, "{name}: {r:#}");
         assert_eq!(code, "1", "{name}");
-        assert_eq!(diag_failing(&r), failing, "{name}: {r:#}");
+        assert_eq!(failing(&r), failing_steps, "{name}: {r:#}");
         assert_eq!(
             r["verdict"]["steps"],
-            serde_json::json!([step]),
+            serde_json::json!([shown_in]),
             "{name}: {r:#}"
         );
         assert!(
-            diag_evidence(&r, step).iter().any(|e| e.starts_with(shows)),
-            "{name}: {step} lacks {shows:?}: {r:#}"
+            details(step(&r, shown_in))
+                .iter()
+                .any(|e| e.starts_with(shows)),
+            "{name}: {shown_in} lacks {shows:?}: {r:#}"
         );
     }
     let (r, _) = diag_report(s, "dial");
     assert_eq!(
-        diag_evidence(&r, "backend_status"),
+        details(step(&r, "backend_status")),
         ["tcp/127.0.0.8:6379 -> 127.0.0.1:6381: accepts connections"],
         "the real server accepts; only the answer through the VIP is missing"
     );
     let (r, _) = diag_report(s, "not-master");
+    assert_eq!(step(&r, "dial_business_port")["status"], "not_applicable");
     assert_eq!(
-        diag_step(&r, "dial_business_port")["status"],
-        "not_applicable"
-    );
-    assert_eq!(
-        diag_evidence(&r, "ping_alarmed_ip"),
+        details(step(&r, "ping_alarmed_ip")),
         ["10.0.0.3: no answer within 1.0 s"]
     );
 }
