@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod etcd_cluster;
 pub mod exporter;
 pub mod exporter_list;
+pub mod flink;
 pub mod http;
 pub mod ipvsadm;
 pub mod jvm;

@@ -13,6 +13,7 @@ use suite_tests::diagnose::{details, failing, step};
 
 use serde_json::Value;
 use suite_tests::exporter::Endpoint;
+use suite_tests::flink::{Mount, rsync, write};
 use suite_tests::netns::{Lan, unique_tag};
 use suite_tests::{TempDir, bin_path, process, wait_until};
 
@@ -22,34 +23,6 @@ const FLOAT_IP: &str = "10.203.16.100";
 const PORT: u16 = 9915;
 /// The unprivileged sync user (`omm` on MRS): nobody.
 const SYNC_UID: u32 = 65534;
-
-/// A tmpfs mounted for the test, unmounted on drop.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-fn write(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
-
-fn rsync(from: &Path, to: &Path) {
-    process::run_ok(&[
-        "rsync",
-        "-a",
-        "-c",
-        "--delete",
-        &format!("{}/", from.display()),
-        &format!("{}/", to.display()),
-    ]);
-}
 
 fn config(dir: &Path, peer: &str) -> PathBuf {
     let cfg = dir.join("flink-sync.toml");
@@ -151,7 +124,7 @@ fn each_alm_45641_cause_gets_its_own_verdict_on_the_standby() {
     );
     write(&ra.join("conf/sql/udf.xml"), "<udf/>\n");
     std::fs::create_dir_all(rb.join("conf")).unwrap();
-    rsync(&ra.join("conf"), &rb.join("conf"));
+    rsync(&ra.join("conf"), &rb.join("conf"), &["-c"]);
     // The HA run log: errors of an old alarm in a gzipped rotation (outside any recent window),
     // an INFO line now.
     let log_dir = rb.join("var/log/Bigdata/flink/flinkserver/ha/runlog");
@@ -310,7 +283,7 @@ fn each_alm_45641_cause_gets_its_own_verdict_on_the_standby() {
     let ev = &step(&r, "sync_files_match")["evidence"];
     assert_eq!(ev[0]["what"], "content_differs");
     assert_eq!(ev[0]["detail"], "/conf/flink-conf.yaml");
-    rsync(&ra.join("conf"), &rb.join("conf"));
+    rsync(&ra.join("conf"), &rb.join("conf"), &["-c"]);
 
     // 2. chmod 000 on the standby: root reads it, the sync user cannot.
     let secret = rb.join("conf/sql/udf.xml");

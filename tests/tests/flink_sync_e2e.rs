@@ -6,10 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use suite_tests::exporter::Endpoint;
+use suite_tests::flink::{Mount, rsync, write};
 use suite_tests::netns::{Lan, unique_tag};
 use suite_tests::prometheus::{Job, Prometheus, Setup};
 use suite_tests::{
@@ -22,33 +23,6 @@ const FLOAT_IP: &str = "10.203.15.100";
 const PORT: u16 = 9915;
 /// The unprivileged sync user (`omm` on MRS): nobody.
 const SYNC_UID: u32 = 65534;
-
-/// A tmpfs mounted for the test, unmounted on drop.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-fn write(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
-
-fn rsync(from: &Path, to: &Path) {
-    process::run_ok(&[
-        "rsync",
-        "-a",
-        "--delete",
-        &format!("{}/", from.display()),
-        &format!("{}/", to.display()),
-    ]);
-}
 
 fn start(lan: &mut Lan, i: usize, root: &Path, dir: &Path, peer: &str) -> Endpoint {
     let config = format!(
@@ -132,7 +106,7 @@ fn two_nodes_compare_their_trees_and_the_alarm_fires_and_clears() {
     let (ia, ib) = (lan.addr(0), lan.addr(1));
 
     // 1. Synchronised with rsync: the standby says ok, every difference count is 0.
-    rsync(&ra.join("conf"), &rb.join("conf"));
+    rsync(&ra.join("conf"), &rb.join("conf"), &[]);
     let a = start(&mut lan, 0, &ra, &da, &ib);
     let b = start(&mut lan, 1, &rb, &db, &ia);
     let synced = ok_is(&b, 1.0, "the standby to find the trees in sync");
