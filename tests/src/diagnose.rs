@@ -59,6 +59,16 @@ pub fn parse(stdout: &str, stderr: &str) -> Value {
     })
 }
 
+/// The exit status and report of a finished `diagnose --output json` run (one started in a
+/// namespace, say); panics with the output when it is not JSON.
+pub fn from_output(out: &std::process::Output) -> (i32, Value) {
+    let report = parse(
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+    );
+    (out.status.code().unwrap_or(-1), report)
+}
+
 impl Diagnosis {
     /// The verdict's cause id.
     pub fn cause(&self) -> &str {

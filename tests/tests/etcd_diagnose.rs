@@ -9,7 +9,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use suite_tests::diagnose::{evidence_of, failing, step};
+use suite_tests::diagnose::{evidence_of, failing, from_output, step};
 
 use serde_json::Value;
 use suite_tests::etcd_cluster::{EtcdCluster, Options};
@@ -62,14 +62,8 @@ fn diagnose(config: &Path, mark: Instant, extra: &[&str]) -> (i32, Value, Durati
         .output()
         .unwrap();
     let took = t0.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v, took)
+    let (code, report) = from_output(&out);
+    (code, report, took)
 }
 
 fn set_mode(path: &Path, mode: u32) {

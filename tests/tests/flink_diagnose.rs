@@ -9,7 +9,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use suite_tests::diagnose::{details, failing, step};
+use suite_tests::diagnose::{details, failing, from_output, step};
 
 use serde_json::Value;
 use suite_tests::exporter::Endpoint;
@@ -75,14 +75,7 @@ impl Standby<'_> {
         ];
         argv.extend_from_slice(extra);
         let out = self.lan.hosts[1].run(&argv, Duration::from_secs(45));
-        let text = String::from_utf8_lossy(&out.stdout);
-        let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "diagnose output is not JSON ({e}): {text}\nstderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), report)
+        from_output(&out)
     }
 
     /// Diagnoses until the verdict is not `no_fault_found` (the active's exporter takes up to a

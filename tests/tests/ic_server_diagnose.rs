@@ -8,7 +8,7 @@
 
 use std::path::Path;
 use std::time::Duration;
-use suite_tests::diagnose::{details, failing, step};
+use suite_tests::diagnose::{details, failing, from_output, step};
 
 use serde_json::Value;
 use suite_tests::netns::{Lan, unique_tag};
@@ -58,14 +58,7 @@ fn diagnose(lan: &Lan, config: &Path, target: &str, since: Option<&str>) -> (i32
         argv.extend(["--since", s]);
     }
     let out = lan.hosts[0].run(&argv, Duration::from_secs(40));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "diagnose output is not JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    from_output(&out)
 }
 
 fn now_rfc3339() -> String {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use suite_tests::diagnose::{evidence_of, failing, step};
+use suite_tests::diagnose::{evidence_of, failing, from_output, step};
 
 use serde_json::Value;
 use suite_tests::netns::{Lan, unique_tag};
@@ -31,14 +31,8 @@ fn diagnose(lan: &Lan, i: usize, dir: &Path, extra: &[&str]) -> (Value, i32) {
     ];
     argv.extend_from_slice(extra);
     let out = lan.hosts[i].run(&argv, Duration::from_secs(40));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "diagnose output is not JSON ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (report, out.status.code().unwrap_or(-1))
+    let (code, report) = from_output(&out);
+    (report, code)
 }
 
 /// The `detail` of every evidence item of `step` whose `what` is `what`.

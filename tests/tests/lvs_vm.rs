@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use suite_tests::diagnose::{details, failing, step};
+use suite_tests::diagnose::{details, failing, parse, step};
 use suite_tests::exporter::{isolated_args, sample_value};
 use suite_tests::{TempDir, bin_path, dashboards, metric_reference, vm, workspace_root};
 
@@ -613,8 +613,7 @@ fn diag_report(s: &BTreeMap<String, String>, name: &str) -> (serde_json::Value, 
     let text = s
         .get(&format!("diag-{name}"))
         .unwrap_or_else(|| panic!("no diag-{name} section in {:?}", s.keys()));
-    let report = serde_json::from_str(text)
-        .unwrap_or_else(|e| panic!("diag-{name} is not JSON ({e}):\n{text}"));
+    let report = parse(text, &format!("(section diag-{name})"));
     let code = s
         .get(&format!("diag-{name}-exit"))
         .map(|c| c.trim().to_owned())
