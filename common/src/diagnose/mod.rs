@@ -305,6 +305,30 @@ pub const UNEXPLAINED: Cause = Cause {
     remedy: Text::en("Read the failing steps' evidence; escalate with this report attached."),
 };
 
+/// What is wrong with a procedure's cause list: ids that are not snake_case, repeated, or
+/// taken by the verdicts every walk has; empty titles or remedies.
+pub fn cause_table_problems(causes: &[Cause]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in causes {
+        if c.id.is_empty()
+            || !c
+                .id
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        {
+            problems.push(format!("cause id {:?} is not snake_case", c.id));
+        }
+        if c.id == NO_FAULT.id || c.id == UNEXPLAINED.id || !seen.insert(c.id) {
+            problems.push(format!("cause id {:?} is used twice", c.id));
+        }
+        if c.title.en.is_empty() || c.remedy.en.is_empty() {
+            problems.push(format!("cause {:?} has no title or remedy", c.id));
+        }
+    }
+    problems
+}
+
 /// A finished walk.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -385,8 +409,14 @@ impl Walk {
         }
     }
 
-    /// Names the procedure, its document and the document's cause list.
+    /// Names the procedure, its document and the document's cause list (checked in debug
+    /// builds: every test that walks a procedure checks its table).
     pub fn procedure(&mut self, document: &'static str, title: Text, causes: &'static [Cause]) {
+        debug_assert!(
+            cause_table_problems(causes).is_empty(),
+            "{document}: {:?}",
+            cause_table_problems(causes)
+        );
         self.document = document;
         self.procedure = title;
         self.causes = causes;

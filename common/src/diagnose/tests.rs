@@ -189,3 +189,35 @@ fn value_and_samples_match_label_subsets() {
     assert_eq!(value(&fams, "x_up", &[("member", "c")]), None);
     assert_eq!(samples(&fams, "x_up", &[]).count(), 2);
 }
+
+#[test]
+fn cause_tables_are_checked() {
+    assert!(cause_table_problems(CAUSES).is_empty());
+    const BAD: &[Cause] = &[
+        Cause {
+            id: "Process-Down",
+            title: Text::en("t"),
+            remedy: Text::en("r"),
+        },
+        Cause {
+            id: "x",
+            title: Text::en("t"),
+            remedy: Text::en(""),
+        },
+        Cause {
+            id: "x",
+            title: Text::en("t"),
+            remedy: Text::en("r"),
+        },
+        Cause {
+            id: "no_fault_found",
+            title: Text::en("t"),
+            remedy: Text::en("r"),
+        },
+    ];
+    let p = cause_table_problems(BAD).join("\n");
+    assert!(p.contains("\"Process-Down\" is not snake_case"), "{p}");
+    assert!(p.contains("\"x\" has no title or remedy"), "{p}");
+    assert!(p.contains("\"x\" is used twice"), "{p}");
+    assert!(p.contains("\"no_fault_found\" is used twice"), "{p}");
+}

@@ -568,18 +568,6 @@ mod tests {
     }
 
     #[test]
-    fn causes_are_unique_and_snake_case() {
-        let mut ids: Vec<&str> = CAUSES.iter().map(|c| c.id).collect();
-        assert!(
-            ids.iter()
-                .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        );
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), CAUSES.len());
-    }
-
-    #[test]
     fn two_macs_for_one_vip_is_the_split_brain_with_both_macs() {
         let o = vip_outcome(&observed(
             None,

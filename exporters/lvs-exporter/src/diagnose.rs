@@ -613,18 +613,6 @@ mod tests {
     }
 
     #[test]
-    fn causes_are_unique_and_snake_case() {
-        let mut ids: Vec<&str> = CAUSES.iter().map(|c| c.id).collect();
-        assert!(
-            ids.iter()
-                .all(|i| i.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        );
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), CAUSES.len());
-    }
-
-    #[test]
     fn an_empty_scrape_is_an_error_not_a_pass() {
         let f = fams(|_| {});
         assert_eq!(status_outcome(&f).status, Status::Error);
